@@ -1,0 +1,131 @@
+/*
+ * pyannow.h -- the one C ABI of pyannow_hpc's native library (libpyannow).
+ *
+ * Rules of this header (read before editing):
+ *   - plain C99, plain structs, every exported symbol has the pw_ prefix;
+ *   - any change to a struct layout or a function signature bumps
+ *     PW_ABI_VERSION; the Python loader (pyannow_hpc/_native.py) refuses a
+ *     library whose pw_abi_version() differs from the version it was written for;
+ *   - units are in the field names (_ms, _mV, _hz) -- membrane currents are in
+ *     uA/cm^2, conductances in mS/cm^2, capacitance in uF/cm^2, so g*dt(ms)/C is
+ *     dimensionless;
+ *   - functions return PW_OK (0) or a negative PW_E_* code, never abort().
+ *
+ * Sections: [core] [surrogate: pyannow seed cell] [surrogate: boyle2008 cell]
+ *           [launcher: containers].  Each section is owned by one module of
+ *           native/src/; keep edits inside your section.
+ */
+#ifndef PYANNOW_H
+#define PYANNOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PW_ABI_VERSION 1
+
+#if defined(_WIN32)
+#define PW_API __declspec(dllexport)
+#else
+#define PW_API __attribute__((visibility("default")))
+#endif
+
+/* ===================================================================== [core] */
+
+enum pw_status {
+    PW_OK = 0,
+    PW_E_INVALID = -1,    /* bad argument (NaN, out of range, NULL buffer) */
+    PW_E_CAPACITY = -2,   /* caller buffer too small; see the *_needed out-field */
+    PW_E_NONFINITE = -3,  /* the state blew up to NaN/Inf during integration */
+    PW_E_SYSTEM = -4,     /* an OS call failed (fork, exec, mkdtemp, ...) */
+    PW_E_TIMEOUT = -5     /* a child process ran past its limit and was killed */
+};
+
+/* ABI version the library was built with; compared against PW_ABI_VERSION by
+ * the loader. */
+PW_API int pw_abi_version(void);
+/* Human-readable build description (compiler, flags, SIMD width). */
+PW_API const char *pw_build_info(void);
+/* Message for a pw_status code. */
+PW_API const char *pw_strerror(int status);
+
+/* Counter-based normal generator shared with the JAX path
+ * (pyannow_hpc/worm/rng.py implements the same function bit for bit up to
+ * libm rounding): one standard-normal draw for (seed, counter). */
+PW_API double pw_normal(uint64_t seed, uint64_t counter);
+
+/* ======================================= [surrogate: pyannow seed cell] */
+
+#define PW_N_SEGMENTS 24
+#define PW_N_QUADRANTS 4
+#define PW_N_MUSCLES 96 /* order: DL 0-23, VL 24-47, DR 48-71, VR 72-95 */
+
+enum pw_integrator {
+    PW_INTEGRATOR_EXPONENTIAL = 0, /* Rush-Larsen-type exponential update (default) */
+    PW_INTEGRATOR_SEED_EULER = 1   /* the seed's forward Euler with clipping */
+};
+
+/* Channel parameters of the seed ("pyannow") Morris-Lecar-style cell. */
+typedef struct pw_pyannow_params {
+    double g_egl19;      /* EGL-19 L-type Ca conductance, mS/cm^2 */
+    double v_half_ca_mV; /* half-activation of m_inf */
+    double tau_ca_ms;    /* Ca gate time constant */
+    double g_exp2;       /* EXP-2 K conductance */
+    double g_nca;        /* NCA Na leak conductance */
+    double g_leak;       /* leak conductance */
+    double c_m_uF;       /* membrane capacitance */
+    double e_ca_mV, e_k_mV, e_na_mV, e_leak_mV;
+} pw_pyannow_params;
+
+/* The travelling-wave drive, identical for both cell models:
+ * I_j(t) = amp * max(sin(2 pi f t + phi_j), 0)^2 + noise_sd * N(0,1)  per step. */
+typedef struct pw_drive {
+    double amp_uA;          /* wave amplitude, uA/cm^2 */
+    double freq_hz;         /* wave frequency */
+    double noise_sd_uA;     /* sd of the per-step Gaussian current */
+    double phase_rad[4];    /* phi_DL, phi_VL, phi_DR, phi_VR */
+    uint64_t seed;          /* noise stream: pw_normal(seed, step*96 + muscle) */
+} pw_drive;
+
+typedef struct pw_sim_config {
+    double dt_ms;
+    int64_t n_steps;          /* integration steps */
+    int32_t integrator;       /* enum pw_integrator */
+    double coupling_g;        /* gap-junction-like coupling to segment s+-1 in the
+                                 same quadrant, mS/cm^2; 0 = the seed's independent cells */
+    int32_t record_every;     /* store state every k steps (k >= 1); sample i is
+                                 the state after step (i+1)*k ... see surrogate.c */
+    int32_t record_f32;       /* 1: *_out buffers are float, 0: double */
+    double spike_thresh_mV;   /* upward crossing of V counts as a spike ... */
+    double spike_refractory_ms; /* ... unless within this time of the last one */
+} pw_sim_config;
+
+typedef struct pw_sim_output {
+    void *v_out;              /* [n_samples][96], or NULL to skip */
+    void *m_out;              /* [n_samples][96], or NULL */
+    void *n_out;              /* [n_samples][96], or NULL */
+    int64_t n_samples;        /* capacity in samples (>= n_steps / record_every) */
+    int64_t *spike_step;      /* [spike_capacity] step index of each spike */
+    int32_t *spike_muscle;    /* [spike_capacity] muscle index of each spike */
+    int64_t spike_capacity;
+    int64_t n_spikes;         /* out: spikes written */
+    int64_t spikes_needed;    /* out: spikes found (> capacity means PW_E_CAPACITY) */
+} pw_sim_output;
+
+/* Integrate the 96-muscle surrogate with the seed cell. */
+PW_API int pw_simulate_pyannow(const pw_pyannow_params *params, const pw_drive *drive,
+                               const pw_sim_config *config, pw_sim_output *out);
+
+/* ===================================== [surrogate: boyle2008 cell] */
+/* Owned by native/src/boyle2008.c (issue 4). */
+
+/* ================================================ [launcher: containers] */
+/* Owned by native/src/launcher.c (issue 6). */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PYANNOW_H */

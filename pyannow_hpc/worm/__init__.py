@@ -1,0 +1,79 @@
+"""Worm backends behind one small protocol.
+
+``simulate(spec) -> MuscleActivity`` is all a backend implements.  Backends
+register by name in :data:`BACKENDS` (module path, imported lazily so that
+``--help`` never pays for JAX or NEURON):
+
+- ``native``: the C surrogate (libpyannow), the fast path;
+- ``jax``: the differentiable, vmappable JAX surrogate;
+- ``numpy``: plain-NumPy forward Euler, the benchmark baseline;
+- ``c302``: OpenWorm's C302 NeuroML network run in NEURON;
+- ``container``: Sibernetic + C302 in the OpenWorm image (docker/apptainer).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Mapping
+
+from ..errors import ConfigError
+from ..params import space
+from .activity import N_MUSCLES, MuscleActivity, SimulationSpec, muscle_names
+
+BACKENDS: dict[str, str] = {
+    "native": "pyannow_hpc.worm.native",
+    "jax": "pyannow_hpc.worm.jax_surrogate",
+    "numpy": "pyannow_hpc.worm.numpy_reference",
+    "c302": "pyannow_hpc.worm.c302_backend",
+    "container": "pyannow_hpc.worm.container",
+}
+
+INTEGRATORS = ("exponential", "seed_euler")
+
+
+def backend_module(name: str):
+    try:
+        path = BACKENDS[name]
+    except KeyError:
+        raise ConfigError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}") from None
+    return importlib.import_module(path)
+
+
+def make_spec(
+    params: Mapping[str, float] | None = None,
+    *,
+    model: str = "pyannow",
+    duration_s: float = 10.0,
+    dt_ms: float = 0.5,
+    seed: int = 0,
+    integrator: str = "exponential",
+    sample_rate_hz: float = 1000.0,
+    **kw,
+) -> SimulationSpec:
+    """Validate everything at the edge and build a :class:`SimulationSpec`."""
+    full = space(model).validate(params)
+    if integrator not in INTEGRATORS:
+        raise ConfigError(f"unknown integrator {integrator!r}; choose one of {', '.join(INTEGRATORS)}")
+    for name, value, lo in (("duration_s", duration_s, 0.0), ("dt_ms", dt_ms, 0.0), ("sample_rate_hz", sample_rate_hz, 0.0)):
+        if not (value == value) or value <= lo or value == float("inf"):
+            raise ConfigError(f"{name} must be a finite number > {lo:g}, got {value!r}")
+    if sample_rate_hz > 1000.0 / dt_ms:
+        raise ConfigError(f"sample_rate_hz {sample_rate_hz:g} exceeds the integration rate {1000.0 / dt_ms:g} Hz (dt_ms={dt_ms:g})")
+    return SimulationSpec(
+        params=full,
+        model=model,
+        duration_ms=duration_s * 1000.0,
+        dt_ms=dt_ms,
+        seed=int(seed),
+        integrator=integrator,
+        sample_rate_hz=sample_rate_hz,
+        **kw,
+    )
+
+
+def simulate(params: Mapping[str, float] | None = None, *, backend: str = "native", **kw) -> MuscleActivity:
+    """Simulate the worm: ``simulate({"g_egl19": 10}, duration_s=5)``."""
+    spec = make_spec(params, **kw)
+    return backend_module(backend).simulate(spec)
+
+
+__all__ = ["BACKENDS", "MuscleActivity", "SimulationSpec", "N_MUSCLES", "muscle_names", "make_spec", "simulate", "backend_module"]

@@ -21,10 +21,8 @@ from .. import __version__
 from ..errors import PyannowError
 
 #: subcommand name -> module under pyannow_hpc.cli (order = order in --help)
-COMMANDS: dict[str, str] = {
-    "demo": "demo",
-    "simulate": "simulate",
-}
+#: Add a line here when you add a command module.
+COMMANDS: dict[str, str] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:

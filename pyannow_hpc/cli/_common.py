@@ -1,0 +1,31 @@
+"""Flags and parsing shared by the commands that simulate (demo, simulate, ...)."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
+    """Model/backend/integrator flags shared by commands that simulate."""
+    p.add_argument("--model", default="pyannow", help="cell model (default: %(default)s); see --list-params")
+    p.add_argument("--backend", default="native", help="worm backend: native, jax, numpy, c302 (default: %(default)s)")
+    p.add_argument("--integrator", default="exponential", choices=("exponential", "seed_euler"),
+                   help="exponential (stable, default) or the seed's forward Euler (unstable at 0.5 ms)")
+    p.add_argument("--dt-ms", type=float, default=0.5, help="integration step, ms (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default: %(default)s)")
+    p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter, e.g. -p g_egl19=12 (repeatable)")
+
+
+def parse_param_overrides(items: list[str]) -> dict[str, float]:
+    from ..errors import ParameterError
+
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(f"--param expects NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(f"parameter {name.strip()} must be a number, got {value!r}") from None
+    return out

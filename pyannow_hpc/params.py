@@ -46,7 +46,7 @@ class Param:
             raise ParameterError(f"parameter {self.name} must be a number, got {value!r}") from None
         if math.isnan(v) or math.isinf(v):
             raise ParameterError(
-                f"parameter {self.name} = {v} is not finite (allowed range [{self.lower}, {self.upper}] {self.unit})"
+                f"parameter {self.name} = {v} is not finite (allowed range [{self.lower:g}, {self.upper:g}] {self.unit})"
             )
         if not (self.lower <= v <= self.upper):
             raise ParameterError(

@@ -22,7 +22,10 @@ from ..errors import PyannowError
 
 #: subcommand name -> module under pyannow_hpc.cli (order = order in --help)
 #: Add a line here when you add a command module.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "demo": "demo",
+    "report": "report",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

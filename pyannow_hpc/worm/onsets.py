@@ -1,0 +1,227 @@
+"""Muscle activity -> piano notes (onset, pitch, velocity, duration).
+
+Two detectors, both vectorised over cycles/onsets (no Python loop over samples):
+
+``crest`` -- the seed's phase-gated crest detector (SCIENCE.md section 1), kept
+    exactly for reproduction.  The trace is cut into drive cycles of
+    ``L = round(1000 / (f * dt))`` samples (``dt`` = the activity's sample
+    interval; at the seed's 0.5 ms that is 1333 steps at 1.5 Hz).  Only complete
+    cycles count.  In cycle ``c`` the muscles ``(c * n_fires + k) mod 96``,
+    ``k < n_fires = 3``, may fire; each fires once, at the time of its maximum V
+    in the cycle; the note is dropped if that peak is below ``ca_thresh_mV``.
+    velocity = clip(round((peak - ca_thresh) / 65 * 50), 1, 127).
+    So the output rate is ``n_fires * f`` notes/s whatever the membrane does
+    (4.5/s at 1.5 Hz).  ``gated=False`` lets every muscle fire once per cycle
+    (the seed's ungated variant: 96 notes at ~3 distinct times per cycle).
+
+``threshold`` -- what real spiking traces (C302) need: upward crossings of a
+    threshold, a minimum inter-onset (refractory) time per muscle, velocity from
+    the peak V in the ``peak_window_ms`` after the crossing (same rule as
+    above).  By default it reads the spike trains the backend recorded
+    (``activity.spike_times_ms`` / ``spike_muscle``); ``source="v"`` finds the
+    crossings in the V traces itself (crossing time linearly interpolated).
+
+Note durations (both detectors): from the onset until V first falls back below
+the threshold, at least one sample; capped by the end of the cycle (crest) or
+by ``max_note_ms`` (threshold).  The synthesiser clips note lengths to
+0.3..0.7 s anyway, so durations matter for MIDI export and piano rolls.
+Pitch: muscle ``i`` -> MIDI ``24 + i`` (:mod:`pyannow_hpc.music.pitch`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..music.notes import NoteSequence
+from ..music.pitch import MIDI_OFFSET
+from .activity import MuscleActivity
+
+METHODS = ("crest", "threshold")
+#: the seed's velocity scale: (peak - threshold) / 65 mV * 50
+VELOCITY_SPAN_MV = 65.0
+VELOCITY_GAIN = 50.0
+DEFAULT_THRESH_MV = -10.0
+
+
+def extract_notes(activity: MuscleActivity, method: str = "crest", **kw) -> NoteSequence:
+    """Detect onsets in ``activity`` and return them as a :class:`NoteSequence`.
+
+    ``method="crest"`` keywords: ``freq_hz`` (default ``params["drive_freq_hz"]``),
+    ``thresh_mV`` (default ``params["ca_thresh_mV"]``), ``n_fires=3``,
+    ``gated=True``.  ``method="threshold"`` keywords: ``thresh_mV``,
+    ``refractory_ms=50``, ``source="spikes"|"v"``, ``peak_window_ms=50``,
+    ``max_note_ms=500``.
+    """
+    if method == "crest":
+        onset_ms, muscle, peak, dur_ms, thresh = _crest(activity, **kw)
+    elif method == "threshold":
+        onset_ms, muscle, peak, dur_ms, thresh = _threshold(activity, **kw)
+    else:
+        raise ConfigError(f"unknown onset method {method!r}; choose one of {', '.join(METHODS)}")
+    return NoteSequence.from_arrays(
+        onset_ms / 1000.0,
+        muscle.astype(int) + MIDI_OFFSET,
+        velocity_from_peak(peak, thresh),
+        dur_ms / 1000.0,
+        name=f"worm ({activity.backend}/{activity.model}, {method})",
+    )
+
+
+def velocity_from_peak(peak_mV, thresh_mV: float) -> np.ndarray:
+    """The seed's rule: clip(round((peak - thresh) / 65 * 50), 1, 127)."""
+    v = (np.asarray(peak_mV, dtype=float) - thresh_mV) / VELOCITY_SPAN_MV * VELOCITY_GAIN
+    return np.clip(np.rint(v), 1, 127).astype(int)
+
+
+# --------------------------------------------------------------------- helpers
+def _param(activity: MuscleActivity, given, name: str, kwarg: str, method: str, default=None) -> float:
+    if given is not None:
+        return float(given)
+    if name in activity.params:
+        return float(activity.params[name])
+    if default is not None:
+        return float(default)
+    raise ConfigError(
+        f"onset method {method!r} needs {name}: the activity's parameters lack it; pass it explicitly "
+        f"(extract_notes(..., method={method!r}, {kwarg}=...))"
+    )
+
+
+def _sample_interval_ms(t_ms: np.ndarray) -> float:
+    if len(t_ms) < 2:
+        raise ConfigError("onset detection needs at least two samples of muscle activity")
+    dt = float(np.median(np.diff(t_ms)))
+    if not dt > 0:
+        raise ConfigError("muscle activity sample times must increase")
+    return dt
+
+
+def _time_above(v: np.ndarray, start: np.ndarray, muscle: np.ndarray, n_max: np.ndarray, thresh: float) -> np.ndarray:
+    """Samples from ``start`` until ``v[:, muscle]`` first drops below ``thresh``.
+
+    At least 1, at most ``n_max`` (per note) and never past the trace's end.
+    One gather of shape (n_notes, max(n_max)) instead of a loop per note.
+    """
+    if len(start) == 0:
+        return np.zeros(0, dtype=int)
+    n_max = np.minimum(np.maximum(n_max, 1), len(v) - start)
+    width = int(n_max.max())
+    j = np.arange(1, width)
+    rows = np.minimum(start[:, None] + j[None, :], len(v) - 1)
+    below = (v[rows, muscle[:, None]] < thresh) & (j[None, :] < n_max[:, None])
+    first = np.where(below.any(axis=1), np.argmax(below, axis=1) + 1, n_max)
+    return np.maximum(first, 1)
+
+
+# ------------------------------------------------------------------ detectors
+def _crest(activity, *, freq_hz=None, thresh_mV=None, n_fires: int = 3, gated: bool = True):
+    f = _param(activity, freq_hz, "drive_freq_hz", "freq_hz", "crest")
+    thresh = _param(activity, thresh_mV, "ca_thresh_mV", "thresh_mV", "crest")
+    if not f > 0:
+        raise ConfigError(f"crest detector needs a drive frequency > 0 Hz, got {f}")
+    if n_fires < 1:
+        raise ConfigError(f"n_fires must be >= 1, got {n_fires}")
+    t_ms = np.asarray(activity.t_ms, dtype=float)
+    dt = _sample_interval_ms(t_ms)
+    v = np.asarray(activity.v_mV)
+    n_mus = v.shape[1]
+    cycle = int(round(1000.0 / (f * dt)))  # the seed's cycle length, in samples
+    n_cycles = len(t_ms) // cycle  # complete cycles only (the seed's 4.46 notes/s)
+    empty = np.zeros(0)
+    if n_cycles == 0:
+        return empty, empty.astype(int), empty, empty, thresh
+    v_cyc = v[: n_cycles * cycle].reshape(n_cycles, cycle, n_mus)  # a view
+    if gated:
+        c = np.arange(n_cycles)[:, None]
+        muscle = (c * n_fires + np.arange(n_fires)[None, :]) % n_mus  # (n_cycles, n_fires)
+        sel = np.take_along_axis(v_cyc, muscle[:, None, :], axis=2)  # (n_cycles, cycle, n_fires)
+    else:
+        muscle = np.broadcast_to(np.arange(n_mus), (n_cycles, n_mus))
+        sel = v_cyc
+    at = np.argmax(sel, axis=1)  # (n_cycles, n_fires): first maximum, as np.argmax in the seed
+    peak = np.take_along_axis(sel, at[:, None, :], axis=1)[:, 0, :]
+    start = np.arange(n_cycles)[:, None] * cycle + at
+    keep = peak >= thresh
+    start, muscle, peak = start[keep], muscle[keep], peak[keep].astype(float)
+    to_cycle_end = (start // cycle + 1) * cycle - start
+    dur = _time_above(v, start, muscle, to_cycle_end, thresh) * dt
+    return t_ms[start], muscle, peak, dur, thresh
+
+
+def _threshold(
+    activity,
+    *,
+    thresh_mV=None,
+    refractory_ms: float = 50.0,
+    source: str = "spikes",
+    peak_window_ms: float = 50.0,
+    max_note_ms: float = 500.0,
+):
+    thresh = _param(activity, thresh_mV, "ca_thresh_mV", "thresh_mV", "threshold", default=DEFAULT_THRESH_MV)
+    if not refractory_ms >= 0:
+        raise ConfigError(f"refractory_ms must be >= 0, got {refractory_ms}")
+    t_ms = np.asarray(activity.t_ms, dtype=float)
+    dt = _sample_interval_ms(t_ms)
+    v = np.asarray(activity.v_mV)
+    if source == "spikes":
+        times = np.asarray(activity.spike_times_ms, dtype=float)
+        muscle = np.asarray(activity.spike_muscle, dtype=int)
+    elif source == "v":
+        times, muscle = _upward_crossings(t_ms, v, thresh)
+    else:
+        raise ConfigError(f"unknown onset source {source!r}; choose 'spikes' or 'v'")
+    times, muscle = _refractory(times, muscle, refractory_ms)
+    # the sample at (or right after) each onset; velocity from the peak after it
+    start = np.minimum(np.searchsorted(t_ms, times - 1e-9 * dt), len(t_ms) - 1)
+    n_peak = max(1, int(round(peak_window_ms / dt)))
+    if len(start):
+        rows = np.minimum(start[:, None] + np.arange(n_peak)[None, :], len(t_ms) - 1)
+        peak = v[rows, muscle[:, None]].max(axis=1).astype(float)
+    else:
+        peak = np.zeros(0)
+    n_max = np.full(len(start), max(1, int(round(max_note_ms / dt))))
+    dur = _time_above(v, start, muscle, n_max, thresh) * dt
+    return times, muscle, peak, dur, thresh
+
+
+def _upward_crossings(t_ms: np.ndarray, v: np.ndarray, thresh: float):
+    """Times (linearly interpolated) and muscles where V crosses ``thresh`` upward."""
+    below = v[:-1] < thresh
+    above = v[1:] >= thresh
+    i, m = np.nonzero(below & above)
+    v0, v1 = v[i, m].astype(float), v[i + 1, m].astype(float)
+    frac = (thresh - v0) / (v1 - v0)
+    times = t_ms[i] + frac * (t_ms[i + 1] - t_ms[i])
+    order = np.argsort(times, kind="stable")
+    return times[order], m[order]
+
+
+def _refractory(times: np.ndarray, muscle: np.ndarray, refractory_ms: float):
+    """Keep, per muscle, onsets at least ``refractory_ms`` after the last kept one.
+
+    Greedy from the first onset.  The loop runs over kept onsets of muscles
+    that violate the refractory time (each step jumps with searchsorted), never
+    over samples; trains that already respect it pass through untouched.
+    """
+    if len(times) == 0 or refractory_ms <= 0:
+        return times, muscle
+    order = np.lexsort((times, muscle))
+    t, m = times[order], muscle[order]
+    same = m[1:] == m[:-1]
+    if not np.any(same & (np.diff(t) < refractory_ms)):
+        keep_sorted = np.ones(len(t), dtype=bool)
+    else:
+        keep_sorted = np.zeros(len(t), dtype=bool)
+        bounds = np.flatnonzero(np.r_[True, ~same, True])
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            tt = t[lo:hi]
+            nxt = np.searchsorted(tt, tt + refractory_ms, side="left")
+            k = 0
+            while k < len(tt):
+                keep_sorted[lo + k] = True
+                k = nxt[k]
+    kept = np.sort(order[keep_sorted])  # back to the input (time) order
+    return times[kept], muscle[kept]
+
+
+__all__ = ["METHODS", "extract_notes", "velocity_from_peak"]

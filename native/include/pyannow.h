@@ -120,10 +120,90 @@ PW_API int pw_simulate_pyannow(const pw_pyannow_params *params, const pw_drive *
                                const pw_sim_config *config, pw_sim_output *out);
 
 /* ===================================== [surrogate: boyle2008 cell] */
-/* Owned by native/src/boyle2008.c (issue 4). */
+/* Owned by native/src/boyle2008.c (issue 4).
+ *
+ * The Boyle & Cohen 2008 body-wall-muscle cell as c302 ships it (cell_C.xml,
+ * parameters_C/C1/C2.py), one compartment:
+ *   C dV/dt = g_ca e^2 f h (E_ca-V) + g_kf p^4 q (E_k-V) + g_ks n (E_k-V)
+ *             + g_leak (E_leak-V) + g_syn s (E_syn-V) + I_stim + I_noise + I_coupling
+ *   gates e,f,p,q,n: dx/dt = (x_inf(V) - x)/tau_x, fixed tau (Rush-Larsen update);
+ *   h = 1 + (h_inf([Ca]) - 1) alpha, instantaneous (customHGate);
+ *   d[Ca]/dt = rho' g_ca e^2 f h (E_ca-V) - [Ca]/ca_decay,  [Ca] >= 0
+ *   (NeuroML fixedFactorConcentrationModel, rho' = ca_rho * 1e-5 converts
+ *    mol/(m A s) to mM/ms per uA/cm^2).
+ * The drive is c302's graded neuron-to-muscle synapse fed by the body wave:
+ *   s_inf_j(t) = max(sin(2 pi f t + phi_j), 0)^2,  ds/dt = (s_inf - s) k / (1 - s_inf).
+ * pw_drive.amp_uA is NOT used by this cell (its amplitude is g_syn, a
+ * conductance); freq_hz, noise_sd_uA, phase_rad and seed are. */
+typedef struct pw_boyle2008_params {
+    double g_ca_boyle;      /* EGL-19-like ca_boyle conductance, mS/cm^2 */
+    double g_k_slow;        /* k_slow (n), mS/cm^2 */
+    double g_k_fast;        /* k_fast (p^4 q), mS/cm^2 */
+    double g_leak;          /* mS/cm^2 */
+    double e_ca_mV, e_k_mV, e_leak_mV;
+    double c_m_uF;          /* uF/cm^2 */
+    double ca_decay_ms;     /* calcium pool decay time */
+    double ca_rho;          /* pool factor, mol/(m A s) as in NeuroML */
+    double v_init_mV;       /* initial V; gates start at x_inf(v_init), [Ca] at 0 */
+    double g_syn;           /* peak conductance of the neuron-to-muscle drive, mS/cm^2 */
+    double e_syn_mV;        /* its reversal potential */
+    double syn_k_per_ms;    /* graded-synapse rate k (c302 exc_syn_k) */
+    double i_step_uA;       /* current step injected into every cell, uA/cm^2 ... */
+    double step_start_ms;   /* ... from this time ... */
+    double step_stop_ms;    /* ... until this time (an IClamp, for NEURON comparisons) */
+} pw_boyle2008_params;
+
+/* Integrate the 96-muscle surrogate with the boyle2008 cell (exponential
+ * integrator only: config->integrator must be PW_INTEGRATOR_EXPONENTIAL).
+ * out->v_out and the spike buffers as for pw_simulate_pyannow; out->m_out and
+ * out->n_out are ignored. ca_out: [n_samples][96] calcium in mM (float or
+ * double per config->record_f32), or NULL. */
+PW_API int pw_simulate_boyle2008(const pw_boyle2008_params *params, const pw_drive *drive,
+                                 const pw_sim_config *config, pw_sim_output *out, void *ca_out);
 
 /* ================================================ [launcher: containers] */
-/* Owned by native/src/launcher.c (issue 6). */
+/* Owned by native/src/launcher.c (issue 6).  Runs one external program (docker,
+ * apptainer, NEURON) the safe way: fork + execve with no shell, in a new
+ * process group that is killed as a whole (SIGTERM, then SIGKILL) on timeout
+ * or when the caller gets SIGINT/SIGTERM.  Additive to ABI 1 (new symbols only). */
+
+typedef struct pw_launch_spec {
+    const char *const *argv;  /* NULL-terminated; argv[0] is searched on PATH */
+    const char *const *envp;  /* NULL-terminated environment, or NULL = inherit */
+    const char *workdir;      /* the child chdir()s here; NULL = inherit */
+    const char *stdout_path;  /* stdout captured to this file (truncated); NULL = /dev/null */
+    const char *stderr_path;  /* same for stderr */
+    double timeout_s;         /* wall-clock limit, > 0 */
+    double kill_grace_s;      /* SIGTERM -> SIGKILL delay on timeout, >= 0 */
+} pw_launch_spec;
+
+typedef struct pw_launch_result {
+    int32_t exit_code;     /* the child's exit status; -1 when a signal ended it */
+    int32_t term_signal;   /* the signal that ended the child, 0 if none */
+    int32_t timed_out;     /* 1 when the limit was hit and the group killed */
+    int32_t caller_signal; /* SIGINT/SIGTERM the caller received while waiting, else 0 */
+    int32_t exec_errno;    /* errno of a failed chdir/open/execve in the child, else 0 */
+    int64_t pid;           /* the child's pid (= its process group id) */
+    double wall_s;         /* seconds from fork to reaping */
+} pw_launch_result;
+
+/* Run spec->argv to completion.  PW_OK: it ran and exited (any exit code, see
+ * result); PW_E_TIMEOUT: killed at the limit; PW_E_SYSTEM: fork/pipe failed,
+ * the child could not start (result->exec_errno) or the caller was signalled
+ * (result->caller_signal); PW_E_INVALID: bad spec (NULL/empty argv, argv[0]
+ * not found on PATH: exec_errno = ENOENT, timeout not finite and > 0). */
+PW_API int pw_launch(const pw_launch_spec *spec, pw_launch_result *result);
+
+/* Resolve an executable name on PATH (or check a path with '/') into out.
+ * PW_OK, PW_E_INVALID (not found / not executable), PW_E_CAPACITY. */
+PW_API int pw_which(const char *name, char *out, size_t out_cap);
+
+/* Create a fresh private directory base/prefixXXXXXX (mode 0700); path in out. */
+PW_API int pw_task_dir_create(const char *base, const char *prefix, char *out, size_t out_cap);
+
+/* Remove a directory tree without following symlinks (a link into a shared
+ * cache is unlinked, its target kept).  Missing path: PW_OK. */
+PW_API int pw_task_dir_remove(const char *path);
 
 #ifdef __cplusplus
 }

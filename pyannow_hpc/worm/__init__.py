@@ -77,3 +77,7 @@ def simulate(params: Mapping[str, float] | None = None, *, backend: str = "nativ
 
 
 __all__ = ["BACKENDS", "MuscleActivity", "SimulationSpec", "N_MUSCLES", "muscle_names", "make_spec", "simulate", "backend_module"]
+
+# cell models other than the seed register their parameter spaces (and their
+# backend entries) on import
+from . import boyle2008  # noqa: E402,F401

@@ -1,0 +1,134 @@
+/* pw_vmath.h -- branch-free exp, log and cos(2 pi u) for vectorised loops
+ * (internal, header-only).
+ *
+ * Why by hand: glibc's exp/log/cos are scalar calls, and a call inside the
+ * 96-cell loop stops GCC from vectorising it; the exponentials and the noise
+ * generator's log/cos are ~90% of the surrogate's work.  These versions are
+ * straight-line code on doubles and 64-bit integers only (no tables, no
+ * branches, no double<->int64 conversion instructions, which AVX2 lacks), so
+ * GCC turns a loop that calls them into AVX2 / AVX-512 code.
+ *
+ * Accuracy (checked in tests/native/test_vmath.py against libm over the
+ * ranges the surrogate uses): a few ulp, ~1e-15 relative.  Inputs are assumed
+ * finite; pw_vexp clamps its argument to [-708, 708] (exp(-708) ~ 3e-308, so
+ * sigmoids and decays saturate instead of overflowing to inf).
+ */
+#ifndef PW_VMATH_H
+#define PW_VMATH_H
+#include <stdint.h>
+#include <string.h>
+
+static inline uint64_t pw_bits(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
+static inline double pw_from_bits(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
+
+/* exp(x): x = n ln2 + r, |r| <= ln2/2, exp(r) by its Taylor series to r^12
+ * (truncation < 2e-16 relative), times 2^n built in the exponent bits. */
+static inline double pw_vexp(double x) {
+    const double log2e = 1.4426950408889634074;
+    const double ln2_hi = 6.93147180369123816490e-01; /* high bits of ln 2, exact n*ln2_hi */
+    const double ln2_lo = 1.90821492927058770002e-10;
+    const double shifter = 6755399441055744.0;        /* 1.5 * 2^52: rounds to an integer in the low bits */
+    x = x < -708.0 ? -708.0 : x;
+    x = x > 708.0 ? 708.0 : x;
+    double kd = x * log2e + shifter;
+    uint64_t ki = pw_bits(kd);                        /* low bits hold n (two's complement) */
+    kd -= shifter;                                    /* n as a double */
+    double r = (x - kd * ln2_hi) - kd * ln2_lo;
+    double p = 1.0 / 479001600.0;                     /* 1/12! */
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    /* 2^n: n + 1023 in the exponent field; (ki + 1023) keeps n's low bits */
+    double scale = pw_from_bits((ki + 1023u) << 52);
+    return p * scale;
+}
+
+/* log(x) for normal x > 0: x = 2^e m with m in [sqrt(1/2), sqrt(2)),
+ * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172, series to s^21 (truncation s^22/23 < 3e-18). */
+static inline double pw_vlog(double x) {
+    const double ln2 = 6.93147180559945286227e-01;
+    uint64_t u = pw_bits(x);
+    /* move m into [sqrt(1/2), sqrt(2)) by biasing the mantissa before taking the exponent */
+    uint64_t ub = u + (0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL);
+    uint64_t e_biased = ub >> 52;                                  /* e + 1023 */
+    double m = pw_from_bits(u - ((e_biased - 1023u) << 52));
+    /* e as a double without a cvtqq2pd: 2^52 + e_biased, exact, minus 2^52 + 1023 */
+    double e = pw_from_bits(0x4330000000000000ULL | e_biased) - (4503599627370496.0 + 1023.0);
+    double s = (m - 1.0) / (m + 1.0);
+    double s2 = s * s;
+    double p = 1.0 / 21.0;
+    p = p * s2 + 1.0 / 19.0;
+    p = p * s2 + 1.0 / 17.0;
+    p = p * s2 + 1.0 / 15.0;
+    p = p * s2 + 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    p = p * s2 + 1.0;
+    return e * ln2 + 2.0 * s * p;
+}
+
+/* cos(2 pi u) for u in [0, 1]: u = h/2 + f with |f| <= 1/4 (exact), so
+ * cos(2 pi u) = (-1)^h cos(a), a = 2 pi f in [-pi/2, pi/2]; cos a by its Taylor
+ * series to a^22 (truncation (pi/2)^24/24! < 2e-19); the sign by a select. */
+static inline double pw_vcos2pi(double u) {
+    const double two_pi = 6.283185307179586476925286766559;
+    const double shifter = 6755399441055744.0;
+    double hd = (2.0 * u + shifter);
+    uint64_t h = pw_bits(hd) & 1u;
+    hd -= shifter;
+    double f = u - 0.5 * hd;
+    double a = two_pi * f, a2 = a * a;
+    double c = -1.0 / 1124000727777607680000.0;        /* -1/22! */
+    c = c * a2 + 1.0 / 2432902008176640000.0;         /* 1/20! */
+    c = c * a2 - 1.0 / 6402373705728000.0;            /* 1/18! */
+    c = c * a2 + 1.0 / 20922789888000.0;              /* 1/16! */
+    c = c * a2 - 1.0 / 87178291200.0;
+    c = c * a2 + 1.0 / 479001600.0;
+    c = c * a2 - 1.0 / 3628800.0;
+    c = c * a2 + 1.0 / 40320.0;
+    c = c * a2 - 1.0 / 720.0;
+    c = c * a2 + 1.0 / 24.0;
+    c = c * a2 - 0.5;
+    c = 1.0 + c * a2;
+    return h ? -c : c;
+}
+
+/* exact double of an integer 0 <= x <= 2^53 without cvtuqq2pd: the halves
+ * below 2^52 convert through the 2^52 exponent trick; x = 2^53 (reached by
+ * u1's "+1") is picked by a select. */
+static inline double pw_u53_to_double(uint64_t x) {
+    const double two52 = 4503599627370496.0;
+    double hi = pw_from_bits(0x4330000000000000ULL | (x >> 1)) - two52;
+    double lo = pw_from_bits(0x4330000000000000ULL | (x & 1u)) - two52;
+    double d = 2.0 * hi + lo;
+    return (x == (1ULL << 53)) ? 9007199254740992.0 : d;
+}
+
+/* splitmix64 and the (seed, counter) -> N(0,1) map of pw_rng.h, written with
+ * the functions above so it vectorises; equal to pw_rng_normal to ~1 ulp. */
+static inline double pw_vnormal(uint64_t key, uint64_t counter) {
+    const double inv53 = 1.0 / 9007199254740992.0;
+    uint64_t a = key + 2u * counter, b = a + 1u;
+    a += 0x9E3779B97F4A7C15ULL; b += 0x9E3779B97F4A7C15ULL;
+    a = (a ^ (a >> 30)) * 0xBF58476D1CE4E5B9ULL; b = (b ^ (b >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    a = (a ^ (a >> 27)) * 0x94D049BB133111EBULL; b = (b ^ (b >> 27)) * 0x94D049BB133111EBULL;
+    a ^= a >> 31; b ^= b >> 31;
+    double u1 = pw_u53_to_double((a >> 11) + 1u);
+    double u2 = pw_u53_to_double(b >> 11);
+    u1 *= inv53;
+    u2 *= inv53;
+    return __builtin_sqrt(-2.0 * pw_vlog(u1)) * pw_vcos2pi(u2);
+}
+#endif

@@ -1,0 +1,133 @@
+"""Plain-NumPy reference of the seed cell surrogate (backend ``numpy``).
+
+One Python iteration per time step, NumPy vectorised over the 96 cells: the
+"obvious" implementation, kept as the benchmark baseline (forward Euler, the
+seed's scheme) and as a third, independent implementation that the C and JAX
+paths are tested against.  Both integrators, the coupling, the noise stream
+and the spike rule are those of native/src/surrogate.c (read its header
+comment for the exact step semantics).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..params import PYANNOW_CONSTANTS, QUADRANT_PHASES_RAD
+from . import rng
+from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
+from .spikes import refractory_steps
+
+TWO_PI = 6.283185307179586476925286766559
+
+
+def drive_phases() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """cos(phi_j), sin(phi_j) and the neighbour count of each muscle (order DL, VL, DR, VR)."""
+    s = np.arange(N_SEGMENTS)
+    phi = np.concatenate([q + TWO_PI * s / N_SEGMENTS for q in QUADRANT_PHASES_RAD])
+    count = np.tile((s > 0).astype(float) + (s < N_SEGMENTS - 1), 4)
+    return np.cos(phi), np.sin(phi), count
+
+
+def n_inf(v_mV):
+    return 1.0 / (1.0 + np.exp((-15.0 - v_mV) * (1.0 / 12.0)))
+
+
+def neighbour_sum(v: np.ndarray) -> np.ndarray:
+    """Sum of V over segments s-1 and s+1 of the same quadrant (0 beyond the ends)."""
+    q = v.reshape(4, N_SEGMENTS)
+    out = np.zeros_like(q)
+    out[:, 1:] += q[:, :-1]
+    out[:, :-1] += q[:, 1:]
+    return out.reshape(N_MUSCLES)
+
+
+def _step(p: dict, v, m, n, drive, nb_sum, nb_count, dt, euler: bool):
+    """One step of either integrator from the state at its start."""
+    minf = 1.0 / (1.0 + np.exp((p["v_half_ca_mV"] - v) * (1.0 / 6.5)))
+    ninf = n_inf(v)
+    x = (v + 15.0) * (1.0 / 25.0)
+    tau_n = 20.0 + 50.0 * np.exp(-x * x)
+    c = PYANNOW_CONSTANTS
+    g_c = p["coupling_g"]
+    if euler:
+        i_ion = (
+            p["g_egl19"] * m * (v - c["e_ca_mV"])
+            + p["g_exp2"] * n * n * (v - c["e_k_mV"])
+            + p["g_nca"] * (v - c["e_na_mV"])
+            + p["g_leak"] * (v - c["e_leak_mV"])
+        )
+        v_new = v + dt / p["c_m_uF"] * (-i_ion + drive + g_c * (nb_sum - nb_count * v))
+        m_new = m + dt * (minf - m) * (1.0 / p["tau_ca_ms"])
+        n_new = n + dt * (ninf - n) / tau_n
+        return np.clip(v_new, -90.0, 80.0), np.clip(m_new, 0.0, 1.0), np.clip(n_new, 0.0, 1.0)
+    gca, gk = p["g_egl19"] * m, p["g_exp2"] * n * n
+    G = gca + gk + (p["g_nca"] + p["g_leak"]) + g_c * nb_count
+    I = (gca * c["e_ca_mV"] + gk * c["e_k_mV"] + (p["g_nca"] * c["e_na_mV"] + p["g_leak"] * c["e_leak_mV"])
+         + drive + g_c * nb_sum)
+    v_inf = I / G
+    v_new = v_inf + (v - v_inf) * np.exp(-(dt / p["c_m_uF"]) * G)
+    m_new = minf + (m - minf) * math.exp(-dt / p["tau_ca_ms"])
+    n_new = ninf + (n - ninf) * np.exp(-dt / tau_n)
+    return v_new, m_new, n_new
+
+
+def simulate(spec: SimulationSpec) -> MuscleActivity:
+    if spec.model != "pyannow":
+        from ..errors import ConfigError
+
+        raise ConfigError(f"the numpy backend implements only the 'pyannow' cell model, not {spec.model!r}")
+    p = dict(spec.params)
+    dt, k_rec, n_steps = spec.dt_ms, spec.record_every, spec.n_steps
+    euler = spec.integrator == "seed_euler"
+    cphi, sphi, nb_count = drive_phases()
+    omega = TWO_PI * p["drive_freq_hz"] * 1e-3
+    key = rng.key_np(spec.seed)
+    muscles = np.arange(N_MUSCLES, dtype=np.uint64)
+    v = np.full(N_MUSCLES, -65.0)
+    m = np.zeros(N_MUSCLES)
+    n = np.full(N_MUSCLES, n_inf(-65.0))
+    n_samples = n_steps // k_rec + 1
+    dtype = np.float32 if spec.float32 else np.float64
+    rec = {name: np.empty((n_samples, N_MUSCLES), dtype=dtype) for name in (("v", "m", "n") if spec.record_gates else ("v",))}
+    state = {"v": v, "m": m, "n": n}
+    for name in rec:
+        rec[name][0] = state[name]
+    refr = refractory_steps(spec.refractory_ms, dt)
+    last = np.full(N_MUSCLES, -(1 << 62), dtype=np.int64)
+    spike_steps, spike_mus = [], []
+    nb_sum = np.zeros(N_MUSCLES)
+    for s in range(n_steps):
+        t = s * dt
+        sn = np.maximum(math.sin(omega * t) * cphi + math.cos(omega * t) * sphi, 0.0)
+        drive = p["drive_amp_uA"] * sn * sn + p["noise_sd_uA"] * rng.normal_np(key, np.uint64(s * N_MUSCLES) + muscles)
+        if p["coupling_g"]:
+            nb_sum = neighbour_sum(v)
+        v_new, m, n = _step(p, v, m, n, drive, nb_sum, nb_count, dt, euler)
+        step = s + 1
+        spk = (v < spec.spike_thresh_mV) & (v_new >= spec.spike_thresh_mV) & (step - last >= refr)
+        if spk.any():
+            j = np.nonzero(spk)[0]
+            last[j] = step
+            spike_steps.extend([step] * len(j))
+            spike_mus.extend(j.tolist())
+        v = v_new
+        if step % k_rec == 0:
+            state = {"v": v, "m": m, "n": n}
+            for name in rec:
+                rec[name][step // k_rec] = state[name]
+    if not np.all(np.isfinite(v)):
+        from ..errors import SimulationError
+
+        raise SimulationError(f"the numpy surrogate blew up to NaN/inf ({spec.integrator}, dt_ms={dt:g})")
+    return MuscleActivity(
+        t_ms=np.arange(n_samples) * (k_rec * dt),
+        v_mV=rec.pop("v"),
+        spike_times_ms=np.asarray(spike_steps, dtype=np.float64) * dt,
+        spike_muscle=np.asarray(spike_mus, dtype=np.int32),
+        backend="numpy",
+        model=spec.model,
+        params=p,
+        seed=spec.seed,
+        traces=rec,
+    )

@@ -1,0 +1,32 @@
+"""Render a sweep ledger into a report folder: WAVs of the best K parameter sets
+and of the target, an F1 table (Markdown + CSV, both F1 metrics labelled),
+plots (loss histogram, parameter scatter, piano roll) and one HTML page.
+
+Nothing is re-simulated: the worm's notes come from the onsets and pitches the
+ledger stores for every task.
+
+Example:
+  pyannow-hpc report out/sweep.h5 --out out/sweep_report --top 5
+"""
+from __future__ import annotations
+
+HELP = "render a sweep ledger (HDF5) into WAVs, F1 tables, plots and an HTML page"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("ledger", metavar="LEDGER", help="the sweep's HDF5 ledger")
+    parser.add_argument("--out", metavar="DIR", default=None, help="report folder (default: LEDGER's name + _report, next to it)")
+    parser.add_argument("--top", metavar="K", type=int, default=5, help="how many best parameter sets to render (default 5)")
+    parser.add_argument(
+        "--rank-by", default="onset_loss", choices=("onset_loss", "f1_mireval", "f1_seed", "pitch_f1"),
+        help="score that picks the best K: onset_loss (lowest first, the sweep's objective; default) or an F1 (highest first)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from ..report.render import render
+
+    index = render(args.ledger, args.out, top_k=args.top, progress=not args.no_progress, rank_by=args.rank_by)
+    print(f"report: {index}")
+    return 0

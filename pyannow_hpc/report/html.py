@@ -1,0 +1,99 @@
+"""The report's one HTML page: audio players, plots, tables, provenance.
+
+The page links its WAV and PNG files by relative path (they sit next to it),
+so the folder can be copied off a cluster, opened from disk or served as is,
+and the page stays small. No JavaScript, no external assets: the only CSS is
+inline.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from .tables import to_html
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1100px;padding:0 1em;color:#222}
+h1{font-size:1.5em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
+table.table{border-collapse:collapse;font-size:.85em;margin:.5em 0} .table td,.table th{border:1px solid #ccc;padding:.25em .5em;text-align:right}
+.table th{background:#f3f3f3} .player{margin:.4em 0} .player span{display:inline-block;min-width:22em}
+img{max-width:100%;border:1px solid #eee} pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:.8em}
+.note{color:#555;font-size:.9em}
+"""
+
+
+@dataclass(frozen=True)
+class Track:
+    """One audio player: a caption and the WAV's path relative to the page."""
+
+    caption: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    caption: str
+    href: str
+
+
+def _esc(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def page(
+    *,
+    title: str,
+    intro: str,
+    tracks: Sequence[Track],
+    figures: Sequence[Figure],
+    summary: Sequence[dict],
+    best: Sequence[dict],
+    tolerances: Sequence[dict],
+    rank_note: str,
+    downloads: Mapping[str, str],
+    provenance: Mapping[str, object],
+    config_text: str,
+) -> str:
+    """The whole page as a string (the caller writes it atomically)."""
+    players = "\n".join(
+        f'<div class="player"><span>{_esc(t.caption)}</span> '
+        f'<audio controls preload="metadata" src="{_esc(t.href)}"></audio> '
+        f'<a href="{_esc(t.href)}">{_esc(Path(t.href).name)}</a></div>'
+        for t in tracks
+    )
+    figs = "\n".join(
+        f'<figure><img src="{_esc(f.href)}" alt="{_esc(f.caption)}"><figcaption>{_esc(f.caption)}</figcaption></figure>'
+        for f in figures
+    )
+    links = " · ".join(f'<a href="{_esc(href)}">{_esc(label)}</a>' for label, href in downloads.items())
+    prov_rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in provenance.items())
+    tol_block = (
+        "<h3>The best worm at three tolerances</h3>" + to_html(tolerances) if tolerances else ""
+    )
+    config = f"<h3>config</h3><pre>{_esc(config_text)}</pre>" if config_text else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_esc(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{_esc(title)}</h1>
+<p>{_esc(intro)}</p>
+<h2>Summary</h2>
+{to_html(summary)}
+<h2>Listen</h2>
+<p class="note">{_esc(rank_note)} Worm notes are rendered from the onsets and pitches stored in the ledger (muscle i plays MIDI 24+i).</p>
+{players}
+<h2>Best parameter sets</h2>
+<p class="note">{_esc(rank_note)} Both F1 scores are shown and labelled: mir_eval's one-to-one onset F-measure and the seed's any-match F1, both at ±50 ms.</p>
+{to_html(best)}
+{tol_block}
+<p>Downloads: {links}</p>
+<h2>Plots</h2>
+{figs}
+<h2>Provenance</h2>
+<table class="table">{prov_rows}</table>
+{config}
+</body></html>
+"""

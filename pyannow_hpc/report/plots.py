@@ -1,0 +1,135 @@
+"""The report's PNG plots: loss histogram, parameter scatter, piano roll.
+
+Built on :class:`matplotlib.figure.Figure` with the Agg canvas and never
+through ``pyplot``: no global figure state, no display needed on a compute
+node, and nothing leaks between calls when rank 0 renders at the end of a
+sweep. Every PNG is written atomically.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..music.metrics import metric_label
+from ..music.notes import NoteSequence
+from ..store.atomic import atomic_path
+
+DPI = 100
+#: at most this many varying parameters in the scatter grid (pairs grow as n^2)
+MAX_SCATTER_PARAMS = 4
+
+
+def _figure(width_in: float, height_in: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return Path(path)
+
+
+def loss_histogram(path: Path, loss: np.ndarray, best_loss: Sequence[float] = (), n_failed: int = 0) -> Path:
+    """Histogram of onset_loss over done tasks; the best K marked."""
+    loss = np.asarray(loss, dtype=float)
+    loss = loss[np.isfinite(loss)]
+    fig = _figure(6.4, 3.6)
+    ax = fig.add_subplot()
+    if loss.size:
+        ax.hist(loss, bins=min(40, max(5, int(np.sqrt(loss.size)) * 2)), color="#4c72b0", edgecolor="white")
+    for i, b in enumerate(best_loss):
+        ax.axvline(b, color="#c44e52", lw=1, ls="--", label="best K" if i == 0 else None)
+    ax.set_xlabel(f"onset_loss = {metric_label('onset_loss')}, lower is better")
+    ax.set_ylabel("tasks")
+    failed = f", {n_failed} failed (not shown)" if n_failed else ""
+    ax.set_title(f"onset_loss over {loss.size} done tasks{failed}")
+    if len(best_loss):
+        ax.legend(loc="upper right")
+    return _save(fig, path)
+
+
+def varying_parameters(params: np.ndarray, names: Sequence[str]) -> list[int]:
+    """Columns whose value is not the same in every task (the swept ones)."""
+    params = np.asarray(params, dtype=float)
+    if params.size == 0:
+        return []
+    return [j for j in range(params.shape[1]) if np.nanmax(params[:, j]) > np.nanmin(params[:, j])]
+
+
+def parameter_scatter(
+    path: Path,
+    params: np.ndarray,
+    names: Sequence[str],
+    loss: np.ndarray,
+    f1: np.ndarray,
+    log_names: Sequence[str] = (),
+    best: Sequence[int] = (),
+) -> Path:
+    """Each swept parameter against onset_loss, and pairs of swept parameters,
+    every point coloured by mir_eval's one-to-one F1. Rows are done tasks."""
+    params = np.asarray(params, dtype=float)
+    cols = varying_parameters(params, names)[:MAX_SCATTER_PARAMS]
+    if not cols:  # nothing varied: plot the first parameter so the page still has the panel
+        cols = [0] if params.shape[1] else []
+    pairs = list(itertools.combinations(cols, 2))
+    panels: list[tuple[int, int | None]] = [(j, None) for j in cols] + [(a, b) for a, b in pairs]
+    n = max(len(panels), 1)
+    ncol = min(3, n)
+    nrow = -(-n // ncol)
+    fig = _figure(4.0 * ncol, 3.2 * nrow)
+    axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
+    f1 = np.asarray(f1, dtype=float)
+    vmax = max(float(np.nanmax(f1)) if np.isfinite(f1).any() else 1.0, 1e-6)
+    sc = None
+    best = list(best)
+    for ax, (a, b) in zip(axes, panels):
+        x = params[:, a]
+        y = np.asarray(loss, dtype=float) if b is None else params[:, b]
+        sc = ax.scatter(x, y, c=f1, cmap="viridis", vmin=0.0, vmax=vmax, s=14, edgecolors="none")
+        if best:
+            ax.scatter(x[best], y[best], facecolors="none", edgecolors="#c44e52", s=60, lw=1.2, label="best K")
+        ax.set_xlabel(names[a])
+        ax.set_ylabel("onset_loss" if b is None else names[b])
+        if names[a] in log_names:
+            ax.set_xscale("log")
+        if b is not None and names[b] in log_names:
+            ax.set_yscale("log")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    if sc is not None:
+        fig.colorbar(sc, ax=axes[: len(panels)].tolist(), label=metric_label("f1_mireval"), shrink=0.9)
+    fig.suptitle("swept parameters: vs onset_loss and in pairs (colour = F1, red rings = best K)")
+    return _save(fig, path)
+
+
+def piano_roll(path: Path, worm: NoteSequence, target: NoteSequence, duration_s: float, title: str = "") -> Path:
+    """Target notes as grey bars, the worm's as red ticks, on one MIDI-pitch axis.
+
+    Drawn here because ``pyannow_hpc.music.pianoroll`` (the music worker's) had
+    not landed when the reporter was written; see render.py for the switch.
+    """
+    fig = _figure(9.0, 4.2)
+    ax = fig.add_subplot()
+    if len(target):
+        ax.barh(
+            target.pitch, target.duration_s, left=target.onset_s, height=0.8,
+            color="#9a9a9a", alpha=0.7, label=f"target ({len(target)} notes)",
+        )
+    if len(worm):
+        ax.scatter(worm.onset_s, worm.pitch, marker="|", s=90, lw=1.6, color="#c44e52", label=f"worm ({len(worm)} notes)")
+    pitches = np.concatenate([np.asarray(target.pitch), np.asarray(worm.pitch)]) if len(target) + len(worm) else np.array([60])
+    ax.set_ylim(pitches.min() - 3, pitches.max() + 3)
+    ax.set_xlim(0.0, max(duration_s, 1e-3))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("MIDI pitch")
+    ax.set_title(title or "piano roll: best worm vs target")
+    ax.legend(loc="upper right")
+    return _save(fig, path)

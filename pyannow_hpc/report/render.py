@@ -1,0 +1,225 @@
+"""Render a sweep ledger into a report folder: WAVs, tables, plots, one HTML page.
+
+``render(ledger_path, out_dir)`` is what rank 0 runs when a sweep ends and what
+``pyannow-hpc report LEDGER`` runs. It reads the ledger only through
+:func:`pyannow_hpc.store.ledger.read_ledger` and re-simulates nothing: the
+ledger stores every task's onsets and pitches, which is all the synthesiser
+needs, so a report of a 10,000-task C302 sweep costs seconds.
+
+Folder layout (all names fixed, all written atomically)::
+
+    index.html          the page (relative links to everything below)
+    f1_table.md/.csv    the best K, both F1 metrics labelled
+    summary.csv         counts, best and mean scores
+    audio/target.wav, audio/best01_task<id>.wav ...
+    plots/loss_hist.png, plots/param_scatter.png, plots/pianoroll.png
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, PyannowError
+from ..music.metrics import metric_label
+from ..music.notes import NoteSequence
+from ..store.atomic import atomic_path, prepare_dir, write_text
+from . import html as html_page
+from . import plots, tables
+
+AUDIO_FS_HZ = 22050
+#: ledger attrs that hold the sweep's config text (shown verbatim, not in the provenance table)
+_CONFIG_KEYS = ("config_text", "config")
+
+
+def load_ledger(path: str | os.PathLike):
+    """``read_ledger``: a missing or corrupt file is a LedgerError (one line, exit 2)."""
+    from ..store.ledger import read_ledger
+
+    return read_ledger(path)
+
+
+def default_out_dir(ledger_path: str | os.PathLike) -> Path:
+    p = Path(ledger_path)
+    return p.with_name(p.stem + "_report")
+
+
+def render(
+    ledger_path: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    top_k: int = 5,
+    progress: bool = True,
+    rank_by: str = "onset_loss",
+) -> Path:
+    """Write the report of ``ledger_path`` into ``out_dir``; return index.html's path."""
+    if rank_by not in tables.RANK_KEYS:
+        raise ConfigError(f"cannot rank by {rank_by!r}; choose one of {', '.join(tables.RANK_KEYS)}")
+    if int(top_k) < 1:
+        raise ConfigError(f"top_k must be at least 1, got {top_k}")
+    data = load_ledger(ledger_path)
+    out = prepare_dir(out_dir if out_dir is not None else default_out_dir(ledger_path))
+    return render_data(data, out, top_k=int(top_k), progress=progress, rank_by=rank_by, source=Path(ledger_path).name)
+
+
+def _attr(attrs: dict[str, Any], *keys: str, default=None):
+    for k in keys:
+        if k in attrs:
+            return attrs[k]
+    return default
+
+
+def _duration_s(data) -> float:
+    """The scored window's length: from attrs, else the notes' extent."""
+    dur = _attr(data.attrs, "duration_s")
+    if dur is not None:
+        return float(dur)
+    ends = [float(np.max(o)) for o in data.onsets_s if len(o)]
+    if data.target is not None and len(data.target):
+        ends.append(data.target.end_s)
+    return max(ends + [1.0])
+
+
+def _log_scaled(names, model: str) -> tuple[str, ...]:
+    try:
+        from ..params import space
+
+        sp = space(model)
+        return tuple(n for n in names if n in sp and sp[n].scale == "log")
+    except PyannowError:
+        return ()
+
+
+def _piano_roll(path: Path, worm: NoteSequence, target: NoteSequence, duration_s: float, title: str) -> Path:
+    # One piano-roll drawing in the project: the music package's when present
+    # (the demo uses it too); plots.piano_roll only covers its absence.
+    try:
+        from ..music.pianoroll import plot_pianoroll
+    except ImportError:
+        return plots.piano_roll(path, worm, target, duration_s, title)
+    with atomic_path(path) as tmp:
+        plot_pianoroll(worm, target, tmp, title=title)
+    return Path(path)
+
+
+def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_by: str = "onset_loss", source: str = "") -> Path:
+    """Render a :class:`~pyannow_hpc.store.ledger.LedgerData` into ``out``."""
+    from tqdm import tqdm
+
+    from ..music.audio import write_audio
+    from ..music.metrics import TOL_S, f1_table, format_table_csv, format_table_markdown
+    from ..music.synth import render as synth
+    from ..store.ledger import LedgerError
+
+    names = tuple(str(n) for n in data.param_names)
+    status = np.asarray(data.status)
+    n = status.size
+    task_ids = np.asarray(data.task_ids if data.task_ids is not None else np.arange(n))
+    params = np.asarray(data.params, dtype=float).reshape(n, len(names))
+    metrics = {k: np.asarray(v, dtype=float) for k, v in data.metrics.items()}
+    if "onset_loss" not in metrics:
+        raise LedgerError(f"{source or 'ledger'} has no onset_loss metric: not a sweep ledger")
+    nan = np.full(n, np.nan)
+    for key in ("f1_mireval", "f1_seed"):
+        metrics.setdefault(key, nan)
+    best = tables.rank_tasks(metrics, status, rank_by, top_k)  # row indices
+    duration_s = _duration_s(data)
+    target = data.target.window(0.0, duration_s) if data.target is not None else None
+    worm_notes = {
+        int(r): NoteSequence.from_arrays(data.onsets_s[r], data.pitches[r], name=f"task {int(task_ids[r])}") for r in best
+    }
+    direction = "highest" if tables.RANK_KEYS[rank_by] else "lowest"
+    rank_note = f"Ranked by {rank_by} = {metric_label(rank_by)}, {direction} first; failed and pending tasks are never ranked."
+    audio_dir, plot_dir = out / "audio", out / "plots"
+    n_steps = 6 + len(best)
+    bar = tqdm(total=n_steps, desc="report", unit="step", disable=not progress, file=sys.stderr, leave=False)
+
+    def step(label: str) -> None:
+        bar.set_postfix_str(label)
+        bar.update(1)
+
+    # tables (labelled columns; Markdown/CSV in the project's one table format)
+    tol_s = float(_attr(data.attrs, "tol_s", default=TOL_S))
+    best_tbl = tables.best_rows(best, task_ids, metrics, params, names, np.asarray(data.seeds), tol_s)
+    summary_tbl = tables.summary_rows(status, metrics, tol_s)
+    tol_tbl = f1_table(worm_notes[int(best[0])], target) if len(best) and target is not None else []
+    write_text(out / "f1_table.md", f"{rank_note}\n\n" + format_table_markdown(best_tbl, ".4g") + "\n")
+    write_text(out / "f1_table.csv", format_table_csv(best_tbl))
+    write_text(out / "summary.csv", format_table_csv(summary_tbl))
+    downloads = {"F1 table (Markdown)": "f1_table.md", "F1 table (CSV)": "f1_table.csv", "summary (CSV)": "summary.csv"}
+    if tol_tbl:
+        write_text(out / "best_f1_tolerances.csv", format_table_csv(tol_tbl))
+        downloads["best worm at ±25/50/100 ms (CSV)"] = "best_f1_tolerances.csv"
+    step("tables")
+
+    # audio: the target window and the best K, one synthesiser, one sample rate
+    tracks = []
+    if target is not None:
+        write_audio(audio_dir / "target.wav", synth(target, fs=AUDIO_FS_HZ), AUDIO_FS_HZ)
+        tracks.append(html_page.Track(f"target: {target.name or 'score'} ({len(target)} notes)", "audio/target.wav"))
+    step("target audio")
+    for rank, r in enumerate(best, start=1):
+        tid = int(task_ids[r])
+        rel = f"audio/best{rank:02d}_task{tid}.wav"
+        write_audio(out / rel, synth(worm_notes[int(r)], fs=AUDIO_FS_HZ), AUDIO_FS_HZ)
+        caption = (
+            f"#{rank} task {tid} ({len(worm_notes[int(r)])} notes): onset_loss {metrics['onset_loss'][r]:.4g}, "
+            f"F1 (mir_eval one-to-one, ±50 ms) {metrics['f1_mireval'][r]:.3f}, "
+            f"F1 (seed any-match, ±50 ms) {metrics['f1_seed'][r]:.3f}"
+        )
+        tracks.append(html_page.Track(caption, rel))
+        step(f"audio task {tid}")
+
+    # plots over done tasks (failed and pending ones have NaN metrics)
+    done = np.flatnonzero(status == 1)
+    plots.loss_histogram(
+        plot_dir / "loss_hist.png", metrics["onset_loss"][done], metrics["onset_loss"][best], int((status == 2).sum())
+    )
+    step("loss histogram")
+    pos = {int(r): i for i, r in enumerate(done)}
+    plots.parameter_scatter(
+        plot_dir / "param_scatter.png", params[done], names, metrics["onset_loss"][done], metrics["f1_mireval"][done],
+        log_names=_log_scaled(names, str(_attr(data.attrs, "model", default="pyannow"))),
+        best=[pos[int(r)] for r in best],
+    )
+    step("parameter scatter")
+    figures = [
+        html_page.Figure("onset_loss over done tasks (dashed: the best K)", "plots/loss_hist.png"),
+        html_page.Figure(
+            "swept parameters vs onset_loss and in pairs, coloured by F1 (mir_eval one-to-one, ±50 ms)",
+            "plots/param_scatter.png",
+        ),
+    ]
+    if len(best):
+        r0 = int(best[0])
+        title = f"best worm (task {int(task_ids[r0])}) vs target"
+        _piano_roll(plot_dir / "pianoroll.png", worm_notes[r0], target if target is not None else NoteSequence.from_arrays([], []), duration_s, title)
+        figures.append(html_page.Figure(f"piano roll: {title}", "plots/pianoroll.png"))
+    step("piano roll")
+
+    # the page
+    attrs = dict(data.attrs)
+    config_text = str(_attr(attrs, *_CONFIG_KEYS, default=""))
+    prov = {k: v for k, v in attrs.items() if k not in _CONFIG_KEYS}
+    if source:
+        prov = {"ledger": source, **prov}
+    counts = f"{int((status == 1).sum())} of {n} tasks done, {int((status == 2).sum())} failed, {int((status == 0).sum())} pending"
+    page = html_page.page(
+        title=f"pyannow_hpc sweep report: {source or 'ledger'}",
+        intro=f"{counts}; scored window {duration_s:g} s of {attrs.get('target_name', 'the target')}.",
+        tracks=tracks,
+        figures=figures,
+        summary=summary_tbl,
+        best=best_tbl,
+        tolerances=tol_tbl,
+        rank_note=rank_note,
+        downloads=downloads,
+        provenance=prov,
+        config_text=config_text,
+    )
+    index = write_text(out / "index.html", page)
+    step("page")
+    bar.close()
+    return index

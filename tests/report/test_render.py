@@ -1,0 +1,111 @@
+"""The reporter: files, rankings, labels, and clear errors on bad ledgers."""
+from __future__ import annotations
+
+import csv
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pyannow_hpc.cli import main
+from pyannow_hpc.report import tables
+from pyannow_hpc.report.render import render
+
+MIR = "F1 (mir_eval one-to-one, ±50 ms)"
+SEED = "F1 (seed any-match, ±50 ms)"
+
+
+def _csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_rank_tasks_skips_failed_pending_and_nan_and_breaks_ties_by_row():
+    status = np.array([1, 1, 2, 0, 1, 1, 1])
+    loss = np.array([0.3, 0.1, 0.0, 0.0, np.nan, 0.1, 0.2])
+    got = tables.rank_tasks({"onset_loss": loss}, status, "onset_loss", 10)
+    assert got.tolist() == [1, 5, 6, 0]
+    f1 = np.array([0.2, 0.5, 0.9, 0.9, np.nan, 0.1, 0.5])
+    assert tables.rank_tasks({"f1_mireval": f1}, status, "f1_mireval", 2).tolist() == [1, 6]
+
+
+def test_render_writes_tables_audio_plots_and_page(ledger, tmp_path):
+    path, led = ledger
+    out = tmp_path / "report"
+    index = render(path, out, top_k=3, progress=False)
+    assert index == out / "index.html"
+
+    rows = _csv(out / "f1_table.csv")
+    assert len(rows) == 3
+    # best 3 by onset_loss among done rows, lowest first
+    done = np.flatnonzero(led.status == 1).tolist()
+    assert len(done) == len(led) - 3  # 2 failed, 1 pending in the fixture
+    expect = sorted(done, key=lambda r: led.metrics["onset_loss"][r])[:3]
+    assert [int(r["task"]) for r in rows] == [int(led.task_ids[r]) for r in expect]
+    assert [float(r[MIR]) for r in rows] == [led.metrics["f1_mireval"][r] for r in expect]
+    assert [float(r[SEED]) for r in rows] == [led.metrics["f1_seed"][r] for r in expect]
+    assert float(rows[0]["g_egl19"]) == led.params[expect[0], 0]
+    md = (out / "f1_table.md").read_text()
+    assert MIR in md and SEED in md and "Ranked by onset_loss" in md
+    summary = {r["quantity"]: r["value"] for r in _csv(out / "summary.csv")}
+    assert (summary["done"], summary["failed"], summary["pending"]) == (str(len(done)), "2", "1")
+
+    # audio: target + the best 3, each one readable, at one rate, not silent
+    wavs = sorted((out / "audio").glob("*.wav"))
+    assert [w.name for w in wavs] == sorted(["target.wav"] + [f"best{i + 1:02d}_task{led.task_ids[r]}.wav" for i, r in enumerate(expect)])
+    for w in wavs:
+        data, fs = sf.read(w)
+        assert fs == 22050 and data.ndim == 1 and len(data) > fs // 2
+        assert np.sqrt(np.mean(data**2)) > 1e-3, w.name
+
+    for png in ("loss_hist.png", "param_scatter.png", "pianoroll.png"):
+        assert (out / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    page = index.read_text()
+    srcs = re.findall(r'<audio[^>]* src="([^"]+)"', page)
+    assert srcs == ["audio/target.wav"] + [f"audio/best{i + 1:02d}_task{led.task_ids[r]}.wav" for i, r in enumerate(expect)]
+    assert re.findall(r'<img src="([^"]+)"', page) == ["plots/loss_hist.png", "plots/param_scatter.png", "plots/pianoroll.png"]
+    for needle in (MIR, SEED, "abc123def456", "testhost", "mpi_size", "n_samples = 24", "2026-11-29T13:01:00"):
+        assert needle in page
+    # nothing half-written left behind
+    assert not list(out.rglob(".*"))
+
+
+def test_rank_by_f1_picks_highest_first(ledger, tmp_path):
+    path, led = ledger
+    render(path, tmp_path / "r", top_k=2, progress=False, rank_by="f1_mireval")
+    rows = _csv(tmp_path / "r" / "f1_table.csv")
+    f1 = np.where(led.status == 1, led.metrics["f1_mireval"], -np.inf)
+    assert [int(r["task"]) for r in rows] == np.argsort(-f1, kind="stable")[:2].tolist()
+
+
+def test_cli_report_default_folder_next_to_ledger(ledger, capsys):
+    path, _ = ledger
+    assert main(["report", str(path), "--top", "2", "--no-progress"]) == 0
+    out = path.with_name("sweep_report")
+    assert f"report: {out / 'index.html'}" in capsys.readouterr().out
+    assert len(_csv(out / "f1_table.csv")) == 2
+
+
+@pytest.mark.parametrize("content", [None, b"not an hdf5 file at all\n", "h5-without-tasks"])
+def test_cli_bad_ledger_is_one_line_error_and_no_output(tmp_path, capsys, content):
+    path = tmp_path / "bad.h5"
+    if content == "h5-without-tasks":
+        import h5py
+
+        with h5py.File(path, "w") as f:
+            f.attrs["x"] = 1
+    elif content is not None:
+        path.write_bytes(content)
+    out = tmp_path / "rep"
+    assert main(["report", str(path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pyannow-hpc: error: ") and "\n" not in err and "bad.h5" in err
+    assert not out.exists()
+
+
+def test_cli_rejects_top_zero(ledger, capsys):
+    path, _ = ledger
+    assert main(["report", str(path), "--top", "0"]) == 2
+    assert "top_k must be at least 1" in capsys.readouterr().err

@@ -126,7 +126,8 @@ PW_API int pw_simulate_pyannow(const pw_pyannow_params *params, const pw_drive *
  * parameters_C/C1/C2.py), one compartment:
  *   C dV/dt = g_ca e^2 f h (E_ca-V) + g_kf p^4 q (E_k-V) + g_ks n (E_k-V)
  *             + g_leak (E_leak-V) + g_syn s (E_syn-V) + I_stim + I_noise + I_coupling
- *   gates e,f,p,q,n: dx/dt = (x_inf(V) - x)/tau_x, fixed tau (Rush-Larsen update);
+ *   gates e,f,p,q,n: dx/dt = (x_inf(V) - x)/tau_x, fixed tau (Rush-Larsen update,
+ *   then V with the new gates: see native/src/boyle2008.c);
  *   h = 1 + (h_inf([Ca]) - 1) alpha, instantaneous (customHGate);
  *   d[Ca]/dt = rho' g_ca e^2 f h (E_ca-V) - [Ca]/ca_decay,  [Ca] >= 0
  *   (NeuroML fixedFactorConcentrationModel, rho' = ca_rho * 1e-5 converts

@@ -9,21 +9,25 @@
  * Conventions shared with surrogate.c (the seed cell): struct-of-arrays over
  * the 96 cells, straight-line loop bodies with pw_vmath.h so GCC vectorises
  * them, target_clones for AVX-512 / AVX2 / baseline; step s advances t_s =
- * s*dt to t_{s+1} with everything on the right-hand side taken at the start
- * of the step (V_s, gates_s, [Ca]_s, drive at t_s, noise pw_normal(seed,
- * s*96 + j)); sample i is the state after step i*record_every (sample 0 =
- * the initial state); a spike is step s+1 whose V first reaches the threshold,
- * at least ceil(refractory/dt) steps after that muscle's previous spike.
+ * s*dt to t_{s+1}, with the drive at t_s, the noise pw_normal(seed, s*96 + j)
+ * and the neighbours' V_s; sample i is the state after step i*record_every
+ * (sample 0 = the initial state); a spike is step s+1 whose V first reaches
+ * the threshold, at least ceil(refractory/dt) steps after that muscle's
+ * previous spike.
  *
- * Integrator: with every coefficient frozen over the step, each equation is
- * linear in its own variable and is solved exactly:
- *   gates   x <- x_inf(V_s) + (x_s - x_inf(V_s)) exp(-dt/tau_x)   (Rush-Larsen;
- *           tau_x are constants of cell_C.xml, so exp(-dt/tau_x) is computed once)
- *   synapse s <- s_inf(t_s) + (s_s - s_inf) exp(-dt k/(1 - s_inf))
- *   V       <- V_inf + (V_s - V_inf) exp(-G dt/C),  G, V_inf from the gates at s
- *   [Ca]    <- Ca_inf + ([Ca]_s - Ca_inf) exp(-dt/decay), Ca_inf = decay rho' I_ca(s),
- *           clamped at 0 like NeuroML's OnCondition.
- * Unconditionally stable, first order in dt (tests/boyle/test_accuracy.py). */
+ * Integrator: every update solves a linear ODE with frozen coefficients
+ * exactly (unconditionally stable), in Gauss-Seidel order:
+ *   1. gates   x <- x_inf(V_s) + (x_s - x_inf(V_s)) exp(-dt/tau_x)  (Rush-Larsen;
+ *              tau_x are constants of cell_C.xml: exp(-dt/tau_x) is computed once)
+ *      synapse s <- s_inf(t_s) + (s_s - s_inf) exp(-dt k/(1 - s_inf))
+ *   2. V       <- V_inf + (V_s - V_inf) exp(-G dt/C), G and V_inf from the NEW
+ *              gates and h([Ca]_s)
+ *   3. [Ca]    <- Ca_inf + ([Ca]_s - Ca_inf) exp(-dt/decay), Ca_inf = decay rho'
+ *              I_ca(new gates, V_{s+1}), clamped at 0 like NeuroML's OnCondition.
+ * Using the new gates in step 2 matters: the Ca activation gate e has tau
+ * 0.1 ms, and a Jacobi update (gates of step s) lags it a whole step behind V,
+ * which at dt = 0.5 ms loses half the spikes of a tight LSODA solve; this
+ * order keeps them all (tests/boyle/test_accuracy.py). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -148,36 +152,37 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
         for (int j = 0; j < NM; j++) {
             const double V = X->v[j], E = X->e[j], F = X->f[j], Pg = X->p[j], Q = X->q[j], N = X->n[j];
             const double S = X->s[j], CA = X->ca[j];
-            /* currents at the start of the step */
-            const double h = 1.0 + (1.0 / (1.0 + pw_vexp((H_CA_HALF_MM - CA) / H_K_MM)) - 1.0) * H_ALPHA;
-            const double p2 = Pg * Pg;
-            const double gca = g_ca * E * E * F * h, gk = g_kf * p2 * p2 * Q + g_ks * N, gs = g_syn * S;
-            const double noise = noise_sd > 0.0 ? noise_sd * pw_vnormal(key, base + (uint64_t)j) : 0.0;
-            const double G = gca + gk + g_l + gs + coupling * nb_count[j];
-            const double I = gca * e_ca + gk * e_k + gl_el + gs * e_syn + i_step + noise + coupling * nb_sum[j];
-            const double vinf = I / G;
-            const double Vn = vinf + (V - vinf) * pw_vexp(-dt_over_c * G);
-            const double ca_inf = ca_gain * gca * (e_ca - V);
-            const double CAn = ca_inf + (CA - ca_inf) * dca;
-            Y.ca[j] = CAn > 0.0 ? CAn : 0.0;
-            Y.v[j] = Vn;
-            /* gates (Rush-Larsen at V_s) and the graded synapse (drive at t_s) */
+            /* 1. gates (Rush-Larsen at V_s) and the graded synapse (drive at t_s) */
             double xi = sigmoid(V, E_MID_MV, E_SCALE_MV);
-            Y.e[j] = xi + (E - xi) * de;
+            const double En = xi + (E - xi) * de;
             xi = sigmoid(V, F_MID_MV, F_SCALE_MV);
-            Y.f[j] = xi + (F - xi) * df;
+            const double Fn = xi + (F - xi) * df;
             xi = sigmoid(V, P_MID_MV, P_SCALE_MV);
-            Y.p[j] = xi + (Pg - xi) * dp;
+            const double Pn = xi + (Pg - xi) * dp;
             xi = sigmoid(V, Q_MID_MV, Q_SCALE_MV);
-            Y.q[j] = xi + (Q - xi) * dq;
+            const double Qn = xi + (Q - xi) * dq;
             xi = sigmoid(V, N_MID_MV, N_SCALE_MV);
-            Y.n[j] = xi + (N - xi) * dn;
+            const double Nn = xi + (N - xi) * dn;
             double w = sw * cphi[j] + cw * sphi[j];
             w = w > 0.0 ? w * w : 0.0;
             /* graded synapse tau = (1 - s_inf)/k: instantaneous rise at s_inf = 1 */
             const double one_m_w = 1.0 - w;
             const double ds = one_m_w > 0.0 ? pw_vexp(-ksyn_dt / (one_m_w > 1e-300 ? one_m_w : 1e-300)) : 0.0;
-            Y.s[j] = w + (S - w) * ds;
+            const double Sn = w + (S - w) * ds;
+            /* 2. V with the new gates, h([Ca]_s), the noise of step s and the neighbours' V_s */
+            const double h = 1.0 + (1.0 / (1.0 + pw_vexp((H_CA_HALF_MM - CA) / H_K_MM)) - 1.0) * H_ALPHA;
+            const double p2 = Pn * Pn;
+            const double gca = g_ca * En * En * Fn * h, gk = g_kf * p2 * p2 * Qn + g_ks * Nn, gs = g_syn * Sn;
+            const double noise = noise_sd > 0.0 ? noise_sd * pw_vnormal(key, base + (uint64_t)j) : 0.0;
+            const double G = gca + gk + g_l + gs + coupling * nb_count[j];
+            const double I = gca * e_ca + gk * e_k + gl_el + gs * e_syn + i_step + noise + coupling * nb_sum[j];
+            const double vinf = I / G;
+            const double Vn = vinf + (V - vinf) * pw_vexp(-dt_over_c * G);
+            /* 3. the calcium pool, driven by the Ca current at the new V */
+            const double ca_inf = ca_gain * gca * (e_ca - Vn);
+            const double CAn = ca_inf + (CA - ca_inf) * dca;
+            Y.v[j] = Vn; Y.e[j] = En; Y.f[j] = Fn; Y.p[j] = Pn; Y.q[j] = Qn; Y.n[j] = Nn; Y.s[j] = Sn;
+            Y.ca[j] = CAn > 0.0 ? CAn : 0.0;
             bad |= (uint64_t)(((pw_bits(Vn) >> 52) & 0x7ffu) == 0x7ffu);
             cross[j] = (uint64_t)((V < thresh) & (Vn >= thresh));
             any_cross |= cross[j];

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import math
-import sys
 
 from ..params import DRIVE_PARAMS, Param, ParameterSpace, register_space
 
@@ -126,16 +124,14 @@ def _jax_simulate(spec):
 
 
 def register_backends() -> None:
-    """Put the boyle2008 model into the MODELS dict of the backends.
+    """Put the boyle2008 model into the ``MODELS`` dict of the native and JAX backends.
 
-    The native backend is cheap to import (ctypes) and is registered always;
-    the JAX backend only when it is already imported, so that importing the
-    parameter space never loads JAX.
+    Both backend modules are light to import (ctypes; JAX itself is imported
+    only inside their functions), so registering never loads JAX.
     """
-    importlib.import_module(f"{__package__}.native")
     for backend, fn in (("native", _native_simulate), ("jax_surrogate", _jax_simulate)):
-        mod = sys.modules.get(f"{__package__}.{backend}")
-        if mod is not None and hasattr(mod, "MODELS"):
+        mod = importlib.import_module(f"{__package__}.{backend}")
+        if hasattr(mod, "MODELS"):
             mod.MODELS.setdefault(MODEL, fn)
 
 

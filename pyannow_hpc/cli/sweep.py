@@ -1,0 +1,83 @@
+"""Run a parameter sweep from a TOML file, on one rank or many.
+
+    pyannow-hpc sweep examples/sweep_small.toml
+    mpiexec -n 4 pyannow-hpc sweep run.toml
+    srun --mpi=pmi2 pyannow-hpc sweep run.toml
+    pyannow-hpc sweep run.toml --shard 3/8      # one shard of an array job
+
+Running the same command again on an existing ledger resumes it: done tasks
+are kept, pending and in-flight ones are recomputed. A ledger written by a
+different config is refused unless --force (which starts it over).
+"""
+from __future__ import annotations
+
+import sys
+import traceback
+
+HELP = "run (or resume) an MPI parameter sweep described by a TOML file"
+
+
+def _shard(text: str) -> tuple[int, int]:
+    import argparse
+
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected INDEX/COUNT such as 0/4, got {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"shard {text}: need 0 <= INDEX < COUNT")
+    return i, n
+
+
+def add_arguments(p) -> None:
+    p.add_argument("config", help="sweep TOML file (see examples/sweep_small.toml)")
+    p.add_argument("--shard", type=_shard, metavar="I/N", help="run shard I of N (array jobs; overrides [shard])")
+    p.add_argument("--out", metavar="LEDGER.h5", help="ledger path (overrides output.ledger)")
+    p.add_argument("--force", action="store_true", help="start over a ledger written by a different config")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on rank 0")
+    p.add_argument("--task", metavar="MODULE:NAME",
+                   help="use this callable (Task -> TaskResult) instead of simulate+score; "
+                        "it must be importable on every rank")
+
+
+def _import_task(spec: str):
+    import importlib
+
+    from ..errors import ConfigError
+
+    mod, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(mod), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"--task {spec}: cannot import it ({exc})") from None
+
+
+def run(args) -> int:
+    from ..config import load_config
+    from ..dist.comm import world
+    from ..dist.sweep import replace_output, run_sweep
+    from ..errors import PyannowError
+
+    comm = world()
+    rank, size = comm.Get_rank(), comm.Get_size()
+    try:
+        # every rank parses the (small) config itself: a bad file fails on all
+        # ranks alike before any communication, so nobody waits on anybody
+        cfg = load_config(args.config)
+        if args.shard:
+            cfg = cfg.with_shard(*args.shard)
+        if args.out:
+            cfg = replace_output(cfg, args.out)
+        task_fn = _import_task(args.task) if args.task else None
+        run_sweep(cfg, comm=comm, task_fn=task_fn, force=args.force, progress=not args.no_progress)
+    except PyannowError as exc:
+        if rank == 0:
+            raise  # printed once, as one line, by the CLI
+        return exc.exit_code
+    except BaseException:
+        if size > 1:  # a bug on one rank must not leave the others waiting forever
+            traceback.print_exc()
+            print(f"[rank {rank}/{size}] aborting all ranks", file=sys.stderr, flush=True)
+            comm.Abort(1)
+        raise
+    return 0

@@ -1,0 +1,79 @@
+"""The communicator: MPI when launched under mpiexec/srun, one rank otherwise.
+
+:func:`world` returns mpi4py's ``COMM_WORLD`` when mpi4py is importable, and a
+:class:`SerialComm` with the same lower-case API (``bcast``, ``gather``,
+``allgather``, ``allreduce``, ``barrier``, ``send``/``recv`` are not needed on
+one rank) when it is not, so every code path runs on a laptop unchanged.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+
+class SerialComm:
+    """A one-rank stand-in for an mpi4py communicator."""
+
+    rank = 0
+    size = 1
+
+    def Get_rank(self) -> int:
+        return 0
+
+    def Get_size(self) -> int:
+        return 1
+
+    def bcast(self, obj, root: int = 0):
+        return obj
+
+    def gather(self, obj, root: int = 0):
+        return [obj]
+
+    def allgather(self, obj):
+        return [obj]
+
+    def allreduce(self, obj, op=None):
+        return obj
+
+    def barrier(self) -> None:
+        return None
+
+    def Abort(self, errorcode: int = 1) -> None:  # noqa: N802 (mpi4py spelling)
+        os._exit(errorcode)
+
+
+def mpi_launched() -> bool:
+    """True when a launcher (mpiexec, srun with PMI) started this process."""
+    keys = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS", "HYDRA_CONTROL_FD")
+    return any(k in os.environ for k in keys)
+
+
+@functools.lru_cache(maxsize=None)
+def world():
+    """COMM_WORLD under MPI, else a :class:`SerialComm`.
+
+    ``PYANNOW_NO_MPI=1`` forces the serial communicator (useful on login
+    nodes where initialising MPI is not allowed).
+    """
+    if os.environ.get("PYANNOW_NO_MPI") == "1":
+        return SerialComm()
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        return SerialComm()
+    return MPI.COMM_WORLD
+
+
+def reduce_op(comm, name: str):
+    """``MPI.SUM`` / ``MPI.MIN`` / ``MPI.MAX`` for an mpi4py communicator, None for
+    :class:`SerialComm` (whose ``allreduce`` ignores the op)."""
+    if isinstance(comm, SerialComm):
+        return None
+    from mpi4py import MPI
+
+    return getattr(MPI, name.upper())
+
+
+def rank_prefix(comm=None) -> str:
+    comm = comm or world()
+    return f"[rank {comm.Get_rank()}/{comm.Get_size()}] "

@@ -1,0 +1,181 @@
+"""Run one sweep task so that nothing it does can stop the sweep.
+
+:func:`run_task` runs it in this process: an exception, a NaN blow-up
+(:class:`~pyannow_hpc.errors.SimulationError`) or a timeout (SIGALRM, which
+interrupts Python code but not a long call inside C) becomes a *failed*
+:class:`Outcome` carrying the message.
+
+:func:`run_isolated` runs it in a child process from a ``forkserver`` (a clean
+process started once, never a fork of an MPI rank with its threads and network
+state) and kills it at the timeout, so a segfault, ``os._exit`` or a hang inside
+NEURON or a container runtime also become failed outcomes.  The scheduler
+uses it for crash-prone backends (``config.CRASH_PRONE_BACKENDS``).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing as mp
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from ..store.ledger import DONE, FAILED
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of sweep work: everything a task function needs."""
+
+    task_id: int
+    params: Mapping[str, float]
+    seed: int
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a task function returns."""
+
+    metrics: Mapping[str, float]
+    onsets_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pitches: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A task's fate, as sent back to rank 0 and stored in the ledger."""
+
+    task_id: int
+    status: int  # ledger.DONE or ledger.FAILED
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    onsets_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pitches: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+    error: str = ""
+    wall_s: float = 0.0
+
+
+TaskFn = Callable[[Task], TaskResult]
+#: metrics that must be finite for a task to count as done (a NaN here means
+#: the simulation blew up somewhere the backend did not notice)
+FINITE_METRICS = ("onset_loss", "f1_mireval")
+
+
+class TaskTimeout(BaseException):
+    """Raised by SIGALRM; a BaseException so a task's ``except Exception`` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def _alarm(timeout_s: float):
+    usable = math.isfinite(timeout_s) and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise TaskTimeout()
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _failed(task: Task, message: str, t0: float) -> Outcome:
+    return Outcome(task.task_id, FAILED, error=message[:2000], wall_s=time.perf_counter() - t0)
+
+
+def run_task(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome:
+    """Run ``fn(task)`` here; any failure becomes a failed :class:`Outcome`."""
+    t0 = time.perf_counter()
+    try:
+        with _alarm(timeout_s):
+            res = fn(task)
+    except TaskTimeout:
+        return _failed(task, f"TimeoutError: task ran past its {timeout_s:g} s limit", t0)
+    except Exception as exc:  # the point: one bad task must not stop the sweep
+        return _failed(task, f"{type(exc).__name__}: {exc}", t0)
+    metrics = {k: float(v) for k, v in res.metrics.items()}
+    bad = [f"{k}={metrics[k]}" for k in FINITE_METRICS if k in metrics and not math.isfinite(metrics[k])]
+    if bad:
+        return _failed(task, f"SimulationError: non-finite metric {', '.join(bad)} (blow-up?)", t0)
+    return Outcome(
+        task.task_id, DONE, metrics,
+        np.asarray(res.onsets_s, dtype=np.float64), np.asarray(res.pitches, dtype=np.int16),
+        wall_s=time.perf_counter() - t0,
+    )
+
+
+_CTX = None
+
+
+def _context():
+    """The forkserver context, preloading the task path once so each child starts fast."""
+    global _CTX
+    if _CTX is None:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["numpy", "pyannow_hpc.dist.isolation"])
+        _CTX = ctx
+    return _CTX
+
+
+def _child(fn: TaskFn, task: Task, conn) -> None:
+    try:
+        conn.send(run_task(fn, task))
+    finally:
+        conn.close()
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code} before reporting a result"
+
+
+def run_isolated(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome:
+    """Run ``fn(task)`` in a child process; crash, hang or exception -> failed Outcome.
+
+    ``fn`` and the task must be picklable (a module-level function or a
+    dataclass instance such as :class:`~pyannow_hpc.dist.sweep.PipelineTask`).
+    """
+    t0 = time.perf_counter()
+    ctx = _context()
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(fn, task, send), daemon=True)
+    try:
+        proc.start()
+    except Exception as exc:
+        return _failed(task, f"cannot start child process: {type(exc).__name__}: {exc}", t0)
+    send.close()  # our copy: EOF on `recv` as soon as the child dies
+    outcome = None
+    try:
+        wait_s = None if not math.isfinite(timeout_s) else timeout_s
+        if recv.poll(wait_s):
+            try:
+                outcome = recv.recv()
+            except (EOFError, OSError):
+                outcome = None  # died before sending: described below
+        else:
+            proc.kill()
+            proc.join()
+            return _failed(task, f"TimeoutError: task ran past its {timeout_s:g} s limit (child killed)", t0)
+    finally:
+        recv.close()
+    proc.join(5.0)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+    if outcome is None:
+        return _failed(task, f"SimulationError: task process {_describe_exit(proc.exitcode)}", t0)
+    return outcome

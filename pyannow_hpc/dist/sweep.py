@@ -1,0 +1,308 @@
+"""A parameter sweep: plan on rank 0, schedule over ranks, record in the ledger.
+
+``run_sweep(cfg)`` is what ``pyannow-hpc sweep run.toml`` does on every rank:
+
+1. rank 0 alone validates everything that can fail *before* work starts
+   (output path, target file, an existing ledger from another config) and
+   broadcasts the verdict, so all ranks either start together or exit together
+   with the same one-line error: no deadlock, no traceback;
+2. the scheduler (:mod:`.scheduler`) hands tasks out dynamically; each task
+   simulates, extracts onsets and scores them (:class:`PipelineTask`);
+3. rank 0 records every outcome in the in-memory ledger and flushes it
+   copy-on-write in batches (:mod:`pyannow_hpc.store.ledger`); a resumed run
+   skips done tasks and recomputes pending/in-flight ones;
+4. an allreduce sums what each rank did (done, failed, best and mean loss);
+5. rank 0 renders the report if the config asks for it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from ..config import SweepConfig
+from ..errors import ConfigError, PyannowError
+from ..music.notes import NoteSequence
+from ..store import ledger as L
+from .comm import rank_prefix, reduce_op, world
+from .isolation import Outcome, Task, TaskFn, TaskResult, run_isolated, run_task
+from .sampling import task_table
+from .scheduler import RankStats, schedule
+
+#: rank 0 computes too up to this many ranks (docs/sweep.md: measured)
+RANK0_WORKS_UP_TO = 8
+#: a flush may take at most this share of the run: the interval grows with the write time
+FLUSH_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class PipelineTask:
+    """The real task: simulate -> onsets -> metrics (``pipeline.evaluate_params``).
+
+    ``task.params`` holds the config's fixed parameters and the task's varied ones.
+
+    A frozen dataclass rather than a closure so it pickles: it is broadcast to
+    every rank and sent to isolated child processes.
+    """
+
+    target: NoteSequence
+    backend: str
+    model: str
+    duration_s: float
+    dt_ms: float
+    integrator: str
+    onset_method: str
+    window_start_s: float
+
+    @classmethod
+    def from_config(cls, cfg: SweepConfig, target: NoteSequence) -> "PipelineTask":
+        sim = cfg.simulation
+        return cls(target, cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator,
+                   sim.onset_method, sim.start_s)
+
+    def __call__(self, task: Task) -> TaskResult:
+        from ..pipeline import evaluate_params
+
+        res = evaluate_params(
+            task.params, target=self.target, backend=self.backend, model=self.model,
+            duration_s=self.duration_s, dt_ms=self.dt_ms, seed=task.seed, integrator=self.integrator,
+            onset_method=self.onset_method, window_start_s=self.window_start_s,
+        )
+        return TaskResult(res.metrics, res.notes.onset_s, res.notes.pitch)
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    ledger: str
+    n_tasks: int  # in this shard
+    n_skipped: int  # already done when the run started (resume)
+    done: int  # this run, summed over ranks (allreduce)
+    failed: int
+    best_loss: float
+    mean_loss: float
+    wall_s: float
+    busy_s: float  # summed task time over ranks
+    size: int
+
+
+def _load_target(cfg: SweepConfig) -> NoteSequence:
+    from ..music.target import load_target
+
+    return load_target(None if cfg.target in ("", "default") else cfg.target)
+
+
+def _check_writable(path: Path) -> None:
+    from ..store.atomic import prepare_dir
+
+    prepare_dir(path.parent)
+    if path.exists() and (path.is_dir() or not _writable_file(path)):
+        raise L.LedgerError(f"ledger {path} exists but cannot be replaced (a folder, or not writable)")
+
+
+def _writable_file(path: Path) -> bool:
+    import os
+
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _fresh_ledger(cfg: SweepConfig, target: NoteSequence, size: int) -> L.LedgerData:
+    from ..store.provenance import provenance, utc_now
+
+    ids, values, seeds, n_total = task_table(cfg)
+    attrs = provenance(
+        mpi_size=size, config_text=cfg.text, config_source=cfg.source, config_hash=cfg.config_hash(),
+        backend=cfg.backend, model=cfg.model, target_name=target.name or cfg.target, target=cfg.target,
+        n_tasks_total=n_total, sampler=cfg.sampler.method, sweep_seed=cfg.sampler.seed, n_samples=cfg.sampler.n_samples,
+        shard=f"{cfg.shard.index}/{cfg.shard.count}", fixed_params=json.dumps(cfg.fixed_params),
+        param_scales=json.dumps({p.name: p.scale for p in cfg.params}), window_start_s=cfg.simulation.start_s,
+        duration_s=cfg.simulation.duration_s, start_utc=utc_now(), end_utc="", n_runs=1,
+    )
+    return L.LedgerData.new(ids, cfg.param_names, values, seeds, attrs=attrs, target=target)
+
+
+def _resume_ledger(cfg: SweepConfig, path: Path, size: int, force: bool) -> L.LedgerData | None:
+    """The existing ledger, checked against ``cfg``; None when --force starts over."""
+    from ..store.provenance import utc_now
+
+    old = L.read_ledger(path)
+    stored, now = old.attrs.get("config_hash"), cfg.config_hash()
+    shard = f"{cfg.shard.index}/{cfg.shard.count}"
+    if stored != now or old.attrs.get("shard", "0/1") != shard:
+        if force:
+            return None
+        raise ConfigError(
+            f"{path} was written by a different sweep (config hash {stored}, shard {old.attrs.get('shard')}; "
+            f"this config: {now}, shard {shard}); use another output.ledger, or --force to start it over"
+        )
+    ids, values, seeds, _ = task_table(cfg)
+    if not (np.array_equal(ids, old.task_ids) and np.array_equal(values, old.params) and np.array_equal(seeds, old.seeds)):
+        raise L.LedgerError(f"{path}: stored task table differs from this config's (another scipy/numpy version?); use --force")
+    redo = old.status == L.PENDING
+    if cfg.scheduler.retry_failed:
+        redo |= old.status == L.FAILED
+    old.reset(np.flatnonzero(redo))
+    old.attrs.update(mpi_size=size, last_start_utc=utc_now(), end_utc="", n_runs=int(old.attrs.get("n_runs", 1)) + 1)
+    return old
+
+
+def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
+    path = Path(cfg.output.ledger)
+    _check_writable(path)
+    L.remove_stale_temps(path)
+    led = _resume_ledger(cfg, path, size, force) if path.exists() else None
+    target = led.target if led is not None and led.target is not None else _load_target(cfg)
+    if led is None:
+        led = _fresh_ledger(cfg, target, size)
+    L.write_ledger(path, led)  # proves the path is writable and leaves a ledger from the start
+    fn = task_fn if task_fn is not None else PipelineTask.from_config(cfg, target)
+    return led, fn
+
+
+class _Recorder:
+    """Rank 0: outcomes -> ledger rows, batched copy-on-write flushes, progress line."""
+
+    def __init__(self, led: L.LedgerData, path: Path, flush_every_s: float, n_todo: int, progress: bool) -> None:
+        self.led, self.path = led, path
+        self.row = {int(t): i for i, t in enumerate(led.task_ids)}
+        self.interval = flush_every_s
+        self.last_flush = time.perf_counter()
+        self.dirty = 0
+        self.flush_s = 0.0
+        self.best = math.inf
+        self.failed = 0
+        self.bar = None
+        if progress and n_todo:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=n_todo, unit="task", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+    def __call__(self, out: Outcome) -> None:
+        self.led.record(self.row[out.task_id], out.status, out.metrics, out.error, out.onsets_s, out.pitches)
+        self.dirty += 1
+        if out.status == L.DONE:
+            self.best = min(self.best, out.metrics.get("onset_loss", math.inf))
+        else:
+            self.failed += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"best onset_loss {self.best:.4g}, failed {self.failed}", refresh=False)
+            self.bar.update(1)
+        if time.perf_counter() - self.last_flush >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        t0 = time.perf_counter()
+        L.write_ledger(self.path, self.led)
+        took = time.perf_counter() - t0
+        self.flush_s += took
+        self.dirty = 0
+        self.last_flush = time.perf_counter()
+        self.interval = max(self.interval, took / FLUSH_SHARE)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _render_report(cfg: SweepConfig, log) -> None:
+    """The one place a sweep calls the reporter (written separately; optional)."""
+    try:
+        from ..report.render import render
+    except ImportError:
+        log("report skipped: pyannow_hpc.report.render is not available in this install")
+        return
+    out = render(cfg.output.ledger, cfg.report_dir, top_k=cfg.output.top_k)
+    log(f"report: {out}")
+
+
+def run_sweep(
+    cfg: SweepConfig,
+    *,
+    comm=None,
+    task_fn: TaskFn | None = None,
+    force: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> SweepSummary:
+    """Run (or resume) the sweep described by ``cfg`` on every rank of ``comm``."""
+    comm = comm or world()
+    rank, size = comm.Get_rank(), comm.Get_size()
+    log = log or (lambda msg: print(f"{rank_prefix(comm) if rank else ''}{msg}", file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
+    plan = None
+    if rank == 0:
+        try:
+            led, fn = _prepare(cfg, size, force, task_fn)
+            plan = ("ok", fn)
+        except BaseException as exc:
+            comm.bcast(("error", exc if isinstance(exc, PyannowError) else PyannowError(f"rank 0 failed: {exc!r}")), root=0)
+            raise
+    verdict, payload = comm.bcast(plan, root=0)
+    if verdict == "error":
+        raise payload
+    fn = payload
+    isolate, timeout_s = cfg.isolate_tasks, cfg.scheduler.task_timeout_s
+    execute = functools.partial(run_isolated if isolate else run_task, fn, timeout_s=timeout_s)
+    rank0_works = cfg.scheduler.rank0_works
+    if rank0_works == "auto":
+        rank0_works = size <= RANK0_WORKS_UP_TO
+    chunk_max = cfg.scheduler.chunk_size or 16
+
+    tasks, recorder, n_skipped = [], None, 0
+    if rank == 0:
+        todo = np.flatnonzero(led.status == L.PENDING)
+        n_skipped = len(led) - len(todo)
+        names, fixed = led.param_names, cfg.fixed_params
+        # a task sees every parameter that differs from the model default: fixed + varied
+        tasks = [Task(int(led.task_ids[i]), {**fixed, **dict(zip(names, map(float, led.params[i])))}, int(led.seeds[i]))
+                 for i in todo]
+        if n_skipped:
+            log(f"resuming {cfg.output.ledger}: {n_skipped} of {len(led)} tasks already recorded, {len(tasks)} to run")
+        log(f"sweep: {len(tasks)} tasks on {size} rank(s) ({'rank 0 works too' if rank0_works or size == 1 else 'rank 0 coordinates'}), "
+            f"backend {cfg.backend}{', isolated' if isolate else ''}")
+        recorder = _Recorder(led, Path(cfg.output.ledger), cfg.output.flush_every_s, len(tasks), progress)
+    error = None
+    try:
+        stats = schedule(tasks, execute, comm=comm, on_outcome=recorder, chunk_max=chunk_max, rank0_works=rank0_works)
+    except PyannowError as exc:  # rank 0's ledger write failed: workers are drained; still meet them below
+        error, stats = exc, RankStats()
+    finally:
+        if recorder is not None:
+            recorder.close()
+
+    # everyone's totals: what each rank did, summed; the best loss, minimised
+    sums = comm.allreduce(np.array([stats.done, stats.failed, stats.busy_s, stats.loss_sum]), op=reduce_op(comm, "sum"))
+    best = comm.allreduce(stats.best_loss, op=reduce_op(comm, "min"))
+    wall = time.perf_counter() - t0
+    if error is not None:
+        raise error
+    if rank != 0:
+        log(f"ran {stats.done + stats.failed} tasks ({stats.failed} failed), busy {stats.busy_s:.2f} s of {wall:.2f} s")
+    done, failed = int(sums[0]), int(sums[1])
+    summary = SweepSummary(cfg.output.ledger, len(tasks) + n_skipped, n_skipped, done, failed, float(best),
+                           float(sums[3] / done) if done else math.nan, wall, float(sums[2]), size)
+    if rank == 0:
+        from ..store.provenance import utc_now
+
+        if not np.any(led.status == L.PENDING):
+            led.attrs["end_utc"] = utc_now()
+        recorder.flush()
+        c = led.counts()
+        log(f"sweep done: {done} ok, {failed} failed this run ({c['done']} done, {c['failed']} failed, "
+            f"{c['pending']} pending in the ledger); best onset_loss {best:.4g}, mean {summary.mean_loss:.4g}; "
+            f"{wall:.2f} s wall, ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
+        if cfg.output.report:
+            _render_report(cfg, log)
+    return summary
+
+
+def replace_output(cfg: SweepConfig, ledger: str) -> SweepConfig:
+    """``cfg`` writing to another ledger (the CLI's ``--out``)."""
+    return dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, ledger=ledger))

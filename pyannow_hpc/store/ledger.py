@@ -1,0 +1,217 @@
+"""The sweep ledger: one HDF5 file, readable with plain h5py, that survives kill -9.
+
+Layout (format ``pyannow-ledger/1``)::
+
+    /                   attrs: package_version, git_hash, host, mpi_size, config_text,
+                               config_hash, start_utc, end_utc, backend, model, target_name,
+                               sampler, n_tasks_total, shard, fixed_params (json), ...
+    /tasks/task_id      int64 (n,)      global task id (shards hold a subset)
+    /tasks/params       float64 (n, k)  varied parameters, columns = param_names
+    /tasks/param_names  str (k,)
+    /tasks/seed         int64 (n,)
+    /tasks/status       int8 (n,)       0 pending, 1 done, 2 failed
+    /tasks/error        str (n,)        "" unless failed
+    /tasks/metrics/<k>  float64 (n,)    pyannow_hpc.music.metrics.evaluate() keys, NaN if not done
+    /tasks/onset_offsets int64 (n+1,)   CSR: task i's notes are [off[i], off[i+1])
+    /tasks/onsets_s     float64, /tasks/pitches int16
+    /target             onset_s, pitch, velocity, duration_s (the scored target)
+
+Crash safety is by construction, not by luck: rank 0 keeps the ledger in
+memory and every flush writes a complete new file beside the old one, fsyncs
+it and ``os.replace``s it over the ledger (copy-on-write). HDF5 itself is not
+crash-safe mid-write (a killed writer can leave broken metadata), but a kill
+here can only hit the temporary file; the ledger on disk is always the last
+complete flush. The price is rewriting the whole file per flush, which the
+sweep keeps to a bounded share of the run (docs/sweep.md, scaling model).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import OutputError
+from ..music.metrics import KEYS as METRIC_KEYS  # the evaluate() keys; extra keys are kept too
+from ..music.notes import NoteSequence
+from .atomic import atomic_path
+from .result import read_notes, write_notes
+
+FORMAT = "pyannow-ledger/1"
+PENDING, DONE, FAILED = 0, 1, 2
+
+
+class LedgerError(OutputError):
+    """A ledger file is missing, unreadable, or belongs to another sweep."""
+
+
+@dataclass
+class LedgerData:
+    """A whole ledger in memory: what :func:`read_ledger` returns and rank 0 updates."""
+
+    param_names: tuple[str, ...]
+    params: np.ndarray
+    seeds: np.ndarray
+    status: np.ndarray
+    metrics: dict[str, np.ndarray]
+    errors: list[str]
+    onsets_s: list[np.ndarray]
+    pitches: list[np.ndarray]
+    attrs: dict = field(default_factory=dict)
+    target: NoteSequence | None = None
+    task_ids: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.task_ids is None:
+            self.task_ids = np.arange(len(self.status), dtype=np.int64)
+
+    @classmethod
+    def new(cls, task_ids, param_names, params, seeds, *, attrs=None, target=None, metric_keys=METRIC_KEYS) -> "LedgerData":
+        n = len(task_ids)
+        return cls(
+            param_names=tuple(param_names),
+            params=np.asarray(params, dtype=np.float64).reshape(n, len(param_names)),
+            seeds=np.asarray(seeds, dtype=np.int64),
+            status=np.zeros(n, dtype=np.int8),
+            metrics={k: np.full(n, np.nan) for k in metric_keys},
+            errors=[""] * n,
+            onsets_s=[np.zeros(0)] * n,
+            pitches=[np.zeros(0, dtype=np.int16)] * n,
+            attrs=dict(attrs or {}),
+            target=target,
+            task_ids=np.asarray(task_ids, dtype=np.int64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "pending": int(np.sum(self.status == PENDING)),
+            "done": int(np.sum(self.status == DONE)),
+            "failed": int(np.sum(self.status == FAILED)),
+        }
+
+    def record(self, row: int, status: int, metrics: Mapping[str, float] | None = None, error: str = "",
+               onsets_s=None, pitches=None) -> None:
+        """Store one task's outcome in row ``row``."""
+        self.status[row] = status
+        self.errors[row] = error
+        for key in self.metrics:
+            self.metrics[key][row] = np.nan
+        for key, value in (metrics or {}).items():
+            if key not in self.metrics:
+                self.metrics[key] = np.full(len(self), np.nan)
+            self.metrics[key][row] = float(value)
+        self.onsets_s[row] = np.asarray(onsets_s if onsets_s is not None else (), dtype=np.float64)
+        self.pitches[row] = np.asarray(pitches if pitches is not None else (), dtype=np.int16)
+
+    def reset(self, rows) -> None:
+        """Mark rows pending again (resume: in-flight or to-be-retried tasks)."""
+        for row in np.atleast_1d(rows):
+            self.record(int(row), PENDING)
+
+
+def _dataset(group, name: str, data: np.ndarray) -> None:
+    """Chunked + gzip-compressed where there is data (gzip, not lzf: readable by
+    any HDF5 tool); HDF5 cannot chunk an empty dataset."""
+    if data.size == 0:
+        group.create_dataset(name, data=data)
+    elif data.dtype.kind in "fi":
+        group.create_dataset(name, data=data, chunks=True, compression="gzip", compression_opts=1, shuffle=True)
+    else:
+        group.create_dataset(name, data=data, chunks=True, compression="gzip", compression_opts=1)
+
+
+def _write_h5(path: Path, led: LedgerData) -> None:
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = FORMAT
+        for key, value in led.attrs.items():
+            f.attrs[key] = value if isinstance(value, (str, int, float, np.integer, np.floating)) else json.dumps(value)
+        t = f.create_group("tasks")
+        _dataset(t, "task_id", np.asarray(led.task_ids, dtype=np.int64))
+        _dataset(t, "params", led.params)
+        t.create_dataset("param_names", data=np.array(led.param_names, dtype=h5py.string_dtype()))
+        _dataset(t, "seed", led.seeds)
+        _dataset(t, "status", led.status)
+        _dataset(t, "error", np.array(led.errors, dtype=h5py.string_dtype()))
+        m = t.create_group("metrics")
+        for key, values in led.metrics.items():
+            _dataset(m, key, values)
+        lengths = np.array([len(o) for o in led.onsets_s], dtype=np.int64)
+        offsets = np.zeros(len(led) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        _dataset(t, "onset_offsets", offsets)
+        _dataset(t, "onsets_s", np.concatenate([np.zeros(0), *led.onsets_s]).astype(np.float64))
+        _dataset(t, "pitches", np.concatenate([np.zeros(0, np.int16), *led.pitches]).astype(np.int16))
+        if led.target is not None:
+            write_notes(f.create_group("target"), led.target)
+
+
+def write_ledger(path: str | os.PathLike, led: LedgerData) -> Path:
+    """Write the whole ledger atomically (temp file, fsync, os.replace)."""
+    with atomic_path(path, suffix=".h5") as tmp:
+        _write_h5(tmp, led)
+    return Path(path)
+
+
+def stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Temporary siblings left by a writer that was killed mid-flush."""
+    p = Path(path)
+    return sorted(p.parent.glob(f".{p.name}.*.h5")) if p.parent.is_dir() else []
+
+
+def remove_stale_temps(path: str | os.PathLike) -> int:
+    gone = 0
+    for tmp in stale_temps(path):
+        tmp.unlink(missing_ok=True)
+        gone += 1
+    return gone
+
+
+def _attr(value):
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def read_ledger(path: str | os.PathLike) -> LedgerData:
+    """Load a ledger written by :func:`write_ledger` (plain h5py underneath)."""
+    import h5py
+
+    p = Path(path)
+    if not p.exists():
+        raise LedgerError(f"ledger {p} does not exist")
+    try:
+        with h5py.File(p, "r") as f:
+            if "tasks" not in f:
+                raise LedgerError(f"{p} is an HDF5 file but not a sweep ledger (no /tasks group)")
+            t = f["tasks"]
+            offsets = t["onset_offsets"][()]
+            onsets, pitches = t["onsets_s"][()], t["pitches"][()]
+            n = len(offsets) - 1
+            names = tuple(_attr(x) for x in t["param_names"][()])
+            return LedgerData(
+                param_names=names,
+                params=t["params"][()].reshape(n, len(names)),
+                seeds=t["seed"][()],
+                status=t["status"][()],
+                metrics={k: t["metrics"][k][()] for k in t["metrics"]},
+                errors=[_attr(x) for x in t["error"][()]],
+                onsets_s=[onsets[offsets[i]:offsets[i + 1]] for i in range(n)],
+                pitches=[pitches[offsets[i]:offsets[i + 1]] for i in range(n)],
+                attrs={k: _attr(v) for k, v in f.attrs.items()},
+                target=read_notes(f["target"]) if "target" in f else None,
+                task_ids=t["task_id"][()],
+            )
+    except LedgerError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise LedgerError(f"{p} is not a readable sweep ledger: {exc}") from None

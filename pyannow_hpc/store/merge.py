@@ -1,0 +1,71 @@
+"""Merge shard ledgers (array jobs, ``--shard i/n``) into one ledger."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import ledger as L
+
+
+def merge_data(parts: Sequence[L.LedgerData], names: Sequence[str]) -> L.LedgerData:
+    """One ledger holding every task of ``parts``, sorted by task id."""
+    first = parts[0]
+    for part, name in zip(parts[1:], names[1:]):
+        if part.attrs.get("config_hash") != first.attrs.get("config_hash"):
+            raise L.LedgerError(
+                f"{name} comes from another sweep config (hash {part.attrs.get('config_hash')} != "
+                f"{first.attrs.get('config_hash')} of {names[0]}); only shards of one sweep merge"
+            )
+        if part.param_names != first.param_names:
+            raise L.LedgerError(f"{name} varies {part.param_names}, {names[0]} varies {first.param_names}")
+    ids = np.concatenate([p.task_ids for p in parts])
+    uniq, counts = np.unique(ids, return_counts=True)
+    if np.any(counts > 1):
+        raise L.LedgerError(f"shards overlap: task ids {uniq[counts > 1][:10].tolist()} appear more than once")
+    order = np.argsort(ids, kind="stable")
+
+    def cat(get) -> list:
+        return [x for p in parts for x in get(p)]
+
+    keys = list(dict.fromkeys(k for p in parts for k in p.metrics))
+    metrics = {k: np.concatenate([p.metrics.get(k, np.full(len(p), np.nan)) for p in parts])[order] for k in keys}
+    onsets, pitches, errors = cat(lambda p: p.onsets_s), cat(lambda p: p.pitches), cat(lambda p: p.errors)
+    attrs = dict(first.attrs)
+    total = int(attrs.get("n_tasks_total", len(ids)))
+    complete = np.array_equal(uniq, np.arange(total))
+    ends = [str(p.attrs.get("end_utc", "")) for p in parts]
+    attrs.update(
+        # a complete merge is the unsharded sweep: the plain config resumes it
+        shard="0/1" if complete else f"merged {len(parts)} shards, {total - len(uniq)} tasks missing",
+        merged_from=json.dumps([str(n) for n in names]),
+        mpi_size=sum(int(p.attrs.get("mpi_size", 1)) for p in parts),
+        start_utc=min(str(p.attrs.get("start_utc", "")) for p in parts),
+        end_utc=max(ends) if complete and all(ends) else "",
+    )
+    return L.LedgerData(
+        param_names=first.param_names,
+        params=np.concatenate([p.params for p in parts])[order],
+        seeds=np.concatenate([p.seeds for p in parts])[order],
+        status=np.concatenate([p.status for p in parts])[order],
+        metrics=metrics,
+        errors=[errors[i] for i in order],
+        onsets_s=[onsets[i] for i in order],
+        pitches=[pitches[i] for i in order],
+        attrs=attrs,
+        target=first.target,
+        task_ids=ids[order],
+    )
+
+
+def merge_ledgers(out: str | Path, inputs: Sequence[str | Path]) -> str:
+    """Read, check, merge and write atomically; returns a one-line summary."""
+    parts = [L.read_ledger(p) for p in inputs]
+    merged = merge_data(parts, [str(p) for p in inputs])
+    L.write_ledger(out, merged)
+    c = merged.counts()
+    total = int(merged.attrs.get("n_tasks_total", len(merged)))
+    return (f"merged {len(parts)} ledgers -> {out}: {len(merged)} of {total} tasks "
+            f"({c['done']} done, {c['failed']} failed, {c['pending']} pending)")

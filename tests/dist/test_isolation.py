@@ -1,0 +1,53 @@
+import math
+
+import pytest
+
+import fake_tasks
+from pyannow_hpc.dist.isolation import Task, run_isolated, run_task
+from pyannow_hpc.store.ledger import DONE, FAILED
+
+
+def task(i):
+    return Task(i, {"g_egl19": 8.0, "tau_ca_ms": 15.0}, seed=1000 + i)
+
+
+def test_run_task_success_keeps_metrics_and_notes():
+    out = run_task(fake_tasks.quick, task(0))
+    assert out.status == DONE and out.error == "" and out.task_id == 0
+    assert len(out.onsets_s) == len(out.pitches) == 3 and math.isfinite(out.metrics["onset_loss"])
+    assert out.wall_s >= 0
+
+
+@pytest.mark.parametrize(
+    "tid, message",
+    [
+        (1, "ValueError: injected failure in task 1"),
+        (2, "SimulationError: membrane potential blew up to NaN"),
+        (3, "non-finite metric onset_loss=nan"),
+        (4, "TimeoutError: task ran past its 0.3 s limit"),
+    ],
+)
+def test_in_process_failures_become_failed_outcomes(tid, message):
+    out = run_task(fake_tasks.faulty, task(tid), timeout_s=0.3)
+    assert out.status == FAILED and message in out.error
+    assert out.metrics == {} and len(out.onsets_s) == 0
+
+
+@pytest.mark.parametrize(
+    "tid, message",
+    [
+        (0, None),
+        (1, "ValueError: injected failure in task 1"),
+        (4, "TimeoutError: task ran past its 1 s limit (child killed)"),
+        (5, "task process exited with status 7"),
+        (6, "task process was killed by SIGSEGV"),
+    ],
+)
+def test_isolated_child_survives_crashes_and_hangs(tid, message):
+    out = run_isolated(fake_tasks.faulty, task(tid), timeout_s=1.0)
+    if message is None:
+        ref = run_task(fake_tasks.faulty, task(tid))
+        assert out.status == DONE and out.metrics == ref.metrics
+        assert out.onsets_s.tolist() == ref.onsets_s.tolist()
+    else:
+        assert out.status == FAILED and message in out.error, out.error

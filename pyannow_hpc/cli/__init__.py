@@ -25,6 +25,8 @@ from ..errors import PyannowError
 COMMANDS: dict[str, str] = {
     "demo": "demo",
     "report": "report",
+    "sweep": "sweep",
+    "merge": "merge",
 }
 
 

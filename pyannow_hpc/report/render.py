@@ -16,6 +16,7 @@ Folder layout (all names fixed, all written atomically)::
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -71,22 +72,29 @@ def _attr(attrs: dict[str, Any], *keys: str, default=None):
     return default
 
 
-def _duration_s(data) -> float:
-    """The scored window's length: from attrs, else the notes' extent."""
+def _window(data) -> tuple[float, float]:
+    """(window_start_s, duration_s) the sweep scored: the ledger keeps the whole
+    target and each task scores the window [start, start + duration)."""
+    start = float(_attr(data.attrs, "window_start_s", default=0.0))
     dur = _attr(data.attrs, "duration_s")
     if dur is not None:
-        return float(dur)
-    ends = [float(np.max(o)) for o in data.onsets_s if len(o)]
-    if data.target is not None and len(data.target):
-        ends.append(data.target.end_s)
-    return max(ends + [1.0])
+        return start, float(dur)
+    ends = [float(np.max(o)) for o in data.onsets_s if len(o)]  # an old/foreign ledger: the notes' extent
+    return start, max(ends + [1.0])
 
 
-def _log_scaled(names, model: str) -> tuple[str, ...]:
+def _log_scaled(data, names) -> tuple[str, ...]:
+    """Parameters the sweep sampled on a log scale (ledger attr ``param_scales``,
+    else the model's parameter space), plotted on log axes."""
+    try:
+        scales = json.loads(str(_attr(data.attrs, "param_scales", default="")))
+        return tuple(n for n in names if scales.get(n) == "log")
+    except (ValueError, AttributeError):
+        pass
     try:
         from ..params import space
 
-        sp = space(model)
+        sp = space(str(_attr(data.attrs, "model", default="pyannow")))
         return tuple(n for n in names if n in sp and sp[n].scale == "log")
     except PyannowError:
         return ()
@@ -125,8 +133,8 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     for key in ("f1_mireval", "f1_seed"):
         metrics.setdefault(key, nan)
     best = tables.rank_tasks(metrics, status, rank_by, top_k)  # row indices
-    duration_s = _duration_s(data)
-    target = data.target.window(0.0, duration_s) if data.target is not None else None
+    start_s, duration_s = _window(data)
+    target = data.target.window(start_s, start_s + duration_s) if data.target is not None else None
     worm_notes = {
         int(r): NoteSequence.from_arrays(data.onsets_s[r], data.pitches[r], name=f"task {int(task_ids[r])}") for r in best
     }
@@ -181,7 +189,7 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     pos = {int(r): i for i, r in enumerate(done)}
     plots.parameter_scatter(
         plot_dir / "param_scatter.png", params[done], names, metrics["onset_loss"][done], metrics["f1_mireval"][done],
-        log_names=_log_scaled(names, str(_attr(data.attrs, "model", default="pyannow"))),
+        log_names=_log_scaled(data, names),
         best=[pos[int(r)] for r in best],
     )
     step("parameter scatter")
@@ -208,7 +216,7 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     counts = f"{int((status == 1).sum())} of {n} tasks done, {int((status == 2).sum())} failed, {int((status == 0).sum())} pending"
     page = html_page.page(
         title=f"pyannow_hpc sweep report: {source or 'ledger'}",
-        intro=f"{counts}; scored window {duration_s:g} s of {attrs.get('target_name', 'the target')}.",
+        intro=f"{counts}; scored window {start_s:g}–{start_s + duration_s:g} s of {attrs.get('target_name', 'the target')}.",
         tracks=tracks,
         figures=figures,
         summary=summary_tbl,

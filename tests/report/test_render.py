@@ -66,6 +66,9 @@ def test_render_writes_tables_audio_plots_and_page(ledger, tmp_path):
     srcs = re.findall(r'<audio[^>]* src="([^"]+)"', page)
     assert srcs == ["audio/target.wav"] + [f"audio/best{i + 1:02d}_task{led.task_ids[r]}.wav" for i, r in enumerate(expect)]
     assert re.findall(r'<img src="([^"]+)"', page) == ["plots/loss_hist.png", "plots/param_scatter.png", "plots/pianoroll.png"]
+    # the target track is the scored window [2, 6) s of the 8 s target
+    assert "target: test target (10 notes)" in page
+    assert sf.info(out / "audio" / "target.wav").duration < 5.0
     for needle in (MIR, SEED, "abc123def456", "testhost", "mpi_size", "n_samples = 24", "2026-11-29T13:01:00"):
         assert needle in page
     # nothing half-written left behind

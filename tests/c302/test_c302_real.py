@@ -1,0 +1,64 @@
+"""The real C302 network (c302 C1 muscles -> jNeuroML -> nrnivmodl -> NEURON), 200 ms runs."""
+import os
+
+import numpy as np
+import pytest
+
+from pyannow_hpc.errors import SimulationError
+from pyannow_hpc.worm import c302_backend, simulate
+from pyannow_hpc.worm.c302_io import MISSING_C302_SLOT
+from pyannow_hpc.worm.onsets import extract_notes
+
+pytestmark = pytest.mark.c302
+
+
+def test_default_run_end_to_end(default_run, c302_env):
+    act, before, after = default_run
+    assert after["compiles"] - before["compiles"] == 1  # fresh cache: compiled once
+    assert act.backend == "c302" and act.v_mV.shape == (201, 96)
+    np.testing.assert_allclose(np.diff(act.t_ms), 1.0)
+    assert np.isnan(act.v_mV[:, MISSING_C302_SLOT]).all()
+    others = np.delete(act.v_mV, MISSING_C302_SLOT, axis=1)
+    assert np.isfinite(others).all()
+    # C1 muscles start at -45 mV and stay between the inhibitory-synapse reversal (-70) and E_Ca (+40)
+    np.testing.assert_allclose(others[0], -45.0, atol=0.5)
+    assert -70.5 < others.min() and others.max() < 40.0
+    assert others.std() > 1.0  # the network actually drives the muscles
+    ca = act.traces["ca_mM"]
+    assert np.all(np.delete(ca, MISSING_C302_SLOT, axis=1) >= 0)
+    # spikes: real threshold crossings, never in the missing slot, each is a crossing of the trace
+    assert len(act.spike_times_ms) > 0 and MISSING_C302_SLOT not in set(act.spike_muscle.tolist())
+    notes = extract_notes(act, method="threshold", source="v", refractory_ms=act_refractory())
+    assert abs(len(notes) - len(act.spike_times_ms)) <= 2  # 20 kHz vs 1 kHz crossing detection
+    # the task directory is gone
+    assert os.listdir(c302_env["tasks"]) == []
+
+
+def act_refractory():
+    from pyannow_hpc.worm.activity import SimulationSpec
+
+    return SimulationSpec(params={}).refractory_ms
+
+
+def test_conductance_change_reuses_compiled_mechanisms(default_run, c302_env):
+    act0 = default_run[0]
+    entries = sorted(p for p in c302_env["cache"].iterdir() if p.is_dir())
+    libs = {p: p.stat().st_mtime_ns for p in c302_env["cache"].rglob("libnrnmech*")}
+    assert len(entries) == 1 and libs
+    before = dict(c302_backend.STATS)
+    act = simulate({"g_egl19": 20.0, "g_exp2": 2.0}, backend="c302", duration_s=0.2, dt_ms=0.05)
+    assert c302_backend.STATS["compiles"] == before["compiles"]  # nrnivmodl not called
+    assert c302_backend.STATS["reuses"] == before["reuses"] + 1
+    assert sorted(p for p in c302_env["cache"].iterdir() if p.is_dir()) == entries
+    assert {p: p.stat().st_mtime_ns for p in c302_env["cache"].rglob("libnrnmech*")} == libs
+    # more Ca, less K: the muscles depolarise further
+    diff = np.nanmax(np.abs(act.v_mV - act0.v_mV))
+    assert diff > 1.0
+    assert np.nanmean(act.v_mV[-50:]) > np.nanmean(act0.v_mV[-50:])
+
+
+def test_timeout_kills_and_cleans_up(c302_env, monkeypatch):
+    monkeypatch.setenv("PYANNOW_C302_TIMEOUT_S", "1.5")
+    with pytest.raises(SimulationError, match="limit"):
+        simulate(None, backend="c302", duration_s=0.2, dt_ms=0.05)
+    assert os.listdir(c302_env["tasks"]) == []

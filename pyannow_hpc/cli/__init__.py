@@ -24,6 +24,7 @@ from ..errors import PyannowError
 #: Add a line here when you add a command module.
 COMMANDS: dict[str, str] = {
     "demo": "demo",
+    "simulate": "simulate",
     "report": "report",
     "sweep": "sweep",
     "merge": "merge",

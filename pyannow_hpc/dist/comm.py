@@ -74,6 +74,24 @@ def reduce_op(comm, name: str):
     return getattr(MPI, name.upper())
 
 
+def idle_barrier(comm, max_sleep_s: float = 0.005) -> None:
+    """A barrier that sleeps while it waits (Ibarrier + Test).
+
+    MPICH's blocking collectives spin a core at 100%; ranks that wait for rank 0
+    (while it loads a target or writes the ledger) should leave that core to
+    whoever is computing. Call it right before a collective that would wait.
+    """
+    if isinstance(comm, SerialComm) or comm.Get_size() == 1:
+        return
+    import time
+
+    req = comm.Ibarrier()
+    sleep_s = 20e-6
+    while not req.Test():
+        time.sleep(sleep_s)
+        sleep_s = min(2 * sleep_s, max_sleep_s)
+
+
 def rank_prefix(comm=None) -> str:
     comm = comm or world()
     return f"[rank {comm.Get_rank()}/{comm.Get_size()}] "

@@ -32,7 +32,7 @@ from ..config import SweepConfig
 from ..errors import ConfigError, PyannowError
 from ..music.notes import NoteSequence
 from ..store import ledger as L
-from .comm import rank_prefix, reduce_op, world
+from .comm import idle_barrier, rank_prefix, reduce_op, world
 from .isolation import Outcome, Task, TaskFn, TaskResult, run_isolated, run_task
 from .sampling import task_table
 from .scheduler import RankStats, schedule
@@ -88,7 +88,8 @@ class SweepSummary:
     failed: int
     best_loss: float
     mean_loss: float
-    wall_s: float
+    wall_s: float  # the whole run_sweep on rank 0 (planning, target loading, final flush)
+    schedule_s: float  # the scheduling phase alone (tasks/s = done / schedule_s)
     busy_s: float  # summed task time over ranks
     size: int
 
@@ -242,8 +243,10 @@ def run_sweep(
             led, fn = _prepare(cfg, size, force, task_fn)
             plan = ("ok", fn)
         except BaseException as exc:
+            idle_barrier(comm)
             comm.bcast(("error", exc if isinstance(exc, PyannowError) else PyannowError(f"rank 0 failed: {exc!r}")), root=0)
             raise
+    idle_barrier(comm)  # workers sleep, not spin, while rank 0 prepares
     verdict, payload = comm.bcast(plan, root=0)
     if verdict == "error":
         raise payload
@@ -269,6 +272,7 @@ def run_sweep(
             f"backend {cfg.backend}{', isolated' if isolate else ''}")
         recorder = _Recorder(led, Path(cfg.output.ledger), cfg.output.flush_every_s, len(tasks), progress)
     error = None
+    t_sched = time.perf_counter()
     try:
         stats = schedule(tasks, execute, comm=comm, on_outcome=recorder, chunk_max=chunk_max, rank0_works=rank0_works)
     except PyannowError as exc:  # rank 0's ledger write failed: workers are drained; still meet them below
@@ -277,6 +281,8 @@ def run_sweep(
         if recorder is not None:
             recorder.close()
 
+    sched_s = time.perf_counter() - t_sched
+    idle_barrier(comm)
     # everyone's totals: what each rank did, summed; the best loss, minimised
     sums = comm.allreduce(np.array([stats.done, stats.failed, stats.busy_s, stats.loss_sum]), op=reduce_op(comm, "sum"))
     best = comm.allreduce(stats.best_loss, op=reduce_op(comm, "min"))
@@ -284,10 +290,10 @@ def run_sweep(
     if error is not None:
         raise error
     if rank != 0:
-        log(f"ran {stats.done + stats.failed} tasks ({stats.failed} failed), busy {stats.busy_s:.2f} s of {wall:.2f} s")
+        log(f"ran {stats.done + stats.failed} tasks ({stats.failed} failed), busy {stats.busy_s:.2f} s of {sched_s:.2f} s scheduling")
     done, failed = int(sums[0]), int(sums[1])
     summary = SweepSummary(cfg.output.ledger, len(tasks) + n_skipped, n_skipped, done, failed, float(best),
-                           float(sums[3] / done) if done else math.nan, wall, float(sums[2]), size)
+                           float(sums[3] / done) if done else math.nan, wall, sched_s, float(sums[2]), size)
     if rank == 0:
         from ..store.provenance import utc_now
 
@@ -297,7 +303,7 @@ def run_sweep(
         c = led.counts()
         log(f"sweep done: {done} ok, {failed} failed this run ({c['done']} done, {c['failed']} failed, "
             f"{c['pending']} pending in the ledger); best onset_loss {best:.4g}, mean {summary.mean_loss:.4g}; "
-            f"{wall:.2f} s wall, ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
+            f"{wall:.2f} s wall ({sched_s:.2f} s scheduling), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
         if cfg.output.report:
             _render_report(cfg, log)
     return summary

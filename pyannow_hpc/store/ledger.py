@@ -115,6 +115,26 @@ class LedgerData:
             self.record(int(row), PENDING)
 
 
+def diff_results(a: LedgerData, b: LedgerData) -> list[str]:
+    """Fields where two ledgers' per-task results differ bitwise ([] = identical).
+
+    Provenance attrs (times, host, MPI size) are not results and are ignored.
+    """
+    diffs = [name for name, x, y in (
+        ("task_id", a.task_ids, b.task_ids), ("params", a.params, b.params),
+        ("seed", a.seeds, b.seeds), ("status", a.status, b.status),
+    ) if not np.array_equal(x, y)]
+    if a.errors != b.errors:
+        diffs.append("error")
+    if set(a.metrics) != set(b.metrics):
+        diffs.append("metric keys")
+    diffs += [f"metrics/{k}" for k in a.metrics if k in b.metrics and not np.array_equal(a.metrics[k], b.metrics[k], equal_nan=True)]
+    for name, xs, ys in (("onsets_s", a.onsets_s, b.onsets_s), ("pitches", a.pitches, b.pitches)):
+        if len(xs) != len(ys) or not all(np.array_equal(x, y) for x, y in zip(xs, ys)):
+            diffs.append(name)
+    return diffs
+
+
 def _dataset(group, name: str, data: np.ndarray) -> None:
     """Chunked + gzip-compressed where there is data (gzip, not lzf: readable by
     any HDF5 tool); HDF5 cannot chunk an empty dataset."""

@@ -56,3 +56,10 @@ def faulty(task: Task) -> TaskResult:
     if kind == 6:
         os.kill(os.getpid(), signal.SIGSEGV)
     return quick(task)
+
+
+class FaultyInProcess:
+    """:func:`faulty` without the kinds that would kill the calling process (5, 6)."""
+
+    def __call__(self, task: Task) -> TaskResult:
+        return faulty(task) if task.task_id % 8 not in (5, 6) else quick(task)

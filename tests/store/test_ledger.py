@@ -115,3 +115,11 @@ def test_sigkill_at_random_moments_never_leaves_an_unreadable_ledger(tmp_path):
     assert last_written > 0
     # the kills did land mid-flush, where a non-atomic writer would corrupt the file
     assert kills_mid_write >= 3, kills_mid_write
+
+
+def test_diff_results_names_what_differs():
+    a, b = make_ledger(), make_ledger()
+    assert L.diff_results(a, b) == []
+    b.record(1, L.DONE, {"onset_loss": 1.0}, "", [0.5], [60])
+    b.attrs["host"] = "elsewhere"  # provenance is not a result
+    assert L.diff_results(a, b) == ["status", "metrics/onset_loss", "onsets_s", "pitches"]

@@ -1,0 +1,106 @@
+"""The sweep on every rank of COMM_WORLD (`mpiexec -n 2 pytest -m mpi tests/mpi`).
+
+Expected values are written in terms of ``size``; rank 0 alone checks files and
+broadcasts its verdict so a failed check fails every rank instead of hanging one.
+"""
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fake_tasks
+from pyannow_hpc.config import loads_config
+from pyannow_hpc.dist import sweep as S
+from pyannow_hpc.dist.comm import SerialComm, world
+from pyannow_hpc.errors import OutputError
+from pyannow_hpc.music.notes import NoteSequence
+from pyannow_hpc.store import ledger as L
+
+pytestmark = pytest.mark.mpi
+
+CFG = """
+backend = "native"
+[sampler]
+method = "lhs"
+n_samples = {n}
+seed = 11
+[params]
+g_egl19 = {{ range = [1.0, 20.0], scale = "log" }}
+v_half_ca_mV = [-40, -5]
+[scheduler]
+task_timeout_s = 0.5
+rank0_works = {rank0_works}
+[output]
+ledger = "{ledger}"
+flush_every_s = 0.05
+"""
+
+
+@pytest.fixture
+def shared_dir():
+    comm = world()
+    path = tempfile.mkdtemp(prefix="pw_sweep_mpi_") if comm.Get_rank() == 0 else None
+    path = Path(comm.bcast(path, root=0))
+    yield path
+    comm.barrier()
+    if comm.Get_rank() == 0:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def tiny_target(monkeypatch):
+    monkeypatch.setattr(S, "_load_target", lambda cfg: NoteSequence.from_arrays([0.5, 1.5], [60, 67], name="tiny"))
+
+
+def cfg(dirpath, name, n=None, rank0_works='"auto"'):
+    n = n or 12 * world().Get_size() + 5  # more tasks than ranks, not a multiple
+    return loads_config(CFG.format(n=n, ledger=dirpath / name, rank0_works=rank0_works))
+
+
+def run(c, fn, comm=None):
+    return S.run_sweep(c, comm=comm or world(), task_fn=fn, progress=False, log=lambda m: None)
+
+
+@pytest.mark.parametrize("rank0_works", ["true", "false"])
+def test_all_ranks_give_the_serial_results(shared_dir, rank0_works):
+    comm = world()
+    size = comm.Get_size()
+    c = cfg(shared_dir, f"mpi_{rank0_works}.h5", rank0_works=rank0_works)
+    summary = run(c, fake_tasks.quick)
+    # the allreduce summary is the same on every rank and counts every task once
+    assert summary.done == 12 * size + 5 and summary.failed == 0 and summary.size == size
+    assert comm.allgather(summary.done) == [summary.done] * size
+    ok = None
+    if comm.Get_rank() == 0:
+        ref_cfg = cfg(shared_dir, f"serial_{rank0_works}.h5", n=12 * size + 5, rank0_works=rank0_works)
+        run(ref_cfg, fake_tasks.quick, comm=SerialComm())
+        par, ser = L.read_ledger(c.output.ledger), L.read_ledger(ref_cfg.output.ledger)
+        ok = L.diff_results(par, ser) == [] and par.attrs["mpi_size"] == size and par.counts()["done"] == 12 * size + 5
+    assert comm.bcast(ok, root=0)
+
+
+def test_failures_on_any_rank_are_recorded(shared_dir):
+    comm = world()
+    c = cfg(shared_dir, "faulty.h5")
+    fn = fake_tasks.FaultyInProcess()
+    summary = run(c, fn)
+    n = 12 * comm.Get_size() + 5
+    expected_failed = [i for i in range(n) if i % 8 in (1, 2, 3, 4)]
+    assert summary.failed == len(expected_failed) and summary.done == n - len(expected_failed)
+    ok = None
+    if comm.Get_rank() == 0:
+        led = L.read_ledger(c.output.ledger)
+        ok = (np.flatnonzero(led.status == L.FAILED).tolist() == expected_failed
+              and "TimeoutError" in led.errors[4] and "injected failure" in led.errors[1])
+    assert comm.bcast(ok, root=0)
+
+
+def test_rank0_errors_reach_every_rank(shared_dir):
+    # rank 0 finds the output path unusable: every rank raises the same error, nobody hangs
+    (shared_dir / "file.txt").write_text("x") if world().Get_rank() == 0 else None
+    world().barrier()
+    c = cfg(shared_dir, "file.txt/sub/x.h5")
+    with pytest.raises(OutputError, match="cannot create output folder"):
+        run(c, lambda t: pytest.fail("a task ran"))

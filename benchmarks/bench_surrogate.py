@@ -1,0 +1,102 @@
+"""The surrogate worm: native C and JAX against the plain-NumPy forward Euler.
+
+Baseline: pyannow_hpc.worm.numpy_reference (one Python step at a time, NumPy
+over the 96 cells, the seed's forward Euler, the same counter-based noise),
+timed on a short window and scaled per simulated second -- running it for
+the full 229 s would take minutes and tell nothing more (its cost is linear
+in the number of steps).  Everything runs on one core (the harness is run
+with OMP/XLA single-threaded by `make bench`; the C kernel is single-threaded).
+
+Issue targets: 229 s of the 96-muscle worm at dt 0.5 ms in < 0.5 s natively
+(>= 27x the seed's 13.7 s measured for its own NumPy simulator, SCIENCE.md),
+peak memory < 200 MB for that run with V at 1 kHz (float32).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from _harness import Result, best_time
+
+T_FULL_S = 229.0
+SEED_S_PER_SIM_S = 0.060  # the seed's NumPy simulator on this kind of machine (SCIENCE.md section 1)
+
+# VmHWM (peak RSS of this process's own address space) rather than ru_maxrss:
+# after fork+exec, Linux's ru_maxrss still carries the parent's peak, which
+# would report JAX's footprint when the parent had it loaded.
+MEMORY_PROBE = """
+import resource
+from pyannow_hpc.worm import simulate
+act = simulate(duration_s={T}, sample_rate_hz=1000.0)
+assert act.v_mV.shape == ({n}, 96)
+try:
+    hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+    print(int(hwm.split()[1]) / 1024.0)
+except (OSError, IndexError):
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+"""
+
+
+def _peak_memory_mb() -> float:
+    n = int(round(T_FULL_S * 1000.0)) + 1
+    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(T=T_FULL_S, n=n)], capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _numpy_per_sim_s(window_s: float) -> float:
+    from pyannow_hpc.worm import make_spec, numpy_reference
+
+    spec = make_spec(duration_s=window_s, integrator="seed_euler")
+    return best_time(lambda: numpy_reference.simulate(spec), repeat=2) / window_s
+
+
+def run(quick: bool = False) -> list[Result]:
+    import numpy as np
+
+    from pyannow_hpc.worm import jax_surrogate, make_spec, native
+
+    mb = _peak_memory_mb()  # first, while this process is still small
+    base_name = "NumPy forward Euler (scaled per sim-s)"
+    np_per_s = _numpy_per_sim_s(0.5 if quick else 2.0)
+    results = []
+
+    # native, the issue's headline number: the full piece at dt 0.5 ms, V at 1 kHz float32
+    spec = make_spec(duration_s=T_FULL_S)
+    native.simulate(make_spec(duration_s=1.0))  # load the library outside the timing
+    t_native = best_time(lambda: native.simulate(spec), repeat=2 if quick else 3)
+    results.append(Result(f"native exponential, {T_FULL_S:g} s x 96 muscles", t_native, "s",
+                          baseline=np_per_s * T_FULL_S, baseline_name=base_name,
+                          target=f"< 0.5 s (>= 27x the seed's {SEED_S_PER_SIM_S * T_FULL_S:.1f} s)",
+                          met=t_native < 0.5))
+    spec_e = make_spec(duration_s=T_FULL_S, integrator="seed_euler")
+    t_euler = best_time(lambda: native.simulate(spec_e), repeat=2)
+    results.append(Result(f"native seed_euler, {T_FULL_S:g} s", t_euler, "s", baseline=np_per_s * T_FULL_S,
+                          baseline_name=base_name))
+
+    # JAX, one run (compiled once outside the timing)
+    dur = 2.0 if quick else 10.0
+    spec_j = make_spec(duration_s=dur, float32=False)
+    jax_surrogate.simulate(spec_j)
+    t_jax = best_time(lambda: jax_surrogate.simulate(spec_j), repeat=2)
+    results.append(Result(f"JAX single run ({dur:g} s), per sim-s", t_jax / dur, "s/sim-s", baseline=np_per_s,
+                          baseline_name=base_name))
+
+    # JAX vmap over 256 parameter sets: per-run cost
+    batch, bdur = (64, 0.2) if quick else (256, 1.0)
+    rng = np.random.default_rng(0)
+    pm = np.column_stack([rng.uniform(1, 20, batch), rng.uniform(1, 15, batch), rng.uniform(-40, -5, batch)])
+    names = ("g_egl19", "g_exp2", "v_half_ca_mV")
+    jax_surrogate.simulate_batch(pm, names, duration_s=bdur)
+    t_b = best_time(lambda: jax_surrogate.simulate_batch(pm, names, duration_s=bdur), repeat=2)
+    results.append(Result(f"JAX vmap batch of {batch} ({bdur:g} s each), per run per sim-s", t_b / batch / bdur,
+                          "s/sim-s", baseline=np_per_s, baseline_name=base_name))
+
+    results.append(Result(f"peak RSS, native {T_FULL_S:g} s, V at 1 kHz float32 (fresh process)", mb, "MB",
+                          target="< 200 MB", met=mb < 200.0))
+    return results
+
+
+if __name__ == "__main__":
+    for r in run(quick="--quick" in sys.argv):
+        print(r.line())

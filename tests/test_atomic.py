@@ -47,3 +47,12 @@ def test_unwritable_folder_is_one_line_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(OutputError, match="cannot create output folder"):
         prepare_dir(blocker / "sub")
+
+
+def test_result_files_get_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "r.md", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.md").stat().st_mode & 0o777 == 0o644

@@ -97,7 +97,7 @@ typedef struct pw_sim_config {
     double coupling_g;        /* gap-junction-like coupling to segment s+-1 in the
                                  same quadrant, mS/cm^2; 0 = the seed's independent cells */
     int32_t record_every;     /* store state every k steps (k >= 1); sample i is
-                                 the state after step (i+1)*k ... see surrogate.c */
+                                 the state after step i*k, sample 0 = the initial state */
     int32_t record_f32;       /* 1: *_out buffers are float, 0: double */
     double spike_thresh_mV;   /* upward crossing of V counts as a spike ... */
     double spike_refractory_ms; /* ... unless within this time of the last one */
@@ -107,15 +107,20 @@ typedef struct pw_sim_output {
     void *v_out;              /* [n_samples][96], or NULL to skip */
     void *m_out;              /* [n_samples][96], or NULL */
     void *n_out;              /* [n_samples][96], or NULL */
-    int64_t n_samples;        /* capacity in samples (>= n_steps / record_every) */
-    int64_t *spike_step;      /* [spike_capacity] step index of each spike */
+    int64_t n_samples;        /* capacity in samples (>= n_steps / record_every + 1) */
+    int64_t *spike_step;      /* [spike_capacity] step count s+1 whose end state crossed
+                                 (time = spike_step * dt_ms); NULL = no spike detection */
     int32_t *spike_muscle;    /* [spike_capacity] muscle index of each spike */
     int64_t spike_capacity;
     int64_t n_spikes;         /* out: spikes written */
     int64_t spikes_needed;    /* out: spikes found (> capacity means PW_E_CAPACITY) */
 } pw_sim_output;
 
-/* Integrate the 96-muscle surrogate with the seed cell. */
+/* Integrate the 96-muscle surrogate with the seed cell (native/src/surrogate.c:
+ * step semantics, integrators, coupling).  Spikes are written in step order,
+ * muscle order within a step, i.e. time-sorted.  PW_E_INVALID for a NaN/inf or
+ * out-of-range argument, PW_E_CAPACITY if spikes_needed > spike_capacity
+ * (the first spike_capacity are written), PW_E_NONFINITE if V became NaN/inf. */
 PW_API int pw_simulate_pyannow(const pw_pyannow_params *params, const pw_drive *drive,
                                const pw_sim_config *config, pw_sim_output *out);
 

@@ -113,14 +113,22 @@ def run_task(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome:
 
 
 _CTX = None
+#: imported once by the fork server, so each task's child starts with them loaded
+#: (mir_eval alone costs seconds: it imports scipy.stats)
+PRELOAD = ["numpy", "pyannow_hpc.dist.isolation"]
+
+
+def preload(modules) -> None:
+    """Add modules for the fork server to import once (before the first isolated task)."""
+    PRELOAD.extend(m for m in modules if m not in PRELOAD)
 
 
 def _context():
-    """The forkserver context, preloading the task path once so each child starts fast."""
+    """The forkserver context, started on first use with :data:`PRELOAD` imported."""
     global _CTX
     if _CTX is None:
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["numpy", "pyannow_hpc.dist.isolation"])
+        ctx.set_forkserver_preload(list(PRELOAD))
         _CTX = ctx
     return _CTX
 

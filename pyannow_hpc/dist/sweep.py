@@ -193,7 +193,7 @@ class _Recorder:
         else:
             self.failed += 1
         if self.bar is not None:
-            self.bar.set_postfix_str(f"best onset_loss {self.best:.4g}, failed {self.failed}", refresh=False)
+            self.bar.set_postfix_str(f"best onset_loss {_fmt(self.best)}, failed {self.failed}", refresh=False)
             self.bar.update(1)
         if time.perf_counter() - self.last_flush >= self.interval:
             self.flush()
@@ -210,6 +210,22 @@ class _Recorder:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}" if math.isfinite(x) else "n/a"
+
+
+def _warm_up(cfg: SweepConfig) -> None:
+    """Import what the first task would (backend, native library, onsets, metrics)."""
+    try:
+        from .. import pipeline  # noqa: F401
+        from ..music import metrics  # noqa: F401
+        from ..worm import backend_module, onsets  # noqa: F401
+
+        backend_module(cfg.backend)
+    except Exception:  # noqa: BLE001  a real problem shows up, with its message, in the tasks
+        pass
 
 
 def _render_report(cfg: SweepConfig, log) -> None:
@@ -246,12 +262,19 @@ def run_sweep(
             idle_barrier(comm)
             comm.bcast(("error", exc if isinstance(exc, PyannowError) else PyannowError(f"rank 0 failed: {exc!r}")), root=0)
             raise
+    elif task_fn is None:
+        _warm_up(cfg)  # overlaps with rank 0's planning instead of delaying the first task
     idle_barrier(comm)  # workers sleep, not spin, while rank 0 prepares
     verdict, payload = comm.bcast(plan, root=0)
     if verdict == "error":
         raise payload
     fn = payload
     isolate, timeout_s = cfg.isolate_tasks, cfg.scheduler.task_timeout_s
+    if isolate and task_fn is None:
+        from ..worm import BACKENDS
+        from .isolation import preload
+
+        preload(["pyannow_hpc.pipeline", "pyannow_hpc.music.metrics", "mir_eval", "pyannow_hpc.worm.onsets", BACKENDS[cfg.backend]])
     execute = functools.partial(run_isolated if isolate else run_task, fn, timeout_s=timeout_s)
     rank0_works = cfg.scheduler.rank0_works
     if rank0_works == "auto":
@@ -302,7 +325,7 @@ def run_sweep(
         recorder.flush()
         c = led.counts()
         log(f"sweep done: {done} ok, {failed} failed this run ({c['done']} done, {c['failed']} failed, "
-            f"{c['pending']} pending in the ledger); best onset_loss {best:.4g}, mean {summary.mean_loss:.4g}; "
+            f"{c['pending']} pending in the ledger); best onset_loss {_fmt(best)}, mean {_fmt(summary.mean_loss)}; "
             f"{wall:.2f} s wall ({sched_s:.2f} s scheduling), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
         if cfg.output.report:
             _render_report(cfg, log)

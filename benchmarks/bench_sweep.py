@@ -1,0 +1,125 @@
+"""Sweep throughput and overheads (issue 3, section 9).
+
+- tasks/s of the real task (native surrogate, 10 s window, onsets, metrics)
+  at 1 and 2 ranks, each a launched `mpiexec -n N pyannow-hpc sweep` job; the
+  1-rank job is the baseline; parallel efficiency = rate(2) / (2 rate(1));
+- the same 2-rank job with rank 0 only coordinating (the design choice);
+- scheduling overhead per task: empty tasks through the scheduler on 2 ranks,
+  chunk size 1 (every task is a message round trip) and automatic chunks;
+- ledger write cost per task: one copy-on-write flush of a ledger holding
+  realistic onsets, divided by its task count.
+
+    python benchmarks/run_all.py sweep [--quick]
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _harness import Result
+
+HERE = Path(__file__).resolve().parent
+MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec") or "mpiexec"
+
+CFG = """
+backend = "native"
+target = "default"
+[sampler]
+method = "sobol"
+n_samples = {n}
+seed = 1
+[params]
+g_egl19 = {{ range = [1.0, 25.0], scale = "log" }}
+v_half_ca_mV = [-40.0, 0.0]
+tau_ca_ms = {{ range = [2.0, 60.0], scale = "log" }}
+[simulation]
+duration_s = 10.0
+[scheduler]
+chunk_size = {chunk}
+rank0_works = {rank0_works}
+[output]
+ledger = "{ledger}"
+flush_every_s = {flush}
+"""
+
+
+def empty_task(task):
+    """No work: what the scheduler and the recorder cost by themselves."""
+    from pyannow_hpc.dist.isolation import TaskResult
+
+    return TaskResult({"onset_loss": 0.0})
+
+
+def _sweep(tmp: Path, name: str, n_ranks: int, n: int, *, chunk=0, rank0_works='"auto"', task=None, flush=2.0) -> float:
+    """Launch one sweep job; return its scheduling-phase seconds (from rank 0's summary line)."""
+    cfg = tmp / f"{name}.toml"
+    cfg.write_text(CFG.format(n=n, ledger=tmp / f"{name}.h5", chunk=chunk, rank0_works=rank0_works, flush=flush))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_", "MPI_"))}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]))
+    cmd = [MPIEXEC, "-n", str(n_ranks), sys.executable, "-m", "pyannow_hpc", "sweep", str(cfg), "--no-progress"]
+    if task:
+        cmd += ["--task", task]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
+    m = re.search(r"\(([\d.]+) s scheduling\)", out.stderr)
+    return float(m.group(1))
+
+
+def _ledger_write_cost(n_tasks: int) -> float:
+    from pyannow_hpc.store import ledger as L
+
+    rng = np.random.default_rng(0)
+    led = L.LedgerData.new(np.arange(n_tasks), ["a", "b", "c"], rng.random((n_tasks, 3)), np.arange(n_tasks))
+    for i in range(n_tasks):  # ~45 notes per 10 s window, like the crest detector
+        led.record(i, L.DONE, {k: rng.random() for k in L.METRIC_KEYS}, "", np.sort(rng.uniform(0, 10, 45)), rng.integers(24, 120, 45))
+    with tempfile.TemporaryDirectory() as d:
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            L.write_ledger(Path(d) / "l.h5", led)
+            best = min(best, time.perf_counter() - t0)
+        size_mb = (Path(d) / "l.h5").stat().st_size / 1e6
+    return best, size_mb
+
+
+def run(quick: bool = False) -> list[Result]:
+    n_real = 64 if quick else 192
+    n_empty = 2000 if quick else 10000
+    out: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as d:
+        tmp = Path(d)
+        t1 = _sweep(tmp, "r1", 1, n_real)
+        t2 = _sweep(tmp, "r2", 2, n_real)
+        t2c = _sweep(tmp, "r2c", 2, n_real, rank0_works="false")
+        # seconds per task, so the harness's ratio (baseline / value) reads as a speed-up
+        s1, s2, s2c = t1 / n_real, t2 / n_real, t2c / n_real
+        out.append(Result("sweep, 1 rank (native, 10 s windows)", s1 * 1e3, "ms/task"))
+        out.append(Result("sweep, 2 ranks (rank 0 works too)", s2 * 1e3, "ms/task", baseline=s1 * 1e3, baseline_name="1 rank"))
+        out.append(Result("sweep, 2 ranks (rank 0 only coordinates)", s2c * 1e3, "ms/task", baseline=s1 * 1e3, baseline_name="1 rank"))
+        out.append(Result("sweep throughput, 1 rank", 1 / s1, "tasks/s"))
+        out.append(Result("sweep throughput, 2 ranks", 1 / s2, "tasks/s"))
+        eff = s1 / (2 * s2)
+        out.append(Result("parallel efficiency at 2 ranks", eff * 100, "%", target=">= 90%", met=eff >= 0.9))
+        for chunk, label in ((1, "chunk 1"), (0, "auto chunks")):
+            ts = _sweep(tmp, f"empty{chunk}", 2, n_empty, chunk=chunk, task="bench_sweep:empty_task", flush=3600.0)
+            per_ms = ts * 2 / n_empty * 1e3  # both ranks' time, per task
+            out.append(Result(f"scheduling overhead per task, 2 ranks, {label}", per_ms, "ms/task", target="< 1 ms", met=per_ms < 1.0))
+    n_led = 1000 if quick else 10000
+    write_s, size_mb = _ledger_write_cost(n_led)
+    out.append(Result(f"ledger flush of {n_led} tasks ({size_mb:.1f} MB), per task", write_s / n_led * 1e3, "ms/task"))
+    out.append(Result(f"ledger flush of {n_led} tasks, whole file", write_s, "s"))
+    return out
+
+
+if __name__ == "__main__":
+    for r in run(quick="--quick" in sys.argv):
+        print(r.line())

@@ -24,6 +24,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 extern char **environ;
 
@@ -103,8 +106,16 @@ static void kill_group(pid_t pgid, double grace_s, pid_t leader, int *status, in
 }
 
 /* Child side: only async-signal-safe calls from here to execve. */
-static void child_exec(const char *exe, const pw_launch_spec *spec, int err_fd) {
+static void child_exec(const char *exe, const pw_launch_spec *spec, int err_fd, pid_t parent) {
     int e;
+#ifdef __linux__
+    /* if our caller is SIGKILLed (a sweep's task timeout), the simulator
+     * leader dies with it instead of running on as an orphan */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127); /* the caller died before prctl */
+#else
+    (void)parent;
+#endif
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
@@ -159,6 +170,7 @@ PW_API int pw_launch(const pw_launch_spec *spec, pw_launch_result *result) {
     sigaction(SIGTERM, &ours, &old_term);
 
     double t0 = now_s();
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         sigaction(SIGINT, &old_int, NULL);
@@ -169,7 +181,7 @@ PW_API int pw_launch(const pw_launch_spec *spec, pw_launch_result *result) {
     }
     if (pid == 0) {
         close(pfd[0]);
-        child_exec(exe, spec, pfd[1]);
+        child_exec(exe, spec, pfd[1], parent);
     }
     setpgid(pid, pid); /* both sides call it: no race with an early kill */
     close(pfd[1]);

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "report": "report",
     "sweep": "sweep",
     "merge": "merge",
+    "refine": "refine",
 }
 
 

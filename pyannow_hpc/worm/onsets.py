@@ -100,17 +100,56 @@ def _time_above(v: np.ndarray, start: np.ndarray, muscle: np.ndarray, n_max: np.
     """Samples from ``start`` until ``v[:, muscle]`` first drops below ``thresh``.
 
     At least 1, at most ``n_max`` (per note) and never past the trace's end.
-    One gather of shape (n_notes, max(n_max)) instead of a loop per note.
+    Two exact strategies, chosen by cost: gather each note's window (cheap for
+    few notes: the gated crest's 3 per cycle), or search the sorted keys
+    muscle*N + i of all sub-threshold samples (memory O(samples) however many
+    notes: the seed's trace has 130,000 threshold onsets).
     """
+    n = len(v)
+    n_max = np.minimum(np.maximum(np.asarray(n_max, dtype=np.int64), 1), n - start)
     if len(start) == 0:
-        return np.zeros(0, dtype=int)
-    n_max = np.minimum(np.maximum(n_max, 1), len(v) - start)
+        return np.zeros(0, dtype=np.int64)
     width = int(n_max.max())
-    j = np.arange(1, width)
-    rows = np.minimum(start[:, None] + j[None, :], len(v) - 1)
-    below = (v[rows, muscle[:, None]] < thresh) & (j[None, :] < n_max[:, None])
-    first = np.where(below.any(axis=1), np.argmax(below, axis=1) + 1, n_max)
-    return np.maximum(first, 1)
+    if len(start) * width <= v.size:
+        below_at = _first_below_gather(v, start, muscle, width, thresh)
+    else:
+        below_at = _first_below_search(v, start, muscle, thresh)
+    return np.maximum(np.minimum(below_at, n_max), 1)
+
+
+def _first_below_gather(v, start, muscle, width: int, thresh: float, chunk: int = 1 << 21) -> np.ndarray:
+    """Offset of the first sample after ``start`` below ``thresh`` (``width`` if none within it)."""
+    out = np.empty(len(start), dtype=np.int64)
+    j = np.arange(1, max(width, 1))[None, :]
+    step = max(1, chunk // max(width, 1))
+    for lo in range(0, len(start), step):  # chunks of notes bound the memory
+        rows = np.minimum(start[lo : lo + step, None] + j, len(v) - 1)
+        below = v[rows, muscle[lo : lo + step, None]] < thresh
+        out[lo : lo + step] = np.where(below.any(axis=1), below.argmax(axis=1) + 1, width)
+    return out
+
+
+def _first_below_search(v, start, muscle, thresh: float) -> np.ndarray:
+    """Same as :func:`_first_below_gather` with no window: ``N - start`` if V never drops."""
+    n = len(v)
+    mus, idx = np.nonzero(np.asarray(v).T < thresh)  # sorted by muscle, then sample
+    keys = mus.astype(np.int64) * n + idx
+    base = muscle.astype(np.int64) * n
+    pos = np.searchsorted(keys, base + start + 1)
+    nxt = keys[np.minimum(pos, len(keys) - 1)] if len(keys) else np.zeros(len(start), dtype=np.int64)
+    same = (pos < len(keys)) & (nxt // n == muscle)
+    return np.where(same, nxt - base - start, n - start)
+
+
+def _window_max(v: np.ndarray, start: np.ndarray, muscle: np.ndarray, width: int, chunk: int = 1 << 21) -> np.ndarray:
+    """max of ``v[start:start+width, muscle]`` per onset, gathered in bounded chunks."""
+    out = np.empty(len(start), dtype=float)
+    step = max(1, chunk // max(width, 1))
+    offs = np.arange(width)[None, :]
+    for lo in range(0, len(start), step):  # loop over chunks of onsets, not samples
+        rows = np.minimum(start[lo : lo + step, None] + offs, len(v) - 1)
+        out[lo : lo + step] = v[rows, muscle[lo : lo + step, None]].max(axis=1)
+    return out
 
 
 # ------------------------------------------------------------------ detectors
@@ -166,62 +205,56 @@ def _threshold(
     if source == "spikes":
         times = np.asarray(activity.spike_times_ms, dtype=float)
         muscle = np.asarray(activity.spike_muscle, dtype=int)
+        times, muscle = _refractory(times, muscle, refractory_ms)
     elif source == "v":
-        times, muscle = _upward_crossings(t_ms, v, thresh)
+        times, muscle = _refractory(*_upward_crossings(t_ms, v, thresh), refractory_ms, by_muscle=True)
     else:
         raise ConfigError(f"unknown onset source {source!r}; choose 'spikes' or 'v'")
-    times, muscle = _refractory(times, muscle, refractory_ms)
     # the sample at (or right after) each onset; velocity from the peak after it
     start = np.minimum(np.searchsorted(t_ms, times - 1e-9 * dt), len(t_ms) - 1)
     n_peak = max(1, int(round(peak_window_ms / dt)))
-    if len(start):
-        rows = np.minimum(start[:, None] + np.arange(n_peak)[None, :], len(t_ms) - 1)
-        peak = v[rows, muscle[:, None]].max(axis=1).astype(float)
-    else:
-        peak = np.zeros(0)
+    peak = _window_max(v, start, muscle, n_peak)
     n_max = np.full(len(start), max(1, int(round(max_note_ms / dt))))
     dur = _time_above(v, start, muscle, n_max, thresh) * dt
     return times, muscle, peak, dur, thresh
 
 
 def _upward_crossings(t_ms: np.ndarray, v: np.ndarray, thresh: float):
-    """Times (linearly interpolated) and muscles where V crosses ``thresh`` upward."""
-    below = v[:-1] < thresh
-    above = v[1:] >= thresh
-    i, m = np.nonzero(below & above)
-    v0, v1 = v[i, m].astype(float), v[i + 1, m].astype(float)
+    """Times (linearly interpolated) and muscles where V crosses ``thresh``
+    upward, sorted by muscle and then time."""
+    vt = np.ascontiguousarray(v.T)  # muscle-major: the gathers below read memory in order
+    m, i = np.nonzero((vt[:, :-1] < thresh) & (vt[:, 1:] >= thresh))
+    v0, v1 = vt[m, i].astype(float), vt[m, i + 1].astype(float)
     frac = (thresh - v0) / (v1 - v0)
-    times = t_ms[i] + frac * (t_ms[i + 1] - t_ms[i])
-    order = np.argsort(times, kind="stable")
-    return times[order], m[order]
+    return t_ms[i] + frac * (t_ms[i + 1] - t_ms[i]), m
 
 
-def _refractory(times: np.ndarray, muscle: np.ndarray, refractory_ms: float):
-    """Keep, per muscle, onsets at least ``refractory_ms`` after the last kept one.
+def _refractory(times: np.ndarray, muscle: np.ndarray, refractory_ms: float, by_muscle: bool = False):
+    """Keep, per muscle, onsets at least ``refractory_ms`` after the last kept
+    one; return them in time order.  ``by_muscle``: the input is already
+    sorted by muscle, then time (skips a sort of millions of crossings).
 
     Greedy from the first onset.  The loop runs over kept onsets of muscles
     that violate the refractory time (each step jumps with searchsorted), never
     over samples; trains that already respect it pass through untouched.
     """
-    if len(times) == 0 or refractory_ms <= 0:
-        return times, muscle
-    order = np.lexsort((times, muscle))
+    order = np.arange(len(times)) if by_muscle else np.lexsort((times, muscle))
     t, m = times[order], muscle[order]
     same = m[1:] == m[:-1]
-    if not np.any(same & (np.diff(t) < refractory_ms)):
-        keep_sorted = np.ones(len(t), dtype=bool)
-    else:
-        keep_sorted = np.zeros(len(t), dtype=bool)
+    keep = np.ones(len(t), dtype=bool)
+    if refractory_ms > 0 and np.any(same & (np.diff(t) < refractory_ms)):
+        keep[:] = False
         bounds = np.flatnonzero(np.r_[True, ~same, True])
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             tt = t[lo:hi]
             nxt = np.searchsorted(tt, tt + refractory_ms, side="left")
             k = 0
             while k < len(tt):
-                keep_sorted[lo + k] = True
+                keep[lo + k] = True
                 k = nxt[k]
-    kept = np.sort(order[keep_sorted])  # back to the input (time) order
-    return times[kept], muscle[kept]
+    t, m = t[keep], m[keep]
+    by_time = np.lexsort((m, t))
+    return t[by_time], m[by_time]
 
 
 __all__ = ["METHODS", "extract_notes", "velocity_from_peak"]

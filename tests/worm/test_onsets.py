@@ -164,3 +164,23 @@ def test_threshold_handles_no_spikes_and_bad_source():
     assert len(extract_notes(act, method="threshold", source="v")) == 0
     with pytest.raises(ConfigError, match="source"):
         extract_notes(act, method="threshold", source="ca")
+
+
+def test_time_above_strategies_agree(rng):
+    # the window gather (few notes) and the sorted-key search (many notes) are exact twins
+    from pyannow_hpc.worm.onsets import _first_below_gather, _first_below_search, _time_above
+
+    v = np.where(rng.random((3000, 96)) < 0.02, -50.0, 0.0).astype(np.float32)  # mostly above -10
+    v[2500:, 7] = 5.0  # muscle 7 never drops again after sample 2500
+    start = rng.integers(0, 3000, 400)
+    start[:3] = [2600, 2999, 0]
+    muscle = rng.integers(0, 96, 400)
+    muscle[:2] = 7
+    wide = 3000
+    gather = np.minimum(_first_below_gather(v, start, muscle, wide, -10.0), 3000 - start)
+    search = _first_below_search(v, start, muscle, -10.0)
+    np.testing.assert_array_equal(gather, search)
+    assert search[0] == 400 and search[1] == 1  # to the end of the trace
+    # the public helper caps at n_max and floors at one sample
+    capped = _time_above(v, start, muscle, np.full(400, 5), -10.0)
+    np.testing.assert_array_equal(capped, np.clip(search, 1, 5))

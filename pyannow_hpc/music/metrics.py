@@ -262,7 +262,10 @@ def _cell(v, floatfmt: str) -> str:
     if isinstance(v, (int, np.integer)):
         return str(int(v))
     if isinstance(v, (float, np.floating)):
-        return f"{float(v):g}" if float(v).is_integer() and abs(v) < 1e6 else format(float(v), floatfmt)
+        x = float(v)
+        if x != x or x == 0.0 or 1e-3 <= abs(x) < 1e6:
+            return format(x, floatfmt)  # F1s, precisions, rates: fixed decimals line up
+        return f"{x:.3g}"  # tiny losses or huge counts keep their significant digits
     return str(v).replace("|", "\\|")
 
 

@@ -149,6 +149,8 @@ def test_f1_table_and_formats_are_labelled():
     parsed = list(csv.DictReader(io.StringIO(M.format_table_csv(rows))))
     assert float(parsed[0]["precision (mir_eval one-to-one)"]) == 1 / 95
     assert parsed[2]["tolerance (± ms)"] == "100"
+    cells = M.format_table_markdown([{"F1": 1.0, "loss": 0.000123, "n": 5, "name": "a|b"}]).splitlines()[2]
+    assert cells == "| 1.000 | 0.000123 | 5 | a\\|b |"
     assert M.metric_label("f1_mireval") == "F1 (mir_eval one-to-one, ±50 ms)"
     assert M.metric_label("f1_seed", 0.025) == "F1 (seed any-match, ±25 ms)"
 

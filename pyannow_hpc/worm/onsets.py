@@ -41,6 +41,10 @@ METHODS = ("crest", "threshold")
 VELOCITY_SPAN_MV = 65.0
 VELOCITY_GAIN = 50.0
 DEFAULT_THRESH_MV = -10.0
+_OPTIONS = {
+    "crest": {"freq_hz", "thresh_mV", "n_fires", "gated"},
+    "threshold": {"thresh_mV", "refractory_ms", "source", "peak_window_ms", "max_note_ms"},
+}
 
 
 def extract_notes(activity: MuscleActivity, method: str = "crest", **kw) -> NoteSequence:
@@ -52,6 +56,9 @@ def extract_notes(activity: MuscleActivity, method: str = "crest", **kw) -> Note
     ``refractory_ms=50``, ``source="spikes"|"v"``, ``peak_window_ms=50``,
     ``max_note_ms=500``.
     """
+    if method in _OPTIONS and not set(kw) <= _OPTIONS[method]:
+        unknown = ", ".join(sorted(set(kw) - _OPTIONS[method]))
+        raise ConfigError(f"unknown option(s) for onset method {method!r}: {unknown}; known: {', '.join(sorted(_OPTIONS[method]))}")
     if method == "crest":
         onset_ms, muscle, peak, dur_ms, thresh = _crest(activity, **kw)
     elif method == "threshold":
@@ -164,7 +171,7 @@ def _crest(activity, *, freq_hz=None, thresh_mV=None, n_fires: int = 3, gated: b
     dt = _sample_interval_ms(t_ms)
     v = np.asarray(activity.v_mV)
     n_mus = v.shape[1]
-    cycle = int(round(1000.0 / (f * dt)))  # the seed's cycle length, in samples
+    cycle = max(1, int(round(1000.0 / (f * dt))))  # the seed's cycle length, in samples
     n_cycles = len(t_ms) // cycle  # complete cycles only (the seed's 4.46 notes/s)
     empty = np.zeros(0)
     if n_cycles == 0:

@@ -118,6 +118,8 @@ def test_crest_needs_frequency_and_valid_method():
     with pytest.raises(ConfigError, match="unknown onset method"):
         extract_notes(act, method="peaks")
     assert len(extract_notes(act, method="crest")) == 0  # shorter than one cycle
+    with pytest.raises(ConfigError, match="unknown option.*refractory_ms"):
+        extract_notes(act, method="crest", refractory_ms=20)
 
 
 def test_threshold_on_spike_trains_applies_refractory_per_muscle():

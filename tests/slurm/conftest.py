@@ -73,9 +73,25 @@ SwitchType=switch/none
 MailProg=/bin/true
 KillWait=5
 MinJobAge=300
-NodeName=localhost NodeAddr=127.0.0.1 CPUs={DECLARED_CPUS} RealMemory=2000 State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=30 State=UP OverSubscribe=NO
+EnforcePartLimits=ALL
+NodeName=localhost NodeAddr=127.0.0.1 CPUs={DECLARED_CPUS} RealMemory=16000 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 """
+
+
+TERMINAL_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
+TRANSIENT_REASONS = {"None", "Priority", "Resources", "Dependency", "BeginTime", "JobArrayTaskLimit", None}
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job_id: str
+    states: list[str]  # one per array element (one for a plain job)
+    exit_codes: list[int]
+
+    @property
+    def ok(self) -> bool:
+        return all(s == "COMPLETED" for s in self.states) and not any(self.exit_codes)
 
 
 @dataclass
@@ -85,13 +101,50 @@ class SlurmCluster:
     env: dict[str, str]
 
     def run(self, *args: str, timeout: float = 120, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        proc = subprocess.run(list(args), env=self.env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        try:
+            proc = subprocess.run(list(args), env=self.env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            queue = subprocess.run(["squeue", "-o", "%i %T %r %C %m"], env=self.env, capture_output=True, text=True, timeout=10)
+            raise AssertionError(
+                f"{' '.join(args)} did not finish in {timeout} s; queue (id state reason cpus mem):\n{queue.stdout}"
+                f"slurmctld log tail:\n{self.log_tail('slurmctld')}"
+            ) from None
         if check and proc.returncode != 0:
             raise AssertionError(
                 f"{' '.join(args)} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\n"
                 f"slurmctld log tail:\n{self.log_tail('slurmctld')}\nslurmd log tail:\n{self.log_tail('slurmd')}"
             )
         return proc
+
+    def submit(self, *sbatch_args: str, cwd: Path, timeout: float = 90) -> "JobResult":
+        """``sbatch --parsable ARGS`` and wait until the job (every element of an
+        array) has ended.
+
+        Polls ``scontrol show job`` every 0.2 s instead of ``sbatch --wait``,
+        whose poll interval doubles up to 32 s: that alone added ~30 s per job.
+        A job that pends for a reason that never clears (a partition limit, bad
+        dependency) fails at once with that reason.
+        """
+        jid = self.run("sbatch", "--parsable", *sbatch_args, cwd=cwd).stdout.strip().split(";")[0]
+        return self.wait(jid, timeout)
+
+    def wait(self, job_id: str, timeout: float = 90) -> "JobResult":
+        deadline = time.monotonic() + timeout
+        while True:
+            out = self.run("scontrol", "-o", "show", "job", job_id, check=False, timeout=10).stdout
+            jobs = [dict(f.split("=", 1) for f in line.split() if "=" in f) for line in out.splitlines() if line.strip()]
+            states = [j.get("JobState", "?") for j in jobs]
+            if jobs and all(s in TERMINAL_STATES for s in states):
+                codes = [int(j.get("ExitCode", "0:0").split(":")[0]) for j in jobs]
+                return JobResult(job_id, states, codes)
+            stuck = [j.get("Reason") for j in jobs if j.get("JobState") == "PENDING" and j.get("Reason") not in TRANSIENT_REASONS]
+            if stuck or time.monotonic() > deadline:
+                queue = self.run("squeue", "-o", "%i %T %r %C %m", check=False, timeout=10).stdout
+                raise AssertionError(
+                    f"job {job_id} {'is stuck: ' + ', '.join(stuck) if stuck else f'did not end in {timeout} s'}\n"
+                    f"queue (id state reason cpus mem):\n{queue}slurmctld log tail:\n{self.log_tail('slurmctld')}"
+                )
+            time.sleep(0.2)
 
     def log_tail(self, daemon: str, n: int = 15) -> str:
         p = self.root / "log" / f"{daemon}.log"

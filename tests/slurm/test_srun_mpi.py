@@ -8,11 +8,11 @@ pytestmark = pytest.mark.slurm
 PROBE = "from mpi4py import MPI; c = MPI.COMM_WORLD; print('rank', c.Get_rank(), 'size', c.Get_size())"
 
 
-def test_sbatch_wait_runs_srun_pmi2_with_two_ranks(slurm, tmp_path):
+def test_sbatch_runs_srun_pmi2_with_two_ranks(slurm, tmp_path):
     script = tmp_path / "probe.sbatch"
     script.write_text(f'#!/bin/bash\nset -euo pipefail\nsrun --mpi=pmi2 python -c "{PROBE}"\n')
     out = tmp_path / "probe.out"
-    slurm.run("sbatch", "--wait", "--ntasks=2", f"--output={out}", str(script), cwd=tmp_path, timeout=60)
+    assert slurm.submit("--ntasks=2", f"--output={out}", str(script), cwd=tmp_path).ok, out.read_text()
     lines = sorted(out.read_text().split("\n"))
     assert [l for l in lines if l.startswith("rank")] == ["rank 0 size 2", "rank 1 size 2"], out.read_text()
 
@@ -20,5 +20,5 @@ def test_sbatch_wait_runs_srun_pmi2_with_two_ranks(slurm, tmp_path):
 def test_srun_without_pmi_gives_singletons(slurm, tmp_path):
     """Why sweep.sbatch refuses --mpi=none with several tasks: every task is a lone rank 0."""
     out = tmp_path / "none.out"
-    slurm.run("sbatch", "--wait", "--ntasks=2", f"--output={out}", "--wrap", f'srun --mpi=none python -c "{PROBE}"', cwd=tmp_path, timeout=60)
+    assert slurm.submit("--ntasks=2", f"--output={out}", "--wrap", f'srun --mpi=none python -c "{PROBE}"', cwd=tmp_path).ok
     assert out.read_text().split("\n").count("rank 0 size 1") == 2, out.read_text()

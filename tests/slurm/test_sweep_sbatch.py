@@ -43,8 +43,8 @@ def job_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def mpi_ledger(slurm, job_dir):
     out = job_dir / "sweep.out"
-    slurm.run("sbatch", "--wait", "--ntasks=2", f"--output={out}", str(SLURM_DIR / "sweep.sbatch"), "tiny.toml",
-              "--no-progress", cwd=job_dir, timeout=180)
+    job = slurm.submit("--ntasks=2", f"--output={out}", str(SLURM_DIR / "sweep.sbatch"), "tiny.toml", "--no-progress", cwd=job_dir)
+    assert job.ok, (job, out.read_text())
     return read_ledger(job_dir / "out" / "tiny.h5"), out.read_text()
 
 
@@ -61,10 +61,12 @@ def test_array_shards_merged_by_dependent_job_match_the_mpi_run(slurm, job_dir, 
     env_dir = job_dir / "array"
     env_dir.mkdir()
     (env_dir / "tiny.toml").write_text(TINY)
-    jid = slurm.run("sbatch", "--parsable", "--array=0-1", "--output=shard-%a.out",
-                    str(SLURM_DIR / "sweep_array.sbatch"), "tiny.toml", cwd=env_dir).stdout.strip().split(";")[0]
-    slurm.run("sbatch", "--wait", f"--dependency=afterok:{jid}", "--export=ALL,PYANNOW_SHARDS=2", "--output=merge.out",
-              str(SLURM_DIR / "merge.sbatch"), "tiny.toml", "out/merged.h5", cwd=env_dir, timeout=240)
+    array = slurm.run("sbatch", "--parsable", "--array=0-1", "--output=shard-%a.out",
+                      str(SLURM_DIR / "sweep_array.sbatch"), "tiny.toml", cwd=env_dir).stdout.strip().split(";")[0]
+    # the merge waits on the array through Slurm's dependency, as on a cluster
+    merge = slurm.submit(f"--dependency=afterok:{array}", "--export=ALL,PYANNOW_SHARDS=2", "--output=merge.out",
+                         str(SLURM_DIR / "merge.sbatch"), "tiny.toml", "out/merged.h5", cwd=env_dir, timeout=120)
+    assert slurm.wait(array).ok and merge.ok, (merge, (env_dir / "merge.out").read_text())
     shards = [read_ledger(env_dir / "out" / "shards" / f"tiny.shard{i}of2.h5") for i in range(2)]
     assert sorted(shards[0].task_ids.tolist() + shards[1].task_ids.tolist()) == list(range(N_TASKS))
     assert all(len(s) > 0 for s in shards)
@@ -82,7 +84,7 @@ def test_array_shards_merged_by_dependent_job_match_the_mpi_run(slurm, job_dir, 
 
 def test_sweep_sbatch_refuses_mpi_none_with_several_tasks(slurm, job_dir):
     out = job_dir / "none.out"
-    proc = slurm.run("sbatch", "--wait", "--ntasks=2", "--export=ALL,PYANNOW_SRUN_MPI=none", f"--output={out}",
-                     str(SLURM_DIR / "sweep.sbatch"), "tiny.toml", cwd=job_dir, check=False, timeout=60)
-    assert proc.returncode != 0
+    job = slurm.submit("--ntasks=2", "--export=ALL,PYANNOW_SRUN_MPI=none", f"--output={out}",
+                       str(SLURM_DIR / "sweep.sbatch"), "tiny.toml", cwd=job_dir)
+    assert job.states == ["FAILED"] and job.exit_codes == [2]
     assert "would start 2 separate one-rank sweeps" in out.read_text()

@@ -19,7 +19,9 @@ Two detectors, both vectorised over cycles/onsets (no Python loop over samples):
     the peak V in the ``peak_window_ms`` after the crossing (same rule as
     above).  By default it reads the spike trains the backend recorded
     (``activity.spike_times_ms`` / ``spike_muscle``); ``source="v"`` finds the
-    crossings in the V traces itself (crossing time linearly interpolated).
+    crossings in the V traces itself with the surrogates' own spike rule
+    (:func:`pyannow_hpc.worm.spikes.detect_spikes`: the first sample at or
+    above the threshold, refractory in whole samples).
 
 Note durations (both detectors): from the onset until V first falls back below
 the threshold, at least one sample; capped by the end of the cycle (crest) or
@@ -35,6 +37,7 @@ from ..errors import ConfigError
 from ..music.notes import NoteSequence
 from ..music.pitch import MIDI_OFFSET
 from .activity import MuscleActivity
+from .spikes import detect_spikes
 
 METHODS = ("crest", "threshold")
 #: the seed's velocity scale: (peak - threshold) / 65 mV * 50
@@ -214,7 +217,10 @@ def _threshold(
         muscle = np.asarray(activity.spike_muscle, dtype=int)
         times, muscle = _refractory(times, muscle, refractory_ms)
     elif source == "v":
-        times, muscle = _refractory(*_upward_crossings(t_ms, v, thresh), refractory_ms, by_muscle=True)
+        # the project's one spike rule (the surrogates' own): first sample at or
+        # above thresh, refractory in whole samples
+        times, muscle = detect_spikes(v, dt, thresh, refractory_ms)
+        times = times + t_ms[0]
     else:
         raise ConfigError(f"unknown onset source {source!r}; choose 'spikes' or 'v'")
     # the sample at (or right after) each onset; velocity from the peak after it
@@ -226,26 +232,15 @@ def _threshold(
     return times, muscle, peak, dur, thresh
 
 
-def _upward_crossings(t_ms: np.ndarray, v: np.ndarray, thresh: float):
-    """Times (linearly interpolated) and muscles where V crosses ``thresh``
-    upward, sorted by muscle and then time."""
-    vt = np.ascontiguousarray(v.T)  # muscle-major: the gathers below read memory in order
-    m, i = np.nonzero((vt[:, :-1] < thresh) & (vt[:, 1:] >= thresh))
-    v0, v1 = vt[m, i].astype(float), vt[m, i + 1].astype(float)
-    frac = (thresh - v0) / (v1 - v0)
-    return t_ms[i] + frac * (t_ms[i + 1] - t_ms[i]), m
-
-
-def _refractory(times: np.ndarray, muscle: np.ndarray, refractory_ms: float, by_muscle: bool = False):
+def _refractory(times: np.ndarray, muscle: np.ndarray, refractory_ms: float):
     """Keep, per muscle, onsets at least ``refractory_ms`` after the last kept
-    one; return them in time order.  ``by_muscle``: the input is already
-    sorted by muscle, then time (skips a sort of millions of crossings).
+    one; return them in time order.
 
     Greedy from the first onset.  The loop runs over kept onsets of muscles
     that violate the refractory time (each step jumps with searchsorted), never
     over samples; trains that already respect it pass through untouched.
     """
-    order = np.arange(len(times)) if by_muscle else np.lexsort((times, muscle))
+    order = np.lexsort((times, muscle))
     t, m = times[order], muscle[order]
     same = m[1:] == m[:-1]
     keep = np.ones(len(t), dtype=bool)

@@ -111,10 +111,10 @@ def render(notes: NoteSequence, fs: int = FS_HZ, duration_s: float | None = None
     longer (so a worm and a target rendering can be the same length).
     """
     fs = int(fs)
-    onset = np.rint(np.asarray(notes.onset_s, dtype=float) * fs).astype(np.int64)
-    length = np.rint(note_length_s(notes.duration_s) * fs).astype(np.int64)
-    keep = onset >= 0
-    onset, length = onset[keep], length[keep]
+    onset_s = np.asarray(notes.onset_s, dtype=float)
+    keep = np.isfinite(onset_s) & (onset_s >= 0) & np.isfinite(np.asarray(notes.duration_s, dtype=float))
+    onset = np.rint(onset_s[keep] * fs).astype(np.int64)
+    length = np.rint(note_length_s(np.asarray(notes.duration_s)[keep]) * fs).astype(np.int64)
     pitch = np.asarray(notes.pitch, dtype=int)[keep]
     vel = np.asarray(notes.velocity, dtype=float)[keep]
     total = int(max(np.max(onset + length, initial=0), round((duration_s or 0.0) * fs)))

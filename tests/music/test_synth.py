@@ -123,6 +123,9 @@ def test_mix_has_energy_at_both_onsets_and_is_peak_normalised():
     # velocity 40 vs 100: the second note's peak is 40/100 of the first's
     p1, p2 = np.max(np.abs(y[: FS])), np.max(np.abs(y[2 * FS :]))
     assert p2 / p1 == pytest.approx(0.4, rel=1e-5)
+    # notes at negative or non-finite times are skipped, not allocated
+    odd = NoteSequence(np.array([-1.0, np.nan, np.inf, 0.5]), np.array([60, 60, 60, 60]), np.array([100] * 4), np.array([0.1, 0.1, 0.1, np.nan]))
+    assert len(synth.render(odd)) == 0
     # padding to a duration, and the empty score
     assert len(synth.render(notes, duration_s=10.0)) == 10 * FS
     empty = NoteSequence.from_arrays([], [])

@@ -160,6 +160,16 @@ def test_bad_files_raise_one_line_target_errors(tmp_path, rng):
     bad_xml.write_text("<score-partwise><part id='P1'><measure")
     _one_line_error(bad_xml, "cannot read target")
 
+    bad_krn = tmp_path / "bad.krn"
+    bad_krn.write_text("hello world\n")
+    _one_line_error(bad_krn, "cannot read target")
+    bad_mxl = tmp_path / "bad.mxl"
+    bad_mxl.write_bytes(rng.integers(0, 256, 300, dtype=np.uint8).tobytes())
+    _one_line_error(bad_mxl, "cannot read target")
+    empty_krn = tmp_path / "empty.krn"
+    empty_krn.write_text("**kern\n*-\n")
+    _one_line_error(empty_krn, "contains no notes")
+
     _one_line_error(tmp_path / "missing.mid", "does not exist")
     (tmp_path / "folder.krn").mkdir()
     _one_line_error(tmp_path / "folder.krn", "is not a file")

@@ -29,7 +29,7 @@ from ..params import PYANNOW_CONSTANTS
 from . import rng
 from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
 from .numpy_reference import TWO_PI, drive_phases
-from .spikes import refractory_steps, spikes_from_mask
+from .spikes import check_spike_settings, refractory_steps, spikes_from_mask
 
 #: parameters the simulator function takes (the "pyannow" space minus ca_thresh_mV,
 #: which is an onset-detector setting, not a model parameter)
@@ -150,6 +150,7 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
         from ..errors import ConfigError
 
         raise ConfigError(f"the jax backend implements only the 'pyannow' cell model, not {spec.model!r}")
+    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
     import jax
 
     with jax.enable_x64(True):

@@ -19,6 +19,7 @@ from .. import _native
 from ..errors import SimulationError
 from ..params import PYANNOW_CONSTANTS, QUADRANT_PHASES_RAD
 from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
+from .spikes import check_spike_settings
 
 INTEGRATOR_CODES = {"exponential": 0, "seed_euler": 1}  # enum pw_integrator
 
@@ -112,6 +113,7 @@ def _cstructs(spec: SimulationSpec) -> tuple[Drive, SimConfig]:
 
 def simulate_pyannow(spec: SimulationSpec) -> MuscleActivity:
     """Run the seed cell on the C surrogate."""
+    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
     lib = _lib()
     p = spec.params
     cparams = PyannowParams(

@@ -16,7 +16,7 @@ import numpy as np
 from ..params import PYANNOW_CONSTANTS, QUADRANT_PHASES_RAD
 from . import rng
 from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
-from .spikes import refractory_steps
+from .spikes import check_spike_settings, refractory_steps
 
 TWO_PI = 6.283185307179586476925286766559
 
@@ -77,6 +77,7 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
         from ..errors import ConfigError
 
         raise ConfigError(f"the numpy backend implements only the 'pyannow' cell model, not {spec.model!r}")
+    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
     p = dict(spec.params)
     dt, k_rec, n_steps = spec.dt_ms, spec.record_every, spec.n_steps
     euler = spec.integrator == "seed_euler"

@@ -14,6 +14,17 @@ import math
 import numpy as np
 
 
+def check_spike_settings(thresh_mV: float, refractory_ms: float) -> None:
+    """Raise ConfigError naming the setting when the spike rule is given NaN/inf
+    or a negative refractory time (the C kernel would only say "invalid argument")."""
+    from ..errors import ConfigError
+
+    if not math.isfinite(thresh_mV):
+        raise ConfigError(f"spike_thresh_mV must be a finite voltage, got {thresh_mV!r}")
+    if not (math.isfinite(refractory_ms) and refractory_ms >= 0):
+        raise ConfigError(f"refractory_ms must be a finite time >= 0 ms, got {refractory_ms!r}")
+
+
 def refractory_steps(refractory_ms: float, dt_ms: float) -> int:
     """Samples a muscle stays silent after a spike: ceil(refractory / dt), as in C."""
     return int(math.ceil(refractory_ms / dt_ms))

@@ -86,3 +86,13 @@ def test_unknown_cell_model_is_a_clear_error():
     spec = make_spec(duration_s=0.01)
     with pytest.raises(ConfigError, match="no cell model"):
         native.simulate(type(spec)(params=spec.params, model="nonexistent", duration_ms=10.0))
+
+
+@pytest.mark.parametrize("backend", ["native", "jax", "numpy"])
+@pytest.mark.parametrize("kw,needle", [({"refractory_ms": -1.0}, "refractory_ms"),
+                                       ({"spike_thresh_mV": math.nan}, "spike_thresh_mV")])
+def test_bad_spike_settings_named(backend, kw, needle):
+    from pyannow_hpc.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=needle):
+        simulate(backend=backend, duration_s=0.01, **kw)

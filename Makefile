@@ -10,6 +10,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 NATIVE := pyannow_hpc/_native/libpyannow.so
 OUT    ?= out/demo
+MPI4JAX_CUDA_PATH ?= $(abspath $(VENV))/no-cuda
 
 export NEURON_HOME := $(abspath $(VENV))
 # the venv's mpiexec (mpich wheel) comes first
@@ -29,12 +30,12 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -q -e ".[mpi,c302,dev]"
-	@# mpi4jax builds from source against the mpich wheel; an empty CUDA_PATH
-	@# stops its setup from picking up a host nvcc without a CUDA toolkit.
+	@# mpi4jax builds from source against the mpich wheel. On a machine with an
+	@# nvcc but no CUDA toolkit its setup must see an empty CUDA_PATH; on a GPU
+	@# node run `make MPI4JAX_CUDA_PATH=/usr/local/cuda` to get its CUDA ops.
 	mkdir -p $(VENV)/no-cuda
-	CUDA_PATH=$(abspath $(VENV))/no-cuda MPI4JAX_BUILD_MPICC=$(abspath $(VENV))/bin/mpicc \
-	  $(PIP) install -q --no-build-isolation --no-binary mpi4jax "mpi4jax>=0.8" \
-	  || echo "warning: mpi4jax did not build; training falls back to mpi4py allreduce"
+	CUDA_PATH=$(MPI4JAX_CUDA_PATH) MPI4JAX_BUILD_MPICC=$(abspath $(VENV))/bin/mpicc \
+	  $(PIP) install -q --no-build-isolation --no-binary mpi4jax "mpi4jax>=0.8"
 	touch $@
 
 setup: $(STAMP) native

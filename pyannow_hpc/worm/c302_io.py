@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import SimulationError
 from .activity import N_MUSCLES, QUADRANTS, MuscleActivity, muscle_names
-from .onsets import _refractory, _upward_crossings
+from .spikes import detect_spikes as _spike_rule
 
 #: C302 quadrant prefix -> our quadrant
 C302_QUADRANT = {"MDL": "DL", "MVL": "VL", "MDR": "DR", "MVR": "VR"}
@@ -68,10 +68,12 @@ def _load_table(path: Path, n_cols: int) -> np.ndarray:
 
 
 def detect_spikes(t_ms: np.ndarray, v_mV: np.ndarray, thresh_mV: float, refractory_ms: float):
-    """Upward threshold crossings with a per-muscle refractory time (the same
-    detector as ``extract_notes(method="threshold", source="v")``)."""
-    times, muscle = _upward_crossings(t_ms, v_mV, thresh_mV)
-    return _refractory(times, muscle, refractory_ms)
+    """The project's one spike rule (:mod:`.spikes`, as the surrogates use):
+    upward threshold crossings, a per-muscle refractory time; on a uniform grid
+    starting at ``t_ms[0]``.  NaN slots (C302's missing MVL24) never spike."""
+    dt_ms = float(np.median(np.diff(t_ms)))
+    times, muscle = _spike_rule(v_mV, dt_ms, thresh_mV, refractory_ms)
+    return times + float(t_ms[0]), muscle
 
 
 def read_c302(

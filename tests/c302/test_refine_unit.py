@@ -1,0 +1,75 @@
+"""The refine command's pieces without NEURON: envelope correlation, ranking,
+the atomic /refine merge, and one-line errors."""
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from pyannow_hpc.cli.refine import envelope_correlation, pick_top, read_refine, write_refine
+from pyannow_hpc.dist.isolation import Outcome
+from pyannow_hpc.store.ledger import DONE, FAILED, LedgerData, read_ledger, write_ledger
+
+
+def test_envelope_correlation():
+    t = np.arange(0, 500.0, 1.0)
+    slow = np.sin(2 * np.pi * t / 200.0)[:, None] * np.ones((1, 4))
+    spiky = slow + 5 * (np.arange(len(t)) % 10 == 0)[:, None]  # spikes riding on the same slow wave
+    a = slow.copy()
+    b = spiky.copy()
+    b[:, 1] *= -1  # anti-correlated muscle
+    b[:, 2] = np.nan  # missing muscle (C302's MVL24)
+    a[:, 3] = 1.0  # flat muscle
+    t_b = t[::2]  # another grid, resampled onto the common one
+    c = envelope_correlation(t, a, t_b, b[::2], envelope_ms=20.0)
+    assert c[0] > 0.9 and c[1] < -0.9 and np.isnan(c[2]) and np.isnan(c[3])
+
+
+def _ledger(tmp_path, f1, status=None):
+    n = len(f1)
+    led = LedgerData.new(list(range(10, 10 + n)), ("g_egl19",), np.linspace(1, 2, n)[:, None], np.zeros(n, np.int64))
+    led.status[:] = DONE if status is None else status
+    led.metrics["f1_mireval"][:] = f1
+    led.metrics["onset_loss"][:] = -np.asarray(f1)
+    path = tmp_path / "l.h5"
+    write_ledger(path, led)
+    return path, led
+
+
+def test_pick_top_skips_failed_and_nan(tmp_path):
+    _, led = _ledger(tmp_path, [0.1, 0.5, np.nan, 0.9, 0.5], status=[DONE, DONE, DONE, FAILED, DONE])
+    assert pick_top(led, 2, "f1_mireval") == [1, 4]  # task 13 failed, ties by task id
+    assert pick_top(led, 10, "onset_loss") == [1, 4, 0]
+
+
+def test_write_refine_merges_by_task_id_and_keeps_the_ledger(tmp_path):
+    path, _ = _ledger(tmp_path, [0.1, 0.2])
+    o1 = Outcome(10, DONE, {"gap.corr_v_envelope": 0.5}, np.array([0.1, 0.2]), np.array([60, 61], np.int16))
+    write_refine(path, {"backend": "c302"}, [o1])
+    o2 = Outcome(11, FAILED, error="SimulationError: boom")
+    o1b = Outcome(10, DONE, {"gap.corr_v_envelope": 0.7}, np.array([0.3]), np.array([62], np.int16))
+    write_refine(path, {"backend": "c302"}, [o2, o1b])
+    ref = read_refine(path)
+    assert sorted(ref) == [10, 11]
+    assert ref[10]["gap.corr_v_envelope"] == 0.7 and list(ref[10]["pitches"]) == [62]
+    assert ref[11]["status"] == FAILED and ref[11]["error"] == "SimulationError: boom"
+    assert len(read_ledger(path)) == 2  # the sweep's part untouched
+    with h5py.File(path) as f:
+        assert f["refine"].attrs["backend"] == "c302"
+    assert [p.name for p in tmp_path.iterdir()] == ["l.h5"]  # no temp left behind
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "pyannow_hpc", "refine", *args], cwd=cwd, capture_output=True,
+                          text=True, env=dict(os.environ, PYANNOW_NO_MPI="1"))
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    p = _cli("missing.h5", cwd=tmp_path)
+    assert p.returncode == 2 and p.stderr.strip().startswith("pyannow-hpc: error:") and "does not exist" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    path, _ = _ledger(tmp_path, [0.1])
+    p = _cli(str(path), "--top", "0", cwd=tmp_path)
+    assert p.returncode == 2 and "--top must be >= 1" in p.stderr

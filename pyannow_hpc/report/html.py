@@ -18,7 +18,8 @@ _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1100px;padding:0 1em;color:#222}
 h1{font-size:1.5em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table.table{border-collapse:collapse;font-size:.85em;margin:.5em 0} .table td,.table th{border:1px solid #ccc;padding:.25em .5em;text-align:right}
-.table th{background:#f3f3f3} .player{margin:.4em 0} .player span{display:inline-block;min-width:22em}
+.table th{background:#f3f3f3} .players td{padding:.15em .6em .15em 0;vertical-align:middle} .players audio{height:2.2em}
+.wide{overflow-x:auto}
 img{max-width:100%;border:1px solid #eee} pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:.8em}
 .note{color:#555;font-size:.9em}
 """
@@ -58,9 +59,8 @@ def page(
 ) -> str:
     """The whole page as a string (the caller writes it atomically)."""
     players = "\n".join(
-        f'<div class="player"><span>{_esc(t.caption)}</span> '
-        f'<audio controls preload="metadata" src="{_esc(t.href)}"></audio> '
-        f'<a href="{_esc(t.href)}">{_esc(Path(t.href).name)}</a></div>'
+        f'<tr><td>{_esc(t.caption)}</td><td><audio controls preload="metadata" src="{_esc(t.href)}"></audio></td>'
+        f'<td><a href="{_esc(t.href)}">{_esc(Path(t.href).name)}</a></td></tr>'
         for t in tracks
     )
     figs = "\n".join(
@@ -70,7 +70,7 @@ def page(
     links = " · ".join(f'<a href="{_esc(href)}">{_esc(label)}</a>' for label, href in downloads.items())
     prov_rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in provenance.items())
     tol_block = (
-        "<h3>The best worm at three tolerances</h3>" + to_html(tolerances) if tolerances else ""
+        "<h3>The best parameter set at three tolerances</h3>" + to_html(tolerances) if tolerances else ""
     )
     config = f"<h3>config</h3><pre>{_esc(config_text)}</pre>" if config_text else ""
     return f"""<!DOCTYPE html>
@@ -83,11 +83,11 @@ def page(
 <h2>Summary</h2>
 {to_html(summary)}
 <h2>Listen</h2>
-<p class="note">{_esc(rank_note)} Worm notes are rendered from the onsets and pitches stored in the ledger (muscle i plays MIDI 24+i).</p>
-{players}
+<p class="note">The target window, then the best parameter sets (see the table below). Worm notes are rendered from the onsets and pitches stored in the ledger (muscle i plays MIDI 24+i).</p>
+<table class="players">{players}</table>
 <h2>Best parameter sets</h2>
 <p class="note">{_esc(rank_note)} Both F1 scores are shown and labelled: mir_eval's one-to-one onset F-measure and the seed's any-match F1, both at ±50 ms.</p>
-{to_html(best)}
+<div class="wide">{to_html(best)}</div>
 {tol_block}
 <p>Downloads: {links}</p>
 <h2>Plots</h2>

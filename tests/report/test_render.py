@@ -112,3 +112,24 @@ def test_cli_rejects_top_zero(ledger, capsys):
     path, _ = ledger
     assert main(["report", str(path), "--top", "0"]) == 2
     assert "top_k must be at least 1" in capsys.readouterr().err
+
+
+def test_report_of_a_real_sweep_scores_the_same_target_window(tmp_path):
+    """Rescoring the best worm's ledger notes against the reporter's target
+    window reproduces the sweep's own F1 exactly: the report plays and plots
+    the window the sweep scored (start_s > 0 here), not some other stretch."""
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(
+        'backend = "native"\nmodel = "pyannow"\ntarget = "default"\n'
+        '[sampler]\nmethod = "sobol"\nn_samples = 4\nseed = 5\n'
+        '[params]\ng_egl19 = { range = [1.0, 25.0], scale = "log" }\n'
+        '[simulation]\nstart_s = 3.0\nduration_s = 2.0\n'
+        f'[output]\nledger = "{tmp_path / "s.h5"}"\n'
+    )
+    assert main(["sweep", str(toml), "--no-progress"]) == 0
+    render(tmp_path / "s.h5", tmp_path / "rep", top_k=2, progress=False)
+    best = _csv(tmp_path / "rep" / "f1_table.csv")[0]
+    at_50ms = [r for r in _csv(tmp_path / "rep" / "best_f1_tolerances.csv") if r["tolerance (± ms)"] == "50"][0]
+    assert float(at_50ms["F1 (mir_eval one-to-one)"]) == float(best[MIR])
+    assert float(at_50ms["F1 (seed any-match)"]) == float(best[SEED])
+    assert int(at_50ms["target notes"]) > 0

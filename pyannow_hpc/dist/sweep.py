@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..config import SweepConfig
-from ..errors import ConfigError, PyannowError
+from ..errors import ConfigError, OutputError, PyannowError
 from ..music.notes import NoteSequence
 from ..store import ledger as L
 from .comm import idle_barrier, rank_prefix, reduce_op, world
@@ -101,17 +101,21 @@ def _load_target(cfg: SweepConfig) -> NoteSequence:
 
 
 def _check_writable(path: Path) -> None:
+    """Fail now, with one line, if the ledger cannot be written (not after the first task)."""
+    import os
+    import tempfile
+
     from ..store.atomic import prepare_dir
 
     prepare_dir(path.parent)
-    if path.exists() and (path.is_dir() or not _writable_file(path)):
-        raise L.LedgerError(f"ledger {path} exists but cannot be replaced (a folder, or not writable)")
-
-
-def _writable_file(path: Path) -> bool:
-    import os
-
-    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    if path.is_dir():
+        raise L.LedgerError(f"ledger {path} exists but cannot be replaced (a folder)")
+    try:  # the real test: create a file where the flushes will
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write the ledger {path}: {exc.strerror or exc}") from None
 
 
 def _fresh_ledger(cfg: SweepConfig, target: NoteSequence, size: int) -> L.LedgerData:
@@ -228,14 +232,14 @@ def _warm_up(cfg: SweepConfig) -> None:
         pass
 
 
-def _render_report(cfg: SweepConfig, log) -> None:
+def _render_report(cfg: SweepConfig, log, progress: bool) -> None:
     """The one place a sweep calls the reporter (written separately; optional)."""
     try:
         from ..report.render import render
     except ImportError:
         log("report skipped: pyannow_hpc.report.render is not available in this install")
         return
-    out = render(cfg.output.ledger, cfg.report_dir, top_k=cfg.output.top_k)
+    out = render(cfg.output.ledger, cfg.report_dir, top_k=cfg.output.top_k, progress=progress)
     log(f"report: {out}")
 
 
@@ -328,7 +332,7 @@ def run_sweep(
             f"{c['pending']} pending in the ledger); best onset_loss {_fmt(best)}, mean {_fmt(summary.mean_loss)}; "
             f"{wall:.2f} s wall ({sched_s:.2f} s scheduling), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
         if cfg.output.report:
-            _render_report(cfg, log)
+            _render_report(cfg, log, progress)
     return summary
 
 

@@ -1,4 +1,5 @@
-"""The report's PNG plots: loss histogram, parameter scatter, piano roll.
+"""The report's PNG plots: loss histogram and parameter scatter (the piano
+roll is :func:`pyannow_hpc.music.pianoroll.plot_pianoroll`, shared with the demo).
 
 Built on :class:`matplotlib.figure.Figure` with the Agg canvas and never
 through ``pyplot``: no global figure state, no display needed on a compute
@@ -14,7 +15,6 @@ from typing import Sequence
 import numpy as np
 
 from ..music.metrics import metric_label
-from ..music.notes import NoteSequence
 from ..store.atomic import atomic_path
 
 DPI = 100
@@ -107,29 +107,4 @@ def parameter_scatter(
     if sc is not None:
         fig.colorbar(sc, ax=axes[: len(panels)].tolist(), label=metric_label("f1_mireval"), shrink=0.9)
     fig.suptitle("swept parameters: vs onset_loss and in pairs (colour = F1, red rings = best K)")
-    return _save(fig, path)
-
-
-def piano_roll(path: Path, worm: NoteSequence, target: NoteSequence, duration_s: float, title: str = "") -> Path:
-    """Target notes as grey bars, the worm's as red ticks, on one MIDI-pitch axis.
-
-    Drawn here because ``pyannow_hpc.music.pianoroll`` (the music worker's) had
-    not landed when the reporter was written; see render.py for the switch.
-    """
-    fig = _figure(9.0, 4.2)
-    ax = fig.add_subplot()
-    if len(target):
-        ax.barh(
-            target.pitch, target.duration_s, left=target.onset_s, height=0.8,
-            color="#9a9a9a", alpha=0.7, label=f"target ({len(target)} notes)",
-        )
-    if len(worm):
-        ax.scatter(worm.onset_s, worm.pitch, marker="|", s=90, lw=1.6, color="#c44e52", label=f"worm ({len(worm)} notes)")
-    pitches = np.concatenate([np.asarray(target.pitch), np.asarray(worm.pitch)]) if len(target) + len(worm) else np.array([60])
-    ax.set_ylim(pitches.min() - 3, pitches.max() + 3)
-    ax.set_xlim(0.0, max(duration_s, 1e-3))
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("MIDI pitch")
-    ax.set_title(title or "piano roll: best worm vs target")
-    ax.legend(loc="upper right")
     return _save(fig, path)

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import ConfigError, PyannowError
 from ..music.metrics import metric_label
 from ..music.notes import NoteSequence
-from ..store.atomic import atomic_path, prepare_dir, write_text
+from ..store.atomic import prepare_dir, write_text
 from . import html as html_page
 from . import plots, tables
 
@@ -100,24 +100,13 @@ def _log_scaled(data, names) -> tuple[str, ...]:
         return ()
 
 
-def _piano_roll(path: Path, worm: NoteSequence, target: NoteSequence, duration_s: float, title: str) -> Path:
-    # One piano-roll drawing in the project: the music package's when present
-    # (the demo uses it too); plots.piano_roll only covers its absence.
-    try:
-        from ..music.pianoroll import plot_pianoroll
-    except ImportError:
-        return plots.piano_roll(path, worm, target, duration_s, title)
-    with atomic_path(path) as tmp:
-        plot_pianoroll(worm, target, tmp, title=title)
-    return Path(path)
-
-
 def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_by: str = "onset_loss", source: str = "") -> Path:
     """Render a :class:`~pyannow_hpc.store.ledger.LedgerData` into ``out``."""
     from tqdm import tqdm
 
     from ..music.audio import write_audio
     from ..music.metrics import TOL_S, f1_table, format_table_csv, format_table_markdown
+    from ..music.pianoroll import plot_pianoroll
     from ..music.synth import render as synth
     from ..store.ledger import LedgerError
 
@@ -203,7 +192,9 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     if len(best):
         r0 = int(best[0])
         title = f"best worm (task {int(task_ids[r0])}) vs target"
-        _piano_roll(plot_dir / "pianoroll.png", worm_notes[r0], target if target is not None else NoteSequence.from_arrays([], []), duration_s, title)
+        empty = NoteSequence.from_arrays([], [])
+        plot_pianoroll(worm_notes[r0], target if target is not None else empty, plot_dir / "pianoroll.png",
+                       title=title, duration_s=duration_s, tol_s=tol_s)
         figures.append(html_page.Figure(f"piano roll: {title}", "plots/pianoroll.png"))
     step("piano roll")
 

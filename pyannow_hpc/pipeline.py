@@ -31,7 +31,7 @@ def evaluate_params(
     integrator: str = "exponential",
     onset_method: str = "crest",
     window_start_s: float = 0.0,
-    sample_rate_hz: float = 1000.0,
+    sample_rate_hz: float | None = None,
     keep_activity: bool = False,
 ) -> EvalResult:
     """Simulate ``duration_s`` of worm and score it against the target window

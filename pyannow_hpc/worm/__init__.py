@@ -46,10 +46,17 @@ def make_spec(
     dt_ms: float = 0.5,
     seed: int = 0,
     integrator: str = "exponential",
-    sample_rate_hz: float = 1000.0,
+    sample_rate_hz: float | None = None,
     **kw,
 ) -> SimulationSpec:
-    """Validate everything at the edge and build a :class:`SimulationSpec`."""
+    """Validate everything at the edge and build a :class:`SimulationSpec`.
+
+    ``sample_rate_hz=None`` records at 1 kHz, except in ``seed_euler`` mode,
+    which records every step: its period-2 flip between the clips would alias
+    to one phase at any lower rate, and the seed's crest detector saw every step.
+    """
+    if sample_rate_hz is None:
+        sample_rate_hz = 1000.0 / dt_ms if integrator == "seed_euler" and dt_ms > 0 else 1000.0
     full = space(model).validate(params)
     if integrator not in INTEGRATORS:
         raise ConfigError(f"unknown integrator {integrator!r}; choose one of {', '.join(INTEGRATORS)}")

@@ -23,7 +23,8 @@ def add_arguments(p) -> None:
 
     add_simulation_arguments(p)
     p.add_argument("--duration-s", type=float, default=10.0, help="simulated time, s (default: %(default)s)")
-    p.add_argument("--sample-rate-hz", type=float, default=1000.0, help="rate of the stored traces (default: %(default)s)")
+    p.add_argument("--sample-rate-hz", type=float, default=None,
+                   help="rate of the stored traces (default: the library's, 1000 Hz; see make_spec)")
     p.add_argument("--gates", action="store_true", help="also store the gates m and n")
     p.add_argument("--float64", action="store_true", help="store traces as float64 (default float32: half the memory)")
     p.add_argument("--spike-thresh-mv", type=float, default=-10.0, help="spike threshold, mV (default: %(default)s)")
@@ -71,10 +72,12 @@ def run(args) -> int:
         return 0
     if not args.out:
         raise ConfigError("--out RESULT.h5 is required (or use --list-params)")
+    # the sample rate is passed only when given, so the library's default applies otherwise
+    rate = {} if args.sample_rate_hz is None else {"sample_rate_hz": args.sample_rate_hz}
     spec = make_spec(parse_param_overrides(args.param), model=args.model, duration_s=args.duration_s,
-                     dt_ms=args.dt_ms, seed=args.seed, integrator=args.integrator,
-                     sample_rate_hz=args.sample_rate_hz, record_gates=args.gates, float32=not args.float64,
-                     spike_thresh_mV=args.spike_thresh_mv, refractory_ms=args.refractory_ms)
+                     dt_ms=args.dt_ms, seed=args.seed, integrator=args.integrator, record_gates=args.gates,
+                     float32=not args.float64, spike_thresh_mV=args.spike_thresh_mv,
+                     refractory_ms=args.refractory_ms, **rate)
     backend = backend_module(args.backend)
     from tqdm import tqdm
 

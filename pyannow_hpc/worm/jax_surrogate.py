@@ -157,11 +157,17 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
         fn = make_simulator(spec.n_steps, spec.dt_ms, spec.record_every, spec.integrator, spec.record_gates,
                             True, spec.spike_thresh_mV, spec.refractory_ms)
         out = jax.device_get(fn(theta_from(spec.params), np.uint64(spec.seed & 0xFFFFFFFFFFFFFFFF)))
+    return activity_from_outputs(spec, out, ("m", "n"))
+
+
+def activity_from_outputs(spec: SimulationSpec, out: Mapping[str, np.ndarray], trace_names: Sequence[str] = ()) -> MuscleActivity:
+    """Wrap a simulator's outputs (``v``, ``spike_mask`` and ``trace_names`` that
+    are present) as a MuscleActivity; NaN/inf in V is a SimulationError."""
     v = np.asarray(out["v"])
     if not np.all(np.isfinite(v)):
         from ..errors import SimulationError
 
-        raise SimulationError(f"the jax surrogate blew up to NaN/inf ({spec.integrator}, dt_ms={spec.dt_ms:g})")
+        raise SimulationError(f"the {spec.model} JAX surrogate blew up to NaN/inf ({spec.integrator}, dt_ms={spec.dt_ms:g})")
     dtype = np.float32 if spec.float32 else np.float64
     times, mus = spikes_from_mask(out["spike_mask"], spec.dt_ms)
     return MuscleActivity(
@@ -173,7 +179,7 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
         model=spec.model,
         params=dict(spec.params),
         seed=spec.seed,
-        traces={k: np.asarray(out[k]).astype(dtype, copy=False) for k in ("m", "n") if k in out},
+        traces={k: np.asarray(out[k]).astype(dtype, copy=False) for k in trace_names if k in out},
     )
 
 
@@ -215,4 +221,4 @@ def simulate_batch(
         return np.asarray(jax.device_get(out["v"]))
 
 
-__all__ = ["THETA_NAMES", "make_simulator", "simulate", "simulate_batch", "theta_from"]
+__all__ = ["THETA_NAMES", "activity_from_outputs", "make_simulator", "simulate", "simulate_batch", "theta_from"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import importlib
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -89,10 +90,11 @@ def spike_capacity(n_steps: int, dt_ms: float, refractory_ms: float) -> int:
     return N_MUSCLES * (n_steps // refr_steps + 1)
 
 
-def _cstructs(spec: SimulationSpec) -> tuple[Drive, SimConfig]:
+def drive_and_config(spec: SimulationSpec, amp_uA: float | None = None, integrator: int | None = None) -> tuple[Drive, SimConfig]:
+    """The pw_drive and pw_sim_config of ``spec`` (shared by every cell model)."""
     p = spec.params
     drive = Drive(
-        amp_uA=p["drive_amp_uA"],
+        amp_uA=p["drive_amp_uA"] if amp_uA is None else amp_uA,
         freq_hz=p["drive_freq_hz"],
         noise_sd_uA=p["noise_sd_uA"],
         phase_rad=(ctypes.c_double * 4)(*QUADRANT_PHASES_RAD),
@@ -101,7 +103,7 @@ def _cstructs(spec: SimulationSpec) -> tuple[Drive, SimConfig]:
     config = SimConfig(
         dt_ms=spec.dt_ms,
         n_steps=spec.n_steps,
-        integrator=INTEGRATOR_CODES[spec.integrator],
+        integrator=INTEGRATOR_CODES[spec.integrator] if integrator is None else integrator,
         coupling_g=p["coupling_g"],
         record_every=spec.record_every,
         record_f32=1 if spec.float32 else 0,
@@ -111,53 +113,77 @@ def _cstructs(spec: SimulationSpec) -> tuple[Drive, SimConfig]:
     return drive, config
 
 
+@dataclass
+class Buffers:
+    """NumPy-owned output buffers of one native run and the pw_sim_output pointing at them."""
+
+    spec: SimulationSpec
+    v: np.ndarray
+    traces: dict[str, np.ndarray]
+    spike_step: np.ndarray
+    spike_muscle: np.ndarray
+    out: SimOutput
+
+    @classmethod
+    def allocate(cls, spec: SimulationSpec, gates: bool = False, extra: tuple[str, ...] = ()) -> "Buffers":
+        """V, optionally m and n (``gates``), and ``extra`` [n_samples][96] traces
+        for a cell model's own outputs (passed to its C function separately)."""
+        check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
+        n_samples = spec.n_steps // spec.record_every + 1
+        dtype = np.float32 if spec.float32 else np.float64
+        names = (("m", "n") if gates else ()) + tuple(extra)
+        traces = {k: np.empty((n_samples, N_MUSCLES), dtype=dtype) for k in names}
+        v = np.empty((n_samples, N_MUSCLES), dtype=dtype)
+        cap = spike_capacity(spec.n_steps, spec.dt_ms, spec.refractory_ms)
+        steps, muscles = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int32)
+        out = SimOutput(
+            v_out=v.ctypes.data,
+            m_out=traces["m"].ctypes.data if gates else None,
+            n_out=traces["n"].ctypes.data if gates else None,
+            n_samples=n_samples,
+            spike_step=steps.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)),
+            spike_muscle=muscles.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+            spike_capacity=cap,
+        )
+        return cls(spec, v, traces, steps, muscles, out)
+
+    def activity(self, status: int, what: str) -> MuscleActivity:
+        """Check ``status`` of the C call ``what`` and wrap the buffers."""
+        spec = self.spec
+        if status == -3:  # PW_E_NONFINITE
+            raise SimulationError(
+                f"the {spec.model} surrogate blew up to NaN/inf ({spec.integrator} integrator, dt_ms={spec.dt_ms:g}); "
+                "use the exponential integrator, a smaller dt_ms or other parameters"
+            )
+        _native.check(status, what)
+        k = self.out.n_spikes
+        return MuscleActivity(
+            t_ms=np.arange(len(self.v), dtype=np.float64) * (spec.record_every * spec.dt_ms),
+            v_mV=self.v,
+            # spikes come out in step order (muscle order within a step): time-sorted
+            spike_times_ms=self.spike_step[:k].astype(np.float64) * spec.dt_ms,
+            spike_muscle=self.spike_muscle[:k].copy(),
+            backend="native",
+            model=spec.model,
+            params=dict(spec.params),
+            seed=spec.seed,
+            traces=self.traces,
+        )
+
+
 def simulate_pyannow(spec: SimulationSpec) -> MuscleActivity:
     """Run the seed cell on the C surrogate."""
-    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
     lib = _lib()
     p = spec.params
     cparams = PyannowParams(
         **{k: p[k] for k in ("g_egl19", "v_half_ca_mV", "tau_ca_ms", "g_exp2", "g_nca", "g_leak", "c_m_uF")},
         **PYANNOW_CONSTANTS,
     )
-    drive, config = _cstructs(spec)
-    n_samples = spec.n_steps // spec.record_every + 1
-    dtype = np.float32 if spec.float32 else np.float64
-    v = np.empty((n_samples, N_MUSCLES), dtype=dtype)
-    gates = {k: np.empty((n_samples, N_MUSCLES), dtype=dtype) for k in ("m", "n")} if spec.record_gates else {}
-    cap = spike_capacity(spec.n_steps, spec.dt_ms, spec.refractory_ms)
-    spike_step = np.empty(cap, dtype=np.int64)
-    spike_muscle = np.empty(cap, dtype=np.int32)
-    out = SimOutput(
-        v_out=v.ctypes.data,
-        m_out=gates["m"].ctypes.data if gates else None,
-        n_out=gates["n"].ctypes.data if gates else None,
-        n_samples=n_samples,
-        spike_step=spike_step.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)),
-        spike_muscle=spike_muscle.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
-        spike_capacity=cap,
-    )
-    status = lib.pw_simulate_pyannow(ctypes.byref(cparams), ctypes.byref(drive), ctypes.byref(config), ctypes.byref(out))
-    if status == -3:  # PW_E_NONFINITE
-        raise SimulationError(
-            f"the {spec.model} surrogate blew up to NaN/inf ({spec.integrator} integrator, dt_ms={spec.dt_ms:g}); "
-            "use the exponential integrator or a smaller dt_ms"
-        )
-    _native.check(status, "pw_simulate_pyannow")
-    k = out.n_spikes
-    t_ms = np.arange(n_samples, dtype=np.float64) * (spec.record_every * spec.dt_ms)
-    return MuscleActivity(
-        t_ms=t_ms,
-        v_mV=v,
-        # spikes come out in step order (muscle order within a step): time-sorted
-        spike_times_ms=spike_step[:k].astype(np.float64) * spec.dt_ms,
-        spike_muscle=spike_muscle[:k].copy(),
-        backend="native",
-        model=spec.model,
-        params=dict(spec.params),
-        seed=spec.seed,
-        traces=gates,
-    )
+    drive, config = drive_and_config(spec)
+    buf = Buffers.allocate(spec, gates=spec.record_gates)
+    status = lib.pw_simulate_pyannow(ctypes.byref(cparams), ctypes.byref(drive), ctypes.byref(config),
+                                     ctypes.byref(buf.out))
+    return buf.activity(status, "pw_simulate_pyannow")
 
 
 #: cell model name -> simulate function (``boyle2008`` registers itself here)

@@ -21,7 +21,7 @@ def _call(spec, *, tweak_params=None, tweak_config=None, tweak_drive=None, capac
         **{k: p[k] for k in ("g_egl19", "v_half_ca_mV", "tau_ca_ms", "g_exp2", "g_nca", "g_leak", "c_m_uF")},
         **nat.PYANNOW_CONSTANTS,
     )
-    drive, config = nat._cstructs(spec)
+    drive, config = nat.drive_and_config(spec)
     for obj, tweak in ((cparams, tweak_params), (config, tweak_config), (drive, tweak_drive)):
         for k, v in (tweak or {}).items():
             setattr(obj, k, v)

@@ -17,7 +17,7 @@ def test_writes_traces_spikes_params_and_provenance(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     ref = simulate({"g_egl19": 12, "tau_ca_ms": 30}, duration_s=0.5, integrator="seed_euler", seed=3, record_gates=True)
     with h5py.File(out, "r") as f:
-        assert f["v_mV"].shape == (501, 96) and f["v_mV"].dtype == np.float32
+        assert f["v_mV"].shape == ref.v_mV.shape and f["v_mV"].dtype == np.float32
         assert np.array_equal(f["v_mV"][:], ref.v_mV)
         assert np.array_equal(f["n"][:], ref.traces["n"])
         assert np.array_equal(f["spike_times_ms"][:], ref.spike_times_ms)
@@ -26,6 +26,13 @@ def test_writes_traces_spikes_params_and_provenance(tmp_path, capsys):
         assert "git_hash" in f.attrs and "package_version" in f.attrs
         assert f["muscle_names"][0] == b"DL01"
     assert [p.name for p in out.parent.iterdir()] == ["run.h5"]  # no temp file left behind
+
+
+def test_sample_rate_flag(tmp_path):
+    out = tmp_path / "r.h5"
+    assert main(["simulate", "--duration-s", "1", "--sample-rate-hz", "250", "--out", str(out)]) == 0
+    with h5py.File(out, "r") as f:
+        assert f["v_mV"].shape == (251, 96) and f["t_ms"][1] == 4.0 and f.attrs["sample_rate_hz"] == 250.0
 
 
 def test_list_params(capsys):

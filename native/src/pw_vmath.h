@@ -18,6 +18,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Put PW_CLONES on a hot-loop function to compile it for AVX-512, AVX2+FMA
+ * and baseline x86-64, picked at load time (ifunc): vector speed without
+ * -march=native, so one library runs on any x86-64. */
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && __GNUC__ >= 12
+#define PW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PW_CLONES
+#endif
+
 static inline uint64_t pw_bits(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
 static inline double pw_from_bits(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
 

@@ -38,12 +38,6 @@
 #define NM PW_N_MUSCLES
 #define NS PW_N_SEGMENTS
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && __GNUC__ >= 12
-#define PW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define PW_CLONES
-#endif
-
 typedef struct {
     double g_ca, v_half_ca, decay_m, inv_tau_ca, g_k, g_nca, g_leak, dt_over_c;
     double gE_const; /* g_nca E_na + g_leak E_leak */

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "sweep": "sweep",
     "merge": "merge",
     "refine": "refine",
+    "excitability": "excitability",
 }
 
 

@@ -1,0 +1,46 @@
+"""Excitability maps: the counts mean what they say, the plot and CLI work, bad input fails cleanly."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pyannow_hpc.analysis.excitability import excitability_map
+from pyannow_hpc.cli import main
+from pyannow_hpc.errors import ConfigError, ParameterError
+from pyannow_hpc.worm import simulate
+
+
+def test_rates_count_late_spikes_and_match_a_direct_simulation():
+    m = excitability_map("boyle2008", "g_ca_boyle", [0.3, 0.7], "g_k_slow", [0.3, 3.0],
+                         panel_name="drive_g_syn", panel_values=[0.15], duration_s=2.0, settle_s=0.5)
+    assert m.rate_hz.shape == (1, 2, 2)
+    # C1 defaults (0.7, 0.6) are excitable with this drive; strong k_slow (3.0) silences the cell
+    act = simulate({"g_ca_boyle": 0.3, "g_k_slow": 0.3, "drive_g_syn": 0.15}, model="boyle2008", duration_s=2.0,
+                   sample_rate_hz=10.0)
+    expected = (act.spike_times_ms >= 500.0).sum() / 1.5
+    assert m.rate_hz[0, 0, 0] == pytest.approx(expected)
+    assert m.rate_hz[0, 1, :].max() == 0.0 and not m.excitable[0, 1].any()
+    assert m.excitable[0, 0, 0]
+    assert np.all(m.muscles_active <= 96)
+
+
+def test_cli_writes_a_png_and_the_summary(tmp_path, capsys):
+    out = tmp_path / "map.png"
+    rc = main(["excitability", "--model", "pyannow", "--grid", "2", "--duration-s", "1", "--settle-s", "0.5",
+               "--panel", "drive_amp_uA=12", "--out", str(out)])
+    assert rc == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = capsys.readouterr().out
+    assert "| pyannow | drive_amp_uA = 12 |" in text and "/4 (" in text
+
+
+def test_bad_input_is_one_line_error(tmp_path, capsys):
+    assert main(["excitability", "--model", "boyle2008", "--x", "g_ca_boyel", "--out", str(tmp_path / "x.png")]) != 0
+    assert "did you mean 'g_ca_boyle'" in capsys.readouterr().err
+    assert main(["excitability", "--model", "boyle2008", "--x-range", "1", "99", "--out", str(tmp_path / "x.png")]) != 0
+    assert "inside its bounds" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+    with pytest.raises(ConfigError):
+        excitability_map("boyle2008", "g_ca_boyle", [0.5], "g_k_slow", [0.5], duration_s=1.0, settle_s=1.0)
+    with pytest.raises(ParameterError):
+        excitability_map("boyle2008", "g_ca_boyle", [99.0], "g_k_slow", [0.5], duration_s=2.0)

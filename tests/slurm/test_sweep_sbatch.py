@@ -65,12 +65,12 @@ def test_array_shards_merged_by_dependent_job_match_the_mpi_run(slurm, job_dir, 
                       str(SLURM_DIR / "sweep_array.sbatch"), "tiny.toml", cwd=env_dir).stdout.strip().split(";")[0]
     # the merge waits on the array through Slurm's dependency, as on a cluster
     merge = slurm.submit(f"--dependency=afterok:{array}", "--export=ALL,PYANNOW_SHARDS=2", "--output=merge.out",
-                         str(SLURM_DIR / "merge.sbatch"), "tiny.toml", "out/merged.h5", cwd=env_dir, timeout=120)
+                         str(SLURM_DIR / "merge.sbatch"), "tiny.toml", cwd=env_dir, timeout=120)
     assert slurm.wait(array).ok and merge.ok, (merge, (env_dir / "merge.out").read_text())
     shards = [read_ledger(env_dir / "out" / "shards" / f"tiny.shard{i}of2.h5") for i in range(2)]
     assert sorted(shards[0].task_ids.tolist() + shards[1].task_ids.tolist()) == list(range(N_TASKS))
     assert all(len(s) > 0 for s in shards)
-    merged = read_ledger(env_dir / "out" / "merged.h5")
+    merged = read_ledger(env_dir / "out" / "tiny.h5")  # default: the config's own [output] ledger
     assert merged.task_ids.tolist() == list(range(N_TASKS))  # every task exactly once, in order
     assert (merged.status == 1).all(), merged.errors
     led, _ = mpi_ledger
@@ -79,7 +79,7 @@ def test_array_shards_merged_by_dependent_job_match_the_mpi_run(slurm, job_dir, 
     for key in ("onset_loss", "f1_mireval", "f1_seed"):
         np.testing.assert_array_equal(merged.metrics[key], led.metrics[key][order])
     # merge.sbatch renders the report of the merged ledger
-    assert (env_dir / "out" / "merged_report" / "index.html").exists(), (env_dir / "merge.out").read_text()
+    assert (env_dir / "out" / "tiny_report" / "index.html").exists(), (env_dir / "merge.out").read_text()
 
 
 def test_sweep_sbatch_refuses_mpi_none_with_several_tasks(slurm, job_dir):

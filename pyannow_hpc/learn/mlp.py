@@ -55,12 +55,12 @@ class Classifier:
         return np.asarray(jax.nn.sigmoid(self.module.apply(self.params, jnp.asarray(Xs))[:, 0]))
 
 
-def bce_local_loss(module: MLP, n_global: int) -> Callable:
-    """This rank's share of the mean weighted BCE over ``n_global`` frames."""
+def bce_local_loss(module: MLP) -> Callable:
+    """This rank's share of the weighted BCE; the weights are normalised over ALL ranks' frames."""
 
     def loss(params, X, y, w):
         logits = module.apply(params, X)[:, 0]
-        return jnp.sum(w * optax.sigmoid_binary_cross_entropy(logits, y)) / n_global
+        return jnp.sum(w * optax.sigmoid_binary_cross_entropy(logits, y))
 
     return loss
 
@@ -73,20 +73,30 @@ def train_classifier(
     activation: str = "tanh",
     config: TrainConfig = TrainConfig(adam_steps=500, lbfgs_steps=100, learning_rate=1e-3),
     seed: int = 0,
+    mask: np.ndarray | None = None,
     comm=None,
 ) -> Classifier:
-    """Full-batch training; under MPI each rank takes a contiguous shard of the frames."""
+    """Full-batch training on the frames where ``mask`` is true (all by default).
+
+    Masked-out frames stay in the arrays with weight 0, so a refit on fewer
+    frames (the held-out protocol) has the same shapes and reuses the compiled
+    steps. Under MPI each rank takes a contiguous shard of the frames.
+    """
     comm = comm or world()
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
-    mean = X.mean(axis=0)
-    scale = np.where(X.std(axis=0) > 1e-9, X.std(axis=0), 1.0).astype(np.float32)
+    mask = np.ones(len(y), bool) if mask is None else np.asarray(mask, bool)
+    mean = X[mask].mean(axis=0)
+    sd = X[mask].std(axis=0)
+    scale = np.where(sd > 1e-9, sd, 1.0).astype(np.float32)
     Xs = (X - mean) / scale
-    pos = max(float(y.sum()), 1.0)
+    pos = max(float(y[mask].sum()), 1.0)
     # balance the classes: onset frames weigh as much in total as the rest
-    w = np.where(y > 0.5, (len(y) - pos) / pos, 1.0).astype(np.float32)
+    w = np.where(y > 0.5, (mask.sum() - pos) / pos, 1.0) * mask
+    w = (w / w.sum()).astype(np.float32)
     module = MLP(tuple(hidden), 1, activation)
     params = module.init(jax.random.PRNGKey(seed), jnp.zeros((1, X.shape[1])))
     sl = shard_slice(len(y), comm.Get_rank(), comm.Get_size())
-    params, hist = fit(bce_local_loss(module, len(y)), params, (Xs[sl], y[sl], w[sl]), config, comm, record_every=50)
+    params, hist = fit(bce_local_loss(module), params, (Xs[sl], y[sl], w[sl]), config, comm, record_every=50,
+                       cache_key=("bce", tuple(hidden), activation))
     return Classifier(module, params, mean, scale, hist)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Hashable
 
 import jax
 import jax.numpy as jnp
@@ -61,18 +61,36 @@ def _block(x):
     return jax.tree.map(lambda a: a.block_until_ready(), x)
 
 
+#: jitted step functions by (cache_key, stage, reducer, settings): a second fit of the same problem
+#: family with the same shapes (e.g. the held-out refit of a step) reuses the compiled code
+_STEPS: dict[tuple, Callable] = {}
+
+
+def _cached(key: tuple | None, make: Callable[[], Callable]) -> Callable:
+    if key is None:
+        return make()
+    if key not in _STEPS:
+        _STEPS[key] = make()
+    return _STEPS[key]
+
+
 def fit(local_loss: Callable, params, shard: tuple = (), config: TrainConfig = TrainConfig(), comm=None,
-        record_every: int = 1) -> tuple[object, TrainHistory]:
-    """Train ``params`` on this rank's ``shard``; returns (params, history). Same result on every rank."""
+        record_every: int = 1, cache_key: Hashable | None = None) -> tuple[object, TrainHistory]:
+    """Train ``params`` on this rank's ``shard``; returns (params, history). Same result on every rank.
+
+    ``cache_key``: a hashable naming everything ``local_loss`` closes over (architecture,
+    constants). Fits with equal keys share their jitted steps, so equal shapes compile once.
+    """
     comm = comm or world()
     reducer = coll.resolve_reducer(config.reducer, comm)
+    ckey = None if cache_key is None else (cache_key, reducer, config.learning_rate, config.lbfgs_memory, id(comm))
     hist = TrainHistory(reducer=reducer)
     shard = tuple(jnp.asarray(s) for s in shard)
 
     adam = optax.adam(config.learning_rate)
     state = adam.init(params)
     if config.adam_steps:
-        step = _adam_step_fn(local_loss, adam, reducer, comm)
+        step = _cached(ckey and ckey + ("adam",), lambda: _adam_step_fn(local_loss, adam, reducer, comm))
         t0 = time.perf_counter()
         params, state, value = _block(step(params, state, *shard))  # compile + first step
         hist.compile_s += time.perf_counter() - t0
@@ -86,8 +104,8 @@ def fit(local_loss: Callable, params, shard: tuple = (), config: TrainConfig = T
 
     if config.lbfgs_steps:
         lbfgs = optax.lbfgs(memory_size=config.lbfgs_memory)
-        loss = coll.global_loss(local_loss, 1, reducer, comm)
-        step = jax.jit(_lbfgs_step_fn(loss, lbfgs))
+        step = _cached(ckey and ckey + ("lbfgs",),
+                       lambda: jax.jit(_lbfgs_step_fn(coll.global_loss(local_loss, 1, reducer, comm), lbfgs)))
         # strong-typed state: init's weak-typed scalars would retrace the step after its first call
         state = jax.tree.map(lambda x: jnp.array(x, dtype=x.dtype), lbfgs.init(params))
         t0 = time.perf_counter()

@@ -15,6 +15,7 @@ over MPI ranks.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -41,6 +42,16 @@ class OdeProblem:
     period_s: float  # time normaliser of the network input
     omega0_rad_s: float = 2 * np.pi * 1.5  # initial ω (the body-wave frequency)
     lambda_phys: float = LAMBDA_PHYS
+    w_data: np.ndarray | None = None  # (n_d,) weights summing to 1 (0 = not a training point)
+
+    def __post_init__(self) -> None:
+        if self.w_data is None:
+            object.__setattr__(self, "w_data", np.full(len(self.t_data_s), 1.0 / len(self.t_data_s)))
+
+    @property
+    def cache_key(self) -> tuple:
+        """Everything the loss closes over: equal keys + equal shapes share compiled steps."""
+        return ("ode_pinn", self.k, float(self.period_s), float(self.omega0_rad_s), float(self.lambda_phys))
 
     @property
     def k(self) -> int:
@@ -50,19 +61,26 @@ class OdeProblem:
         d = shard_slice(len(self.t_data_s), rank, size)
         c = shard_slice(len(self.t_colloc_s), rank, size)
         f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-        return f32(self.t_data_s[d]), f32(self.c_data[d]), f32(self.t_colloc_s[c]), f32(self.f_colloc[c])
+        return (f32(self.t_data_s[d]), f32(self.c_data[d]), f32(self.w_data[d]), f32(self.t_colloc_s[c]),
+                f32(self.f_colloc[c]))
 
 
-def make_problem(t_s: np.ndarray, z: np.ndarray, c: np.ndarray, n_colloc: int = 200, drive_freq_hz: float = 1.5) -> OdeProblem:
-    """Data at every given frame; collocation on an even grid over the same span (the seed's linspace)."""
+def make_problem(t_s: np.ndarray, z: np.ndarray, c: np.ndarray, n_colloc: int = 200, drive_freq_hz: float = 1.5,
+                 mask: np.ndarray | None = None) -> OdeProblem:
+    """Data at every frame where ``mask`` holds (weight 0 elsewhere, so shapes do not depend on
+    the split); collocation on an even grid over the masked span (the seed's linspace)."""
     t_s, z, c = np.asarray(t_s, float), np.asarray(z, float), np.asarray(c, float)
     if z.shape != c.shape or z.shape[0] != len(t_s):
         raise ConfigError(f"worm scores {z.shape} and target features {c.shape} must both be (n_frames={len(t_s)}, k)")
     if n_colloc < 1:
         raise ConfigError(f"n_colloc must be >= 1, got {n_colloc}")
-    tc = np.linspace(t_s[0], t_s[-1], n_colloc)
+    mask = np.ones(len(t_s), bool) if mask is None else np.asarray(mask, bool)
+    if not mask.any():
+        raise ConfigError("the ODE PINN needs at least one training frame")
+    tc = np.linspace(t_s[mask][0], t_s[mask][-1], n_colloc)
     fc = np.column_stack([np.interp(tc, t_s, z[:, j]) for j in range(z.shape[1])])
-    return OdeProblem(t_s, c, tc, fc, float(t_s[-1] - t_s[0]) or 1.0, 2 * np.pi * drive_freq_hz)
+    return OdeProblem(t_s, c, tc, fc, float(t_s[-1] - t_s[0]) or 1.0, 2 * np.pi * drive_freq_hz,
+                      w_data=mask / mask.sum())
 
 
 def _net(k: int) -> MLP:
@@ -97,11 +115,11 @@ def residual(params: dict, problem: OdeProblem, t_c, f_c):
 
 def local_loss_fn(problem: OdeProblem):
     """This rank's share of L = L_data + λ_p L_phys (divided by the GLOBAL counts)."""
-    n_d, n_c, k = len(problem.t_data_s), len(problem.t_colloc_s), problem.k
+    n_c, k = len(problem.t_colloc_s), problem.k
 
-    def loss(params, t_d, c_d, t_c, f_c):
+    def loss(params, t_d, c_d, w_d, t_c, f_c):
         q = jax.vmap(q_of_t(params, k, problem.period_s))(t_d)
-        data = jnp.sum((q - c_d) ** 2) / (n_d * k)
+        data = jnp.sum(w_d[:, None] * (q - c_d) ** 2) / k
         phys = jnp.sum(residual(params, problem, t_c, f_c) ** 2) / (n_c * k)
         return data + problem.lambda_phys * phys
 
@@ -111,17 +129,28 @@ def local_loss_fn(problem: OdeProblem):
 def train(problem: OdeProblem, config: TrainConfig = TrainConfig(), seed: int = 0, comm=None) -> tuple[dict, TrainHistory]:
     comm = comm or world()
     shard = problem.shard(comm.Get_rank(), comm.Get_size())
-    return fit(local_loss_fn(problem), init_params(problem, seed), shard, config, comm, record_every=50)
+    return fit(local_loss_fn(problem), init_params(problem, seed), shard, config, comm, record_every=50,
+               cache_key=problem.cache_key + (len(problem.t_colloc_s),))
+
+
+@functools.lru_cache(maxsize=16)
+def _evaluators(k: int, period_s: float, omega0_rad_s: float):
+    """Jitted q(t) and residual(t, F) for one problem family (eager vmap(jacfwd) is ~100x slower)."""
+    shape = OdeProblem(np.zeros(1), np.zeros((1, k)), np.zeros(1), np.zeros((1, k)), period_s, omega0_rad_s)
+    q = jax.jit(lambda params, t: jax.vmap(q_of_t(params, k, period_s))(t))
+    r = jax.jit(lambda params, t, f: residual(params, shape, t, f))
+    return q, r
 
 
 def predict(params: dict, problem: OdeProblem, t_s: np.ndarray) -> np.ndarray:
-    return np.asarray(jax.vmap(q_of_t(params, problem.k, problem.period_s))(jnp.asarray(t_s, jnp.float32)))
+    q, _ = _evaluators(problem.k, float(problem.period_s), float(problem.omega0_rad_s))
+    return np.asarray(q(params, jnp.asarray(t_s, jnp.float32)))
 
 
 def losses(params: dict, problem: OdeProblem, t_s: np.ndarray, c: np.ndarray, f: np.ndarray) -> dict[str, float]:
     """Data MSE and physics residual MSE on any frames (e.g. held-out ones)."""
-    t = jnp.asarray(t_s, jnp.float32)
-    data = float(jnp.mean((predict(params, problem, t_s) - c) ** 2))
-    phys = float(jnp.mean(residual(params, problem, t, jnp.asarray(f, jnp.float32)) ** 2))
+    _, res = _evaluators(problem.k, float(problem.period_s), float(problem.omega0_rad_s))
+    data = float(np.mean((predict(params, problem, t_s) - c) ** 2))
+    phys = float(jnp.mean(res(params, jnp.asarray(t_s, jnp.float32), jnp.asarray(f, jnp.float32)) ** 2))
     return {"data_mse": data, "phys_mse": phys, "gamma_per_s": float(jnp.exp(params["log_gamma"])),
             "omega_rad_s": float(jnp.exp(params["log_omega"]))}

@@ -69,25 +69,87 @@ static int validate(const pw_pyannow_params *p, const pw_drive *d, const pw_sim_
 
 static inline double n_inf_of(double v) { return 1.0 / (1.0 + pw_vexp(-(v + 15.0) / 12.0)); }
 
+/* Per-run constants of the drive and the per-step neighbour sums. */
+typedef struct {
+    double cphi[NM], sphi[NM], nb_count[NM], nb_sum[NM];
+    uint64_t key;
+    double noise_sd, amp, thresh;
+} wave;
+
+/* The state after a step, and which cells crossed the spike threshold. */
+typedef struct {
+    double v[NM], m[NM], n[NM];
+    uint64_t cross[NM];
+    uint64_t any_cross;
+} new_state;
+
+/* One step of all 96 cells from (v, m, n) into st; returns nonzero if a V is
+ * NaN/inf.  Always inlined with a literal `euler`, so each integrator gets its
+ * own straight-line, vectorised loop. */
+static inline __attribute__((always_inline)) uint64_t
+step_cells(const cell_consts *k, const int euler, double sw, double cw, const wave *w, uint64_t base,
+           const double *restrict v, const double *restrict m, const double *restrict n, new_state *restrict st) {
+    uint64_t bad = 0, any_cross = 0;
+    for (int j = 0; j < NM; j++) {
+        double V = v[j], M = m[j], N = n[j];
+        double sn = sw * w->cphi[j] + cw * w->sphi[j];
+        sn = sn > 0.0 ? sn : 0.0;
+        double drive = w->amp * sn * sn + w->noise_sd * pw_vnormal(w->key, base + (uint64_t)j);
+        double minf = 1.0 / (1.0 + pw_vexp((k->v_half_ca - V) * (1.0 / 6.5)));
+        double ninf = 1.0 / (1.0 + pw_vexp((-15.0 - V) * (1.0 / 12.0)));
+        double x = (V + 15.0) * (1.0 / 25.0); /* multiplies: a division costs ~10 FMAs */
+        double tau_n = 20.0 + 50.0 * pw_vexp(-x * x);
+        double Vn, Mn, Nn;
+        if (!euler) {
+            double gca = k->g_ca * M, gk = k->g_k * N * N;
+            double G = gca + gk + k->g_const + k->coupling * w->nb_count[j];
+            double I = gca * k->e_ca + gk * k->e_k + k->gE_const + drive + k->coupling * w->nb_sum[j];
+            double vinf = I / G;
+            Vn = vinf + (V - vinf) * pw_vexp(-k->dt_over_c * G);
+            Mn = minf + (M - minf) * k->decay_m;
+            Nn = ninf + (N - ninf) * pw_vexp(-k->dt / tau_n);
+        } else {
+            double i_ion = k->g_ca * M * (V - k->e_ca) + k->g_k * N * N * (V - k->e_k) + k->g_nca * (V - k->e_na) +
+                           k->g_leak * (V - k->e_leak);
+            double i_cpl = k->coupling * (w->nb_sum[j] - w->nb_count[j] * V);
+            Vn = V + k->dt_over_c * (-i_ion + drive + i_cpl);
+            Mn = M + k->dt * (minf - M) * k->inv_tau_ca;
+            Nn = N + k->dt * (ninf - N) / tau_n;
+            Vn = Vn < -90.0 ? -90.0 : (Vn > 80.0 ? 80.0 : Vn);
+            Mn = Mn < 0.0 ? 0.0 : (Mn > 1.0 ? 1.0 : Mn);
+            Nn = Nn < 0.0 ? 0.0 : (Nn > 1.0 ? 1.0 : Nn);
+        }
+        st->v[j] = Vn;
+        st->m[j] = Mn;
+        st->n[j] = Nn;
+        bad |= (uint64_t)(((pw_bits(Vn) >> 52) & 0x7ffu) == 0x7ffu);
+        st->cross[j] = (uint64_t)((V < w->thresh) & (Vn >= w->thresh));
+        any_cross |= st->cross[j];
+    }
+    st->any_cross = any_cross;
+    return bad;
+}
+
 /* The hot loop: all n_steps of all 96 cells.  Returns PW_OK or PW_E_NONFINITE. */
 PW_CLONES
 static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_config *c, pw_sim_output *o,
                       double *restrict v, double *restrict m, double *restrict n) {
-    double cphi[NM], sphi[NM], nb_sum[NM], nb_count[NM], vnew[NM], mnew[NM], nnew[NM];
+    wave w;
+    new_state st;
     int64_t last_spike[NM];
-    uint64_t cross[NM];
     const double two_pi = 6.283185307179586476925286766559;
-    pw_wave_phases(d, cphi, sphi, nb_count);
+    pw_wave_phases(d, w.cphi, w.sphi, w.nb_count);
     const double omega = two_pi * d->freq_hz * 1e-3; /* rad/ms */
-    const uint64_t key = pw_splitmix64(d->seed);
-    const double noise_sd = d->noise_sd_uA, amp = d->amp_uA;
+    w.key = pw_splitmix64(d->seed);
+    w.noise_sd = d->noise_sd_uA;
+    w.amp = d->amp_uA;
+    w.thresh = c->spike_thresh_mV;
     const int euler = c->integrator == PW_INTEGRATOR_SEED_EULER;
     const int coupled = k->coupling != 0.0;
-    const double thresh = c->spike_thresh_mV;
     const int64_t refr_steps = (int64_t)ceil(c->spike_refractory_ms / c->dt_ms);
     const int64_t rec = c->record_every;
     const int do_spikes = o->spike_step != NULL && o->spike_muscle != NULL; /* NULL: spikes not wanted */
-    for (int j = 0; j < NM; j++) { last_spike[j] = INT64_MIN / 2; nb_sum[j] = 0.0; }
+    for (int j = 0; j < NM; j++) { last_spike[j] = INT64_MIN / 2; w.nb_sum[j] = 0.0; }
     o->n_spikes = 0;
     o->spikes_needed = 0;
     pw_record_row(o->v_out, c->record_f32, 0, v);
@@ -100,68 +162,21 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
         if (coupled) {
             for (int q = 0; q < PW_N_QUADRANTS; q++) {
                 const double *vq = v + q * NS;
-                nb_sum[q * NS] = vq[1];
-                for (int i = 1; i < NS - 1; i++) nb_sum[q * NS + i] = vq[i - 1] + vq[i + 1];
-                nb_sum[q * NS + NS - 1] = vq[NS - 2];
+                w.nb_sum[q * NS] = vq[1];
+                for (int i = 1; i < NS - 1; i++) w.nb_sum[q * NS + i] = vq[i - 1] + vq[i + 1];
+                w.nb_sum[q * NS + NS - 1] = vq[NS - 2];
             }
         }
         const uint64_t base = (uint64_t)s * NM;
-        uint64_t bad = 0, any_cross = 0;
-        if (!euler) {
-            for (int j = 0; j < NM; j++) {
-                double V = v[j], M = m[j], N = n[j];
-                double sn = sw * cphi[j] + cw * sphi[j];
-                sn = sn > 0.0 ? sn : 0.0;
-                double drive = amp * sn * sn + noise_sd * pw_vnormal(key, base + (uint64_t)j);
-                double minf = 1.0 / (1.0 + pw_vexp((k->v_half_ca - V) * (1.0 / 6.5)));
-                double ninf = 1.0 / (1.0 + pw_vexp((-15.0 - V) * (1.0 / 12.0)));
-                double x = (V + 15.0) * (1.0 / 25.0); /* multiplies: a division costs ~10 FMAs */
-                double tau_n = 20.0 + 50.0 * pw_vexp(-x * x);
-                double gca = k->g_ca * M, gk = k->g_k * N * N;
-                double G = gca + gk + k->g_const + k->coupling * nb_count[j];
-                double I = gca * k->e_ca + gk * k->e_k + k->gE_const + drive + k->coupling * nb_sum[j];
-                double vinf = I / G;
-                double Vn = vinf + (V - vinf) * pw_vexp(-k->dt_over_c * G);
-                vnew[j] = Vn;
-                mnew[j] = minf + (M - minf) * k->decay_m;
-                nnew[j] = ninf + (N - ninf) * pw_vexp(-k->dt / tau_n);
-                bad |= (uint64_t)(((pw_bits(Vn) >> 52) & 0x7ffu) == 0x7ffu);
-                cross[j] = (uint64_t)((V < thresh) & (Vn >= thresh));
-                any_cross |= cross[j];
-            }
-        } else {
-            for (int j = 0; j < NM; j++) {
-                double V = v[j], M = m[j], N = n[j];
-                double sn = sw * cphi[j] + cw * sphi[j];
-                sn = sn > 0.0 ? sn : 0.0;
-                double drive = amp * sn * sn + noise_sd * pw_vnormal(key, base + (uint64_t)j);
-                double minf = 1.0 / (1.0 + pw_vexp((k->v_half_ca - V) * (1.0 / 6.5)));
-                double ninf = 1.0 / (1.0 + pw_vexp((-15.0 - V) * (1.0 / 12.0)));
-                double x = (V + 15.0) * (1.0 / 25.0); /* multiplies: a division costs ~10 FMAs */
-                double tau_n = 20.0 + 50.0 * pw_vexp(-x * x);
-                double i_ion = k->g_ca * M * (V - k->e_ca) + k->g_k * N * N * (V - k->e_k) +
-                               k->g_nca * (V - k->e_na) + k->g_leak * (V - k->e_leak);
-                double i_cpl = k->coupling * (nb_sum[j] - nb_count[j] * V);
-                double Vn = V + k->dt_over_c * (-i_ion + drive + i_cpl);
-                double Mn = M + k->dt * (minf - M) * k->inv_tau_ca;
-                double Nn = N + k->dt * (ninf - N) / tau_n;
-                Vn = Vn < -90.0 ? -90.0 : (Vn > 80.0 ? 80.0 : Vn);
-                Mn = Mn < 0.0 ? 0.0 : (Mn > 1.0 ? 1.0 : Mn);
-                Nn = Nn < 0.0 ? 0.0 : (Nn > 1.0 ? 1.0 : Nn);
-                vnew[j] = Vn;
-                mnew[j] = Mn;
-                nnew[j] = Nn;
-                bad |= (uint64_t)(((pw_bits(Vn) >> 52) & 0x7ffu) == 0x7ffu);
-                cross[j] = (uint64_t)((V < thresh) & (Vn >= thresh));
-                any_cross |= cross[j];
-            }
-        }
+        /* literal 0/1: each call is specialised and vectorised on its own */
+        const uint64_t bad = euler ? step_cells(k, 1, sw, cw, &w, base, v, m, n, &st)
+                                   : step_cells(k, 0, sw, cw, &w, base, v, m, n, &st);
         if (bad) return PW_E_NONFINITE;
-        memcpy(v, vnew, sizeof vnew);
-        memcpy(m, mnew, sizeof mnew);
-        memcpy(n, nnew, sizeof nnew);
+        memcpy(v, st.v, sizeof st.v);
+        memcpy(m, st.m, sizeof st.m);
+        memcpy(n, st.n, sizeof st.n);
         const int64_t step = s + 1;
-        if (any_cross && do_spikes) pw_collect_spikes(o, step, cross, last_spike, refr_steps);
+        if (st.any_cross && do_spikes) pw_collect_spikes(o, step, st.cross, last_spike, refr_steps);
         if (step % rec == 0) {
             int64_t row = step / rec;
             pw_record_row(o->v_out, c->record_f32, row, v);

@@ -73,9 +73,9 @@ BOYLE2008_SPACE = register_space(
         model=MODEL,
         doc="Boyle & Cohen 2008 body-wall muscle (c302 GenericMuscleCell, sets C/C1/C2), graded-synapse wave drive",
         params=(
-            _p("g_ca_boyle", "mS/cm^2", 0.05, 5.0, "ca_boyle (EGL-19, L-type Ca2+) conductance: e^2 f h", "log"),
-            _p("g_k_slow", "mS/cm^2", 0.02, 5.0, "k_slow conductance, n gate (SHK-1 Kv1 likely; see docs)", "log"),
-            _p("g_k_fast", "mS/cm^2", 0.002, 2.0, "k_fast conductance, p^4 q gates (SHL-1 Kv4 likely)", "log"),
+            _p("g_ca_boyle", "mS/cm^2", 0.05, 5.0, "ca_boyle (EGL-19, L-type Ca2+; high confidence) conductance, e^2 f h", "log"),
+            _p("g_k_slow", "mS/cm^2", 0.02, 5.0, "k_slow (SHK-1 Kv1 in OpenWorm ChannelWorm2; medium confidence) conductance, n gate", "log"),
+            _p("g_k_fast", "mS/cm^2", 0.002, 2.0, "k_fast (SHL-1 Kv4 in OpenWorm ChannelWorm2; medium confidence) conductance, p^4 q", "log"),
             _p("g_leak", "mS/cm^2", 1e-5, 0.1, "passive leak conductance", "log"),
             _p("e_ca_mV", "mV", -10.0, 60.0, "ca_boyle reversal (C1 40, C2 0)"),
             _p("e_k_mV", "mV", -80.0, -20.0, "k_slow and k_fast reversal (C1 -60, C2 -30)"),

@@ -10,8 +10,8 @@ traces start at V = -45 mV with every gate at steady state and [Ca] = 0.
 
 Generation, the mechanism compile (cached per .mod contents) and the NEURON
 run reuse the C302 backend's machinery (:mod:`.c302_backend`: private task
-directory, no shell, timeouts).  ``python -m pyannow_hpc.worm.neuron_reference``
-prints the comparison table.
+directory, no shell, timeouts).  ``python -m pyannow_hpc.worm.neuron_reference
+[--plot PNG]`` prints the comparison table (and plots the 6 pA traces).
 """
 from __future__ import annotations
 
@@ -165,15 +165,45 @@ def validate(amps_pA=(4.0, 6.0), dts_ms=(0.05, 0.5), *, level: str = "C1", backe
     return out
 
 
+def plot_comparison(neuron: Trace, surrogates: dict[str, Trace], path: str, title: str = "") -> None:
+    """V and [Ca] of NEURON and of the surrogate(s) on shared time axes (PNG, written atomically)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ..store.atomic import atomic_path
+
+    fig = Figure(figsize=(9.0, 5.0), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax_v, ax_ca = fig.subplots(2, 1, sharex=True)
+    ax_v.plot(neuron.t_ms, neuron.v_mV, "k", lw=2.2, label="NEURON (c302 C1, dt 0.05 ms)")
+    ax_ca.plot(neuron.t_ms, neuron.ca_mM * 1e6, "k", lw=2.2)
+    for (label, tr), style in zip(surrogates.items(), ("C1--", "C3:", "C2-.")):
+        ax_v.plot(tr.t_ms, tr.v_mV, style, lw=1.3, label=label)
+        ax_ca.plot(tr.t_ms, tr.ca_mM * 1e6, style, lw=1.3)
+    ax_v.set_ylabel("V (mV)")
+    ax_ca.set_ylabel("[Ca] (nM)")
+    ax_ca.set_xlabel("time (ms)")
+    ax_v.legend(fontsize=8, loc="upper right")
+    ax_v.set_title(title, fontsize=10)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["prepare"]:  # child process: prepare DIR LEVEL DURATION_MS DT_MS OVERRIDES_JSON
         prepare(argv[1], argv[2], float(argv[3]), float(argv[4]), json.loads(argv[5]))
         return 0
+    plot_path = argv[argv.index("--plot") + 1] if "--plot" in argv else None
     print(HEADER)
     for c in validate(backends=("native", "jax")):
         print(c.row())
         print(f"<!-- spikes NEURON {np.round(c.neuron_spikes_ms, 2).tolist()} surrogate "
               f"{np.round(c.surrogate_spikes_ms, 2).tolist()} -->")
+    if plot_path:
+        amp = 6.0
+        plot_comparison(run_neuron(amp), {f"surrogate dt {dt:g} ms": run_surrogate(amp, dt_ms=dt) for dt in (0.05, 0.5)},
+                        plot_path, title=f"c302 C1 muscle, {amp:g} pA step from 100 to 900 ms")
+        print(f"wrote {plot_path}")
     return 0
 
 

@@ -75,3 +75,14 @@ def test_spike_capacity_reported():
     assert out.n_spikes == 3 and out.spikes_needed > 3
     st, out2 = _call(spec)
     assert st == 0 and out2.n_spikes == out.spikes_needed
+
+
+def test_nonfinite_status_becomes_simulation_error(spec):
+    """PW_E_NONFINITE (V blew up) reaches the user as a SimulationError that says what to change."""
+    from pyannow_hpc.errors import SimulationError
+
+    buf = nat.Buffers.allocate(spec)
+    with pytest.raises(SimulationError, match="NaN/inf.*dt_ms"):
+        buf.activity(-3, "pw_simulate_pyannow")
+    with pytest.raises(SimulationError, match="invalid argument"):
+        buf.activity(PW_E_INVALID, "pw_simulate_pyannow")

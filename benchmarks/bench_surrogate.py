@@ -4,8 +4,9 @@ Baseline: pyannow_hpc.worm.numpy_reference (one Python step at a time, NumPy
 over the 96 cells, the seed's forward Euler, the same counter-based noise),
 timed on a short window and scaled per simulated second -- running it for
 the full 229 s would take minutes and tell nothing more (its cost is linear
-in the number of steps).  Everything runs on one core (the harness is run
-with OMP/XLA single-threaded by `make bench`; the C kernel is single-threaded).
+in the number of steps).  The C kernel and the NumPy loop use one core; JAX
+uses XLA's default CPU threading unless XLA_FLAGS (set before JAX is first
+imported) restricts it.
 
 Issue targets: 229 s of the 96-muscle worm at dt 0.5 ms in < 0.5 s natively
 (>= 27x the seed's 13.7 s measured for its own NumPy simulator, SCIENCE.md),

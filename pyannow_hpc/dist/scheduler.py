@@ -136,7 +136,9 @@ def _coordinator(comm, tasks: Sequence[Task], execute, on_outcome, chunk_max: in
                 finished.add(src)
             served = True
         sends = [r for r in sends if not r.Test()]
-        if rank0_works and queue:
+        # rank 0 starts a task of its own only once every worker holds work:
+        # otherwise a worker whose first request lands just after would idle a whole task
+        if rank0_works and queue and all(requests[1:]):
             out = execute(queue.popleft())
             stats.add(out)
             deliver(out)

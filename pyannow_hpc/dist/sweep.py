@@ -226,6 +226,7 @@ def _warm_up(cfg: SweepConfig) -> None:
         from .. import pipeline  # noqa: F401
         from ..music import metrics  # noqa: F401
         from ..worm import backend_module, onsets  # noqa: F401
+        import mir_eval  # noqa: F401  (0.3 s of scipy.stats, imported lazily by metrics)
 
         backend_module(cfg.backend)
     except Exception:  # noqa: BLE001  a real problem shows up, with its message, in the tasks
@@ -330,7 +331,7 @@ def run_sweep(
         c = led.counts()
         log(f"sweep done: {done} ok, {failed} failed this run ({c['done']} done, {c['failed']} failed, "
             f"{c['pending']} pending in the ledger); best onset_loss {_fmt(best)}, mean {_fmt(summary.mean_loss)}; "
-            f"{wall:.2f} s wall ({sched_s:.2f} s scheduling), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
+            f"{wall:.2f} s wall ({sched_s:.2f} s scheduling, tasks busy {summary.busy_s:.2f} s over {size} rank(s)), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
         if cfg.output.report:
             _render_report(cfg, log, progress)
     return summary

@@ -31,7 +31,7 @@ THETA_NAMES = BOYLE2008_SPACE.names + ("i_step_uA", "step_start_ms", "step_stop_
 
 def _sigmoid(jnp, v, gate):
     _, mid, scale, _ = GATES[gate]
-    return 1.0 / (1.0 + jnp.exp(-(v - mid) / scale))
+    return 1.0 / (1.0 + jnp.exp((v - mid) * (-1.0 / scale)))  # as C: a product, not a division
 
 
 def _step_fn(dt: float, thresh: float, refr: int):
@@ -63,7 +63,7 @@ def _step_fn(dt: float, thresh: float, refr: int):
         ds = jnp.where(one_m_w > 0.0, jnp.exp(-(th["syn_k_per_ms"] * dt) / jnp.maximum(one_m_w, 1e-300)), 0.0)
         syn_new = w + (syn - w) * ds
         # 2. V with the new gates (same order of operations as C)
-        h = 1.0 + (1.0 / (1.0 + jnp.exp((H_CA_HALF_MM - ca) / H_K_MM)) - 1.0) * H_ALPHA
+        h = 1.0 + (1.0 / (1.0 + jnp.exp((H_CA_HALF_MM - ca) * (1.0 / H_K_MM))) - 1.0) * H_ALPHA
         p2 = p1 * p1
         gca = th["g_ca_boyle"] * e1 * e1 * f1 * h
         gk = th["g_k_fast"] * p2 * p2 * q1 + th["g_k_slow"] * n1

@@ -72,6 +72,18 @@ def _step(p: dict, v, m, n, drive, nb_sum, nb_count, dt, euler: bool):
     return v_new, m_new, n_new
 
 
+DRIVE_BLOCK = 1024  # steps of drive + noise computed in one vectorised call
+
+
+def _drive_block(p: dict, key, s0: int, count: int, dt: float, omega: float, cphi, sphi) -> np.ndarray:
+    """Drive current (count, 96) of steps s0 .. s0+count-1 (wave at t_s plus noise)."""
+    steps = np.arange(s0, s0 + count)
+    wt = omega * (steps * dt)
+    sn = np.maximum(np.sin(wt)[:, None] * cphi + np.cos(wt)[:, None] * sphi, 0.0)
+    counters = (steps.astype(np.uint64)[:, None] * np.uint64(N_MUSCLES) + np.arange(N_MUSCLES, dtype=np.uint64))
+    return p["drive_amp_uA"] * sn * sn + p["noise_sd_uA"] * rng.normal_np(key, counters)
+
+
 def simulate(spec: SimulationSpec) -> MuscleActivity:
     if spec.model != "pyannow":
         from ..errors import ConfigError
@@ -84,7 +96,6 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
     cphi, sphi, nb_count = drive_phases()
     omega = TWO_PI * p["drive_freq_hz"] * 1e-3
     key = rng.key_np(spec.seed)
-    muscles = np.arange(N_MUSCLES, dtype=np.uint64)
     v = np.full(N_MUSCLES, -65.0)
     m = np.zeros(N_MUSCLES)
     n = np.full(N_MUSCLES, n_inf(-65.0))
@@ -99,9 +110,9 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
     spike_steps, spike_mus = [], []
     nb_sum = np.zeros(N_MUSCLES)
     for s in range(n_steps):
-        t = s * dt
-        sn = np.maximum(math.sin(omega * t) * cphi + math.cos(omega * t) * sphi, 0.0)
-        drive = p["drive_amp_uA"] * sn * sn + p["noise_sd_uA"] * rng.normal_np(key, np.uint64(s * N_MUSCLES) + muscles)
+        if s % DRIVE_BLOCK == 0:  # the drive does not depend on the state: draw it a block at a time
+            drives = _drive_block(p, key, s, min(DRIVE_BLOCK, n_steps - s), dt, omega, cphi, sphi)
+        drive = drives[s % DRIVE_BLOCK]
         if p["coupling_g"]:
             nb_sum = neighbour_sum(v)
         v_new, m, n = _step(p, v, m, n, drive, nb_sum, nb_count, dt, euler)

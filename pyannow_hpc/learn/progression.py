@@ -42,6 +42,8 @@ class ProgressionConfig:
     backend: str = "native"
     model: str = "pyannow"
     params: dict | None = None
+    integrator: str = "exponential"
+    dt_ms: float = 0.5
     seed: int = 0
     n_blocks: int = 10
     heldout_frac: float = 0.3
@@ -54,6 +56,10 @@ class ProgressionConfig:
     def __post_init__(self) -> None:
         if not (np.isfinite(self.window_s) and self.window_s >= 2.0):
             raise ConfigError(f"window_s must be >= 2 s, got {self.window_s!r}")
+        if self.n_blocks < 2 or not (0.0 < self.heldout_frac < 1.0):
+            raise ConfigError(f"need n_blocks >= 2 and 0 < heldout_frac < 1, got {self.n_blocks} and {self.heldout_frac!r}")
+        if not (np.isfinite(self.frame_hz) and self.frame_hz > 0):
+            raise ConfigError(f"frame_hz must be a positive number, got {self.frame_hz!r}")
         known = {s.key for s in STEPS}
         if self.steps is not None and not set(self.steps) <= known:
             raise ConfigError(f"unknown step(s) {sorted(set(self.steps) - known)}; known: {', '.join(s.key for s in STEPS)}")
@@ -133,7 +139,8 @@ def build_windows(target: NoteSequence, cfg: ProgressionConfig, activity=None) -
         raise ConfigError("the target has no notes")
     t_full = float(target.onset_s[-1]) + cfg.tail_s
     if activity is None:
-        activity = simulate(cfg.params, backend=cfg.backend, model=cfg.model, duration_s=t_full, seed=cfg.seed)
+        activity = simulate(cfg.params, backend=cfg.backend, model=cfg.model, duration_s=t_full, seed=cfg.seed,
+                            integrator=cfg.integrator, dt_ms=cfg.dt_ms)
     feats = activity_features(activity, cfg.frame_hz)
     t_full = min(t_full, feats.duration_s)
     baseline = extract_notes(activity, "crest")

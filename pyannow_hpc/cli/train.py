@@ -1,0 +1,80 @@
+"""Data-parallel training of a PyANNOW model on the worm's activity and a
+target score. Under `mpiexec -n N` the collocation points (PINNs) or the
+frames (hybrid MLP) are split across the N ranks and the gradients are summed
+every step inside the jitted step (mpi4jax; mpi4py outside jit when mpi4jax
+is missing); every rank ends with the same parameters, rank 0 writes them.
+
+Models:
+  ode     ODE PINN  q'' + 2γq' + ω²q = F(t), --colloc points in time
+  pde     PDE PINN  ρq_tt − μq_xx + γq_t = F(x,t), --colloc ≈ n_x·n_t grid points
+  hybrid  Worm+Time MLP(128,64) onset classifier, batch = frames
+
+Examples:
+  pyannow-hpc train --net ode --out out/ode.npz
+  mpiexec -n 2 pyannow-hpc train --net pde --colloc 10000 --adam-steps 200 --lbfgs-steps 0
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ._common import add_simulation_arguments, parse_param_overrides
+
+HELP = "train a PINN or the Worm+Time MLP, data-parallel over MPI ranks (gradient allreduce)"
+MODELS = ("ode", "pde", "hybrid")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--net", default="ode", choices=MODELS, help="what to train (default: %(default)s)")
+    p.add_argument("--target", default=None, metavar="PATH", help="score (default: the embedded Chopin mazurka)")
+    p.add_argument("--duration-s", type=float, default=10.0, help="worm/score window, s (default: %(default)s)")
+    p.add_argument("--colloc", type=int, default=200, help="collocation points (default: %(default)s, the seed's)")
+    p.add_argument("--adam-steps", type=int, default=500, help="Adam steps (default: %(default)s)")
+    p.add_argument("--lbfgs-steps", type=int, default=50, help="L-BFGS steps after Adam (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
+    p.add_argument("--reducer", default="auto", choices=("auto", "mpi4jax", "mpi4py", "none"),
+                   help="gradient allreduce: auto = mpi4jax if importable else mpi4py ('none' at N>1 only for timing)")
+    p.add_argument("--out", "-o", default=None, metavar="PATH.npz", help="write the trained parameters here (rank 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary line (rank 0) instead of text")
+    add_simulation_arguments(p)
+
+
+def _validate(args) -> None:
+    from ..errors import ConfigError
+
+    if not (args.duration_s == args.duration_s and 2.0 <= args.duration_s <= 3600.0):
+        raise ConfigError(f"--duration-s must be in [2, 3600] s, got {args.duration_s!r}")
+    if args.colloc < 1:
+        raise ConfigError(f"--colloc must be >= 1, got {args.colloc}")
+    if args.out is not None and not str(args.out).endswith(".npz"):
+        raise ConfigError(f"--out must end in .npz, got {args.out!r}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..params import space
+
+    params = space(args.model).validate(parse_param_overrides(args.param))
+    _validate(args)
+
+    from ..dist.comm import world
+    from ..learn.optim import TrainConfig
+    from ..learn.training import build_job, summary, write_params
+
+    comm = world()
+    config = TrainConfig(adam_steps=args.adam_steps, lbfgs_steps=args.lbfgs_steps, learning_rate=args.lr,
+                         reducer=args.reducer)
+    job = build_job(args.net, params=params, backend=args.backend, model=args.model, integrator=args.integrator,
+                    dt_ms=args.dt_ms, seed=args.seed, duration_s=args.duration_s, n_colloc=args.colloc,
+                    target_path=args.target, comm=comm)
+    trained, hist = job.train(config, comm)
+    info = summary(job, trained, hist, comm)
+    if comm.Get_rank() == 0:
+        if args.out:
+            info["out"] = str(write_params(args.out, trained))
+        if args.json:
+            print(json.dumps(info))
+        else:
+            for k, v in info.items():
+                print(f"{k:>22}: {v}")
+    return 0 if info["params_identical_on_all_ranks"] else 3

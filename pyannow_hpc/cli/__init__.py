@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "merge": "merge",
     "refine": "refine",
     "excitability": "excitability",
+    "train": "train",
+    "progression": "progression",
 }
 
 

@@ -14,7 +14,9 @@ def test_writes_traces_spikes_params_and_provenance(tmp_path, capsys):
     rc = main(["simulate", "--duration-s", "0.5", "-p", "g_egl19=12", "--param", "tau_ca_ms=30",
                "--integrator", "seed_euler", "--gates", "--seed", "3", "--out", str(out)])
     assert rc == 0
-    assert "wrote" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "wrote" in captured.out
+    assert captured.err == ""  # no progress bar when stderr is not a terminal
     ref = simulate({"g_egl19": 12, "tau_ca_ms": 30}, duration_s=0.5, integrator="seed_euler", seed=3, record_gates=True)
     with h5py.File(out, "r") as f:
         assert f["v_mV"].shape == ref.v_mV.shape and f["v_mV"].dtype == np.float32

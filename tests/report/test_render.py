@@ -133,3 +133,19 @@ def test_report_of_a_real_sweep_scores_the_same_target_window(tmp_path):
     assert float(at_50ms["F1 (mir_eval one-to-one)"]) == float(best[MIR])
     assert float(at_50ms["F1 (seed any-match)"]) == float(best[SEED])
     assert int(at_50ms["target notes"]) > 0
+
+
+def test_all_failed_sweep_still_renders_a_page_without_worm_tracks(tmp_path):
+    from pyannow_hpc.store.ledger import FAILED, LedgerData, write_ledger
+
+    led = LedgerData.new(np.arange(4), ("g_egl19",), np.array([[1.0], [2.0], [3.0], [4.0]]), np.arange(4),
+                         attrs={"duration_s": 2.0}, target=None)
+    for row in range(4):
+        led.record(row, FAILED, error="SimulationError: timed out after 120 s")
+    path = write_ledger(tmp_path / "failed.h5", led)
+    index = render(path, tmp_path / "rep", progress=False)
+    page = index.read_text()
+    assert "0 of 4 tasks done, 4 failed" in page
+    assert re.findall(r"<audio", page) == []  # no target stored, no task ranked
+    assert _csv(tmp_path / "rep" / "f1_table.csv") == []
+    assert {p.name for p in (tmp_path / "rep" / "plots").iterdir()} == {"loss_hist.png", "param_scatter.png"}

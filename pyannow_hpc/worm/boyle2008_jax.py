@@ -18,12 +18,13 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..errors import ConfigError, SimulationError
+from ..errors import ConfigError
 from . import rng
 from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
 from .boyle2008 import GATES, H_ALPHA, H_CA_HALF_MM, H_K_MM, NO_STEP, RHO_TO_MM_PER_MS_PER_UA, BOYLE2008_SPACE, CurrentStep
 from .numpy_reference import TWO_PI, drive_phases
-from .spikes import refractory_steps, spikes_from_mask
+from .jax_surrogate import activity_from_outputs
+from .spikes import check_spike_settings, refractory_steps
 
 #: the space's parameters plus the IClamp step (uA/cm^2, ms), all float64 scalars
 THETA_NAMES = BOYLE2008_SPACE.names + ("i_step_uA", "step_start_ms", "step_stop_ms")
@@ -142,27 +143,13 @@ def simulate(spec: SimulationSpec, step: CurrentStep = NO_STEP) -> MuscleActivit
     """Run the boyle2008 cell in JAX; ``step`` adds an IClamp to every cell."""
     if spec.integrator != "exponential":
         raise ConfigError(f"the boyle2008 cell has only the exponential integrator, got integrator={spec.integrator!r}")
+    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
     import jax
 
     with jax.enable_x64(True):
         fn = make_simulator(spec.n_steps, spec.dt_ms, spec.record_every, True, spec.spike_thresh_mV, spec.refractory_ms)
         out = jax.device_get(fn(theta_from(spec.params, step), np.uint64(spec.seed & 0xFFFFFFFFFFFFFFFF)))
-    v = np.asarray(out["v"])
-    if not np.all(np.isfinite(v)):
-        raise SimulationError(f"the boyle2008 JAX surrogate became NaN/inf (dt_ms={spec.dt_ms:g}); check the parameters")
-    dtype = np.float32 if spec.float32 else np.float64
-    times, mus = spikes_from_mask(out["spike_mask"], spec.dt_ms)
-    return MuscleActivity(
-        t_ms=np.arange(v.shape[0]) * (spec.record_every * spec.dt_ms),
-        v_mV=v.astype(dtype, copy=False),
-        spike_times_ms=times,
-        spike_muscle=mus,
-        backend="jax",
-        model=spec.model,
-        params=dict(spec.params),
-        seed=spec.seed,
-        traces={"ca_mM": np.asarray(out["ca_mM"]).astype(dtype, copy=False)},
-    )
+    return activity_from_outputs(spec, out, ("ca_mM",))
 
 
 __all__ = ["THETA_NAMES", "make_simulator", "simulate", "theta_from"]

@@ -15,6 +15,7 @@ from ..params import QUADRANT_PHASES_RAD
 from . import native
 from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
 from .boyle2008 import NO_STEP, CurrentStep
+from .spikes import check_spike_settings
 
 #: cell fields in the order of pw_boyle2008_params (pyannow.h); all double
 _CELL_FIELDS = (
@@ -55,6 +56,7 @@ def simulate(spec: SimulationSpec, step: CurrentStep = NO_STEP) -> MuscleActivit
     """Run the boyle2008 cell on the C surrogate; ``step`` adds an IClamp to every cell."""
     if spec.integrator != "exponential":
         raise ConfigError(f"the boyle2008 cell has only the exponential integrator, got integrator={spec.integrator!r}")
+    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
     lib = _lib()
     p = spec.params
     drive = native.Drive(

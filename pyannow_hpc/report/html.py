@@ -52,6 +52,7 @@ def page(
     summary: Sequence[dict],
     best: Sequence[dict],
     tolerances: Sequence[dict],
+    failures: Sequence[dict],
     rank_note: str,
     downloads: Mapping[str, str],
     provenance: Mapping[str, object],
@@ -72,6 +73,10 @@ def page(
     tol_block = (
         "<h3>The best parameter set at three tolerances</h3>" + to_html(tolerances) if tolerances else ""
     )
+    fail_block = (
+        "<h2>Failures</h2><p class=\"note\">Failed tasks grouped by error message, most common first.</p>"
+        + to_html(failures) if failures else ""
+    )
     config = f"<h3>config</h3><pre>{_esc(config_text)}</pre>" if config_text else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -90,6 +95,7 @@ def page(
 <div class="wide">{to_html(best)}</div>
 {tol_block}
 <p>Downloads: {links}</p>
+{fail_block}
 <h2>Plots</h2>
 {figs}
 <h2>Provenance</h2>

@@ -64,6 +64,24 @@ def varying_parameters(params: np.ndarray, names: Sequence[str]) -> list[int]:
     return [j for j in range(params.shape[1]) if np.nanmax(params[:, j]) > np.nanmin(params[:, j])]
 
 
+def most_informative(params: np.ndarray, loss: np.ndarray, cols: Sequence[int], k: int) -> list[int]:
+    """The ``k`` columns whose Spearman rank correlation with the loss is
+    strongest (in ``cols`` order). Rank correlation, not Pearson: parameters
+    swept on a log scale and a loss that saturates are both monotone, not linear."""
+    if len(cols) <= k:
+        return list(cols)
+    from scipy.stats import spearmanr
+
+    loss = np.asarray(loss, dtype=float)
+    ok = np.isfinite(loss)
+    rho = []
+    for j in cols:
+        r = spearmanr(params[ok, j], loss[ok]).statistic if ok.sum() > 2 else np.nan
+        rho.append(0.0 if not np.isfinite(r) else abs(float(r)))
+    keep = set(np.asarray(cols)[np.argsort(rho, kind="stable")[::-1][:k]].tolist())
+    return [j for j in cols if j in keep]
+
+
 def parameter_scatter(
     path: Path,
     params: np.ndarray,
@@ -74,9 +92,12 @@ def parameter_scatter(
     best: Sequence[int] = (),
 ) -> Path:
     """Each swept parameter against onset_loss, and pairs of swept parameters,
-    every point coloured by mir_eval's one-to-one F1. Rows are done tasks."""
+    every point coloured by mir_eval's one-to-one F1. Rows are done tasks.
+    With more than MAX_SCATTER_PARAMS swept parameters, the ones most
+    rank-correlated with the loss are shown (the title says so)."""
     params = np.asarray(params, dtype=float)
-    cols = varying_parameters(params, names)[:MAX_SCATTER_PARAMS]
+    swept = varying_parameters(params, names)
+    cols = most_informative(params, loss, swept, MAX_SCATTER_PARAMS)
     if not cols:  # nothing varied: plot the first parameter so the page still has the panel
         cols = [0] if params.shape[1] else []
     pairs = list(itertools.combinations(cols, 2))
@@ -106,5 +127,9 @@ def parameter_scatter(
         ax.set_visible(False)
     if sc is not None:
         fig.colorbar(sc, ax=axes[: len(panels)].tolist(), label=metric_label("f1_mireval"), shrink=0.9)
-    fig.suptitle("swept parameters: vs onset_loss and in pairs (colour = F1, red rings = best K)")
+    shown = (
+        f"the {len(cols)} of {len(swept)} swept parameters most rank-correlated with onset_loss"
+        if len(swept) > len(cols) else "swept parameters"
+    )
+    fig.suptitle(f"{shown}: vs onset_loss and in pairs (colour = F1, red rings = best K)")
     return _save(fig, path)

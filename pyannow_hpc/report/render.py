@@ -146,6 +146,10 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     write_text(out / "f1_table.csv", format_table_csv(best_tbl))
     write_text(out / "summary.csv", format_table_csv(summary_tbl))
     downloads = {"F1 table (Markdown)": "f1_table.md", "F1 table (CSV)": "f1_table.csv", "summary (CSV)": "summary.csv"}
+    fail_tbl = tables.failure_rows(status, data.errors, task_ids)
+    if fail_tbl:
+        write_text(out / "failures.csv", format_table_csv(fail_tbl))
+        downloads["failures (CSV)"] = "failures.csv"
     if tol_tbl:
         write_text(out / "best_f1_tolerances.csv", format_table_csv(tol_tbl))
         downloads["best worm at ±25/50/100 ms (CSV)"] = "best_f1_tolerances.csv"
@@ -213,6 +217,7 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
         summary=summary_tbl,
         best=best_tbl,
         tolerances=tol_tbl,
+        failures=fail_tbl,
         rank_note=rank_note,
         downloads=downloads,
         provenance=prov,

@@ -79,6 +79,20 @@ def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: floa
     return rows
 
 
+def failure_rows(status: np.ndarray, errors: Sequence[str], task_ids: np.ndarray, limit: int = 10) -> list[dict]:
+    """Failed tasks grouped by error message, most common first: what broke,
+    how often, and which task ids to rerun or inspect."""
+    groups: dict[str, list[int]] = {}
+    for r in np.flatnonzero(np.asarray(status) == 2):
+        msg = (errors[r] or "(no message)").strip().splitlines()[0][:200]
+        groups.setdefault(msg, []).append(int(task_ids[r]))
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))[:limit]
+    return [
+        {"tasks": len(ids), "error": msg, "task ids": " ".join(map(str, ids[:8])) + (" ..." if len(ids) > 8 else "")}
+        for msg, ids in ordered
+    ]
+
+
 def _cell(value: object) -> str:
     if isinstance(value, (float, np.floating)):
         v = float(value)

@@ -71,6 +71,11 @@ def test_render_writes_tables_audio_plots_and_page(ledger, tmp_path):
     assert sf.info(out / "audio" / "target.wav").duration < 5.0
     for needle in (MIR, SEED, "abc123def456", "testhost", "mpi_size", "n_samples = 24", "2026-11-29T13:01:00"):
         assert needle in page
+    # the fixture's two failed tasks share one message
+    assert _csv(out / "failures.csv") == [
+        {"tasks": "2", "error": "SimulationError: blew up to NaN at t=1.2 s", "task ids": "3 17"}
+    ]
+    assert "<h2>Failures</h2>" in page
     # nothing half-written left behind
     assert not list(out.rglob(".*"))
 
@@ -149,3 +154,16 @@ def test_all_failed_sweep_still_renders_a_page_without_worm_tracks(tmp_path):
     assert re.findall(r"<audio", page) == []  # no target stored, no task ranked
     assert _csv(tmp_path / "rep" / "f1_table.csv") == []
     assert {p.name for p in (tmp_path / "rep" / "plots").iterdir()} == {"loss_hist.png", "param_scatter.png"}
+    assert _csv(tmp_path / "rep" / "failures.csv") == [
+        {"tasks": "4", "error": "SimulationError: timed out after 120 s", "task ids": "0 1 2 3"}
+    ]
+
+
+def test_scatter_keeps_the_parameters_that_track_the_loss():
+    from pyannow_hpc.report.plots import most_informative
+
+    rng = np.random.default_rng(0)
+    params = rng.uniform(size=(200, 6))
+    loss = np.exp(3 * params[:, 4]) - 2 * params[:, 1] + 0.01 * rng.normal(size=200)  # monotone in 4, in 1
+    assert most_informative(params, loss, [0, 1, 2, 3, 4, 5], 2) == [1, 4]
+    assert most_informative(params, loss, [0, 2], 4) == [0, 2]

@@ -56,6 +56,18 @@ def loss_histogram(path: Path, loss: np.ndarray, best_loss: Sequence[float] = ()
     return _save(fig, path)
 
 
+def _log_axis(axis, set_scale) -> None:
+    # Swept ranges often span less than a decade; matplotlib's default log
+    # formatter then labels every minor tick in overlapping 10^x notation.
+    # Ticks at 1-2-5 steps with plain numbers read well at any span.
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
+
+    set_scale("log")
+    axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def varying_parameters(params: np.ndarray, names: Sequence[str]) -> list[int]:
     """Columns whose value is not the same in every task (the swept ones)."""
     params = np.asarray(params, dtype=float)
@@ -120,9 +132,9 @@ def parameter_scatter(
         ax.set_xlabel(names[a])
         ax.set_ylabel("onset_loss" if b is None else names[b])
         if names[a] in log_names:
-            ax.set_xscale("log")
+            _log_axis(ax.xaxis, ax.set_xscale)
         if b is not None and names[b] in log_names:
-            ax.set_yscale("log")
+            _log_axis(ax.yaxis, ax.set_yscale)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     if sc is not None:

@@ -4,8 +4,8 @@ The step is native/src/boyle2008.c's, written with the same operations in the
 same order, with the same counter-based noise (:mod:`.rng`) and the same
 spike rule (a per-step mask), so the C and JAX traces agree to ~1e-12
 (tests/boyle/test_native_vs_jax.py checks <= 1e-9 on 10 s with noise).
-The scan structure (windows of ``record_every`` steps, sample 0 = initial
-state) is the seed cell's (:mod:`.jax_surrogate`).
+The time loop (windows of ``record_every`` steps, sample 0 = initial state)
+is :func:`.jax_scan.windowed_scan`, with the seed cell's conventions.
 
 :func:`make_simulator` returns a jitted ``fn(theta, seed) -> dict`` of the
 parameters in :data:`THETA_NAMES` (call it inside ``with
@@ -23,6 +23,7 @@ from . import rng
 from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
 from .boyle2008 import GATES, H_ALPHA, H_CA_HALF_MM, H_K_MM, NO_STEP, RHO_TO_MM_PER_MS_PER_UA, BOYLE2008_SPACE, CurrentStep
 from .numpy_reference import TWO_PI, drive_phases
+from .jax_scan import windowed_scan
 from .jax_surrogate import activity_from_outputs
 from .spikes import check_spike_settings, refractory_steps
 
@@ -106,7 +107,6 @@ def make_simulator(n_steps: int, dt_ms: float, record_every: int = 1, spikes: bo
     import jax.numpy as jnp
 
     step = _step_fn(dt_ms, spike_thresh_mV, refractory_steps(refractory_ms, dt_ms))
-    n_windows, tail = divmod(n_steps, record_every)
 
     def fn(theta, seed):
         th = {k: jnp.asarray(theta[k], jnp.float64) for k in THETA_NAMES}
@@ -116,17 +116,9 @@ def make_simulator(n_steps: int, dt_ms: float, record_every: int = 1, spikes: bo
         def inner(c, s):
             return step(th, key, c, s)
 
-        def window(c, i):
-            c, spk = jax.lax.scan(inner, c, i * record_every + jnp.arange(record_every))
-            return c, ((c[0], c[7]), spk if spikes else None)
-
-        carry, ((vs, cas), spk) = jax.lax.scan(window, carry0, jnp.arange(n_windows))
-        out = {"v": jnp.concatenate([carry0[0][None], vs], 0), "ca_mM": jnp.concatenate([carry0[7][None], cas], 0)}
+        (v, ca), mask = windowed_scan(inner, carry0, n_steps, record_every, lambda c: (c[0], c[7]), spikes)
+        out = {"v": v, "ca_mM": ca}
         if spikes:
-            mask = spk.reshape(n_windows * record_every, N_MUSCLES)
-            if tail:  # steps after the last recorded sample still count for spikes
-                _, spk_tail = jax.lax.scan(inner, carry, n_windows * record_every + jnp.arange(tail))
-                mask = jnp.concatenate([mask, spk_tail], 0)
             out["spike_mask"] = mask
         return out
 

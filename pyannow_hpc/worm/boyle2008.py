@@ -115,6 +115,18 @@ class CurrentStep:
 NO_STEP = CurrentStep()
 
 
+def check_boyle_spec(spec) -> None:
+    """What the boyle2008 backends cannot do, as one-line errors (rather than silently ignoring it)."""
+    from ..errors import ConfigError
+    from .spikes import check_spike_settings
+
+    if spec.integrator != "exponential":
+        raise ConfigError(f"the boyle2008 cell has only the exponential integrator, got integrator={spec.integrator!r}")
+    if spec.record_gates:
+        raise ConfigError("the boyle2008 cell records V and [Ca] (traces v_mV, ca_mM), not gates: drop record_gates/--gates")
+    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
+
+
 def _native_simulate(spec):
     return importlib.import_module(f"{__package__}.boyle2008_native").simulate(spec)
 

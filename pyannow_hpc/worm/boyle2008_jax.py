@@ -18,14 +18,14 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..errors import ConfigError
 from . import rng
 from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
-from .boyle2008 import GATES, H_ALPHA, H_CA_HALF_MM, H_K_MM, NO_STEP, RHO_TO_MM_PER_MS_PER_UA, BOYLE2008_SPACE, CurrentStep
+from .boyle2008 import (BOYLE2008_SPACE, GATES, H_ALPHA, H_CA_HALF_MM, H_K_MM, NO_STEP, RHO_TO_MM_PER_MS_PER_UA,
+                        CurrentStep, check_boyle_spec)
 from .numpy_reference import TWO_PI, drive_phases
 from .jax_scan import windowed_scan
 from .jax_surrogate import activity_from_outputs
-from .spikes import check_spike_settings, refractory_steps
+from .spikes import refractory_steps
 
 #: the space's parameters plus the IClamp step (uA/cm^2, ms), all float64 scalars
 THETA_NAMES = BOYLE2008_SPACE.names + ("i_step_uA", "step_start_ms", "step_stop_ms")
@@ -133,9 +133,7 @@ def theta_from(params: Mapping[str, float], step: CurrentStep = NO_STEP) -> dict
 
 def simulate(spec: SimulationSpec, step: CurrentStep = NO_STEP) -> MuscleActivity:
     """Run the boyle2008 cell in JAX; ``step`` adds an IClamp to every cell."""
-    if spec.integrator != "exponential":
-        raise ConfigError(f"the boyle2008 cell has only the exponential integrator, got integrator={spec.integrator!r}")
-    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
+    check_boyle_spec(spec)
     import jax
 
     with jax.enable_x64(True):

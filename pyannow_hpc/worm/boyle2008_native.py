@@ -10,12 +10,11 @@ import ctypes
 import numpy as np
 
 from .. import _native
-from ..errors import ConfigError, NativeLibraryError, SimulationError
+from ..errors import NativeLibraryError, SimulationError
 from ..params import QUADRANT_PHASES_RAD
 from . import native
 from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
-from .boyle2008 import NO_STEP, CurrentStep
-from .spikes import check_spike_settings
+from .boyle2008 import NO_STEP, CurrentStep, check_boyle_spec
 
 #: cell fields in the order of pw_boyle2008_params (pyannow.h); all double
 _CELL_FIELDS = (
@@ -54,9 +53,7 @@ def cell_struct(params, step: CurrentStep = NO_STEP) -> Boyle2008Params:
 
 def simulate(spec: SimulationSpec, step: CurrentStep = NO_STEP) -> MuscleActivity:
     """Run the boyle2008 cell on the C surrogate; ``step`` adds an IClamp to every cell."""
-    if spec.integrator != "exponential":
-        raise ConfigError(f"the boyle2008 cell has only the exponential integrator, got integrator={spec.integrator!r}")
-    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
+    check_boyle_spec(spec)
     lib = _lib()
     p = spec.params
     drive = native.Drive(

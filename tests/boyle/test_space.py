@@ -75,6 +75,14 @@ def test_bad_parameters_give_one_line_errors():
 
     with pytest.raises(ConfigError, match="only the exponential integrator"):
         simulate(None, model="boyle2008", integrator="seed_euler", duration_s=0.1)
+    from pyannow_hpc.worm import boyle2008_jax, boyle2008_native
+
+    for backend in (boyle2008_native, boyle2008_jax):
+        for bad, match in (({"integrator": "seed_euler"}, "only the exponential integrator"),
+                           ({"record_gates": True}, "not gates"),
+                           ({"spike_thresh_mV": float("nan")}, "spike_thresh_mV")):
+            with pytest.raises(ConfigError, match=match):
+                backend.simulate(make_spec(None, model="boyle2008", duration_s=0.1, **bad))
 
 
 def test_the_space_has_the_drive_and_gene_names():

@@ -35,12 +35,16 @@ import difflib
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, ParameterError
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: the same parser, from PyPI (pyproject.toml pulls it in)
+    import tomli as tomllib
 
 SAMPLERS = ("sobol", "lhs", "grid", "random")
 ONSET_METHODS = ("crest", "threshold")

@@ -104,3 +104,36 @@ def test_rank0_errors_reach_every_rank(shared_dir):
     c = cfg(shared_dir, "file.txt/sub/x.h5")
     with pytest.raises(OutputError, match="cannot create output folder"):
         run(c, lambda t: pytest.fail("a task ran"))
+
+
+def test_scheduling_is_dynamic_under_uneven_costs():
+    """One slow task (0.6 s) among many fast ones (10 ms): the rank that drew it
+    runs fewer tasks, the others take up the rest -- a static split would not."""
+    import time
+
+    from pyannow_hpc.dist.isolation import Task, TaskResult, run_task
+    from pyannow_hpc.dist.scheduler import schedule
+
+    comm = world()
+    size = comm.Get_size()
+    n = 40 * size
+
+    ran_slow = []
+
+    def cost(task):
+        ran_slow.append(task.task_id == 0)
+        time.sleep(0.6 if task.task_id == 0 else 0.01)
+        return TaskResult({"onset_loss": float(task.task_id)})
+
+    tasks = [Task(i, {}, i) for i in range(n)] if comm.Get_rank() == 0 else []
+    seen = []
+    stats = schedule(tasks, lambda t: run_task(cost, t), comm=comm, on_outcome=lambda o: seen.append(o.task_id), chunk_max=4)
+    done = comm.allgather(stats.done)
+    slow_rank = comm.allgather(any(ran_slow)).index(True)
+    assert sum(done) == n
+    if comm.Get_rank() == 0:
+        assert sorted(seen) == list(range(n))
+    if size > 1:
+        others = [d for r, d in enumerate(done) if r != slow_rank]
+        # static equal split would give every rank n / size = 40 tasks
+        assert done[slow_rank] < 40 < max(others), done

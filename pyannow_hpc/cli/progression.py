@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated subset, e.g. 0,3,9 (default: all: 0,1a,1b,2,3,4-6,7,8a,8b,9,9b,0-full,10,ref)")
     p.add_argument("--heldout-frac", type=float, default=0.3, help="share of the time blocks held out (default: %(default)s)")
     p.add_argument("--n-blocks", type=int, default=10, help="time blocks per window (default: %(default)s)")
+    p.add_argument("--onsets", default="auto", choices=("auto", "crest", "threshold"),
+                   help="step-0 onset detector: the seed's crest, spike threshold, or auto (crest when the "
+                        "model has a body-wave drive, else threshold: C302) (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="a tenth of the optimiser steps (smoke runs)")
     add_simulation_arguments(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = ProgressionConfig(window_s=args.window_s, backend=args.backend, model=args.model, params=params,
                             integrator=args.integrator, dt_ms=args.dt_ms, seed=args.seed, n_blocks=args.n_blocks,
-                            heldout_frac=args.heldout_frac, quick=args.quick, steps=steps)
+                            heldout_frac=args.heldout_frac, quick=args.quick, onsets=args.onsets, steps=steps)
     if world().Get_rank() != 0:
         return 0  # the progression is a serial job; under mpiexec rank 0 runs it
     target = load_target(args.target)

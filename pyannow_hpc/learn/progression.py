@@ -51,6 +51,7 @@ class ProgressionConfig:
     refractory_s: float = REFRACTORY_S
     tail_s: float = 2.0  # T_full = last target onset + tail_s (the seed's 229 s rule)
     quick: bool = False  # 1/10 of the optimiser steps (tests)
+    onsets: str = "auto"  # step-0 detector: crest (the seed's), threshold (spikes), auto = crest if the model has a drive
     steps: tuple[str, ...] | None = None  # subset of step keys; None = all
 
     def __post_init__(self) -> None:
@@ -60,6 +61,8 @@ class ProgressionConfig:
             raise ConfigError(f"need n_blocks >= 2 and 0 < heldout_frac < 1, got {self.n_blocks} and {self.heldout_frac!r}")
         if not (np.isfinite(self.frame_hz) and self.frame_hz > 0):
             raise ConfigError(f"frame_hz must be a positive number, got {self.frame_hz!r}")
+        if self.onsets not in ("auto", "crest", "threshold"):
+            raise ConfigError(f"unknown onset detector {self.onsets!r}; choose auto, crest or threshold")
         known = {s.key for s in STEPS}
         if self.steps is not None and not set(self.steps) <= known:
             raise ConfigError(f"unknown step(s) {sorted(set(self.steps) - known)}; known: {', '.join(s.key for s in STEPS)}")
@@ -143,7 +146,10 @@ def build_windows(target: NoteSequence, cfg: ProgressionConfig, activity=None) -
                             integrator=cfg.integrator, dt_ms=cfg.dt_ms)
     feats = activity_features(activity, cfg.frame_hz)
     t_full = min(t_full, feats.duration_s)
-    baseline = extract_notes(activity, "crest")
+    method = cfg.onsets
+    if method == "auto":  # C302 has no body-wave drive: its spikes make the notes
+        method = "crest" if {"drive_freq_hz", "ca_thresh_mV"} <= set(activity.params or {}) else "threshold"
+    baseline = extract_notes(activity, method)
     windows = {}
     for scope, dur in (("window", min(cfg.window_s, t_full)), ("full", t_full)):
         n = int(round(dur * cfg.frame_hz))
@@ -201,7 +207,7 @@ def write_outputs(res: ProgressionResult, target: NoteSequence, out_dir: Path, f
     """progression.md / .csv, and for step 10: worm + target WAVs and a piano roll."""
     from ..music.audio import write_audio
     from ..music.synth import render
-    from ..report.plots import piano_roll
+    from ..music.pianoroll import plot_pianoroll
     from ..store.atomic import write_text
 
     out_dir = Path(out_dir)
@@ -220,7 +226,7 @@ def write_outputs(res: ProgressionResult, target: NoteSequence, out_dir: Path, f
         tgt = target.window(0.0, dur)
         files["worm_wav"] = Path(write_audio(out_dir / "step10_worm.wav", render(worm, fs, duration_s=dur), fs))
         files["target_wav"] = Path(write_audio(out_dir / "step10_target.wav", render(tgt, fs, duration_s=dur), fs))
-        files["pianoroll"] = Path(piano_roll(out_dir / "step10_pianoroll.png", worm, tgt, dur,
-                                             title="step 10 (in-sample, full piece): worm vs target"))
+        files["pianoroll"] = Path(plot_pianoroll(worm, tgt, out_dir / "step10_pianoroll.png", duration_s=dur,
+                                                 title="step 10 (in-sample, full piece): worm vs target"))
     res.files = files
     return files

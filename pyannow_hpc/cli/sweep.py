@@ -54,12 +54,18 @@ def _import_task(spec: str):
 
 def run(args) -> int:
     from ..config import load_config
-    from ..dist.comm import world
+    from ..dist.comm import launcher_size, world
     from ..dist.sweep import replace_output, run_sweep
-    from ..errors import PyannowError
+    from ..errors import ConfigError, PyannowError
 
     comm = world()
     rank, size = comm.Get_rank(), comm.Get_size()
+    if size == 1 and launcher_size() > 1:
+        # N independent one-rank sweeps would all be "rank 0" and race on one ledger
+        raise ConfigError(
+            f"started as {launcher_size()} processes but MPI sees 1 rank each: is mpi4py installed "
+            "(pip install 'pyannow_hpc[mpi]'), PYANNOW_NO_MPI unset, and srun given --mpi=pmi2 (MPICH) or pmix?"
+        )
     try:
         # every rank parses the (small) config itself: a bad file fails on all
         # ranks alike before any communication, so nobody waits on anybody

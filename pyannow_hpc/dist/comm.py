@@ -48,6 +48,22 @@ def mpi_launched() -> bool:
     return any(k in os.environ for k in keys)
 
 
+def launcher_size() -> int:
+    """How many processes the launcher says it started (1 when it says nothing).
+
+    Compared with ``world().Get_size()`` it catches N copies of a one-rank
+    program (mpi4py missing, ``PYANNOW_NO_MPI=1``, or srun without a working
+    ``--mpi`` plugin), which would otherwise all act as rank 0.
+    """
+    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"):
+        if os.environ.get(key, "").isdigit():
+            return int(os.environ[key])
+    # inside an srun step (not the batch script itself, which has no step id)
+    if os.environ.get("SLURM_STEP_ID", "").isdigit() and os.environ.get("SLURM_STEP_NUM_TASKS", "").isdigit():
+        return int(os.environ["SLURM_STEP_NUM_TASKS"])
+    return 1
+
+
 @functools.lru_cache(maxsize=None)
 def world():
     """COMM_WORLD under MPI, else a :class:`SerialComm`.

@@ -143,3 +143,15 @@ def test_shards_then_merge_equal_the_whole_sweep(tmp_path):
     res = subprocess.run([sys.executable, "-m", "pyannow_hpc", "merge", str(tmp_path / "bad.h5"), parts[0], parts[0]],
                          env=env(), capture_output=True, text=True)
     assert res.returncode == 2 and "shards overlap" in res.stderr and not (tmp_path / "bad.h5").exists()
+
+
+def test_n_copies_of_a_one_rank_program_are_refused(tmp_path):
+    """mpiexec -n 2 without MPI in Python would run two "rank 0"s racing on one ledger."""
+    cfg = write_cfg(tmp_path, "race")
+    e = env()
+    e["PYANNOW_NO_MPI"] = "1"
+    res = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "pyannow_hpc", "sweep", str(cfg), "--no-progress"],
+                         env=e, capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0
+    assert "started as 2 processes but MPI sees 1 rank each" in res.stderr
+    assert not (tmp_path / "race.h5").exists()

@@ -52,15 +52,15 @@ def launcher_size() -> int:
     """How many processes the launcher says it started (1 when it says nothing).
 
     Compared with ``world().Get_size()`` it catches N copies of a one-rank
-    program (mpi4py missing, ``PYANNOW_NO_MPI=1``, or srun without a working
-    ``--mpi`` plugin), which would otherwise all act as rank 0.
+    program (mpi4py missing, ``PYANNOW_NO_MPI=1``, an mpi4py built for another
+    MPI than the launcher's), which would otherwise all act as rank 0.
     """
     for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"):
         if os.environ.get(key, "").isdigit():
             return int(os.environ[key])
-    # inside an srun step (not the batch script itself, which has no step id)
-    if os.environ.get("SLURM_STEP_ID", "").isdigit() and os.environ.get("SLURM_STEP_NUM_TASKS", "").isdigit():
-        return int(os.environ["SLURM_STEP_NUM_TASKS"])
+    # Slurm's own SLURM_STEP_NUM_TASKS is not used: its meaning in a batch
+    # script versus an srun step is too easy to get wrong, and a false alarm
+    # would stop legitimate one-rank runs
     return 1
 
 

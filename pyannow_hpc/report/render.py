@@ -167,8 +167,8 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
         write_audio(out / rel, synth(worm_notes[int(r)], fs=AUDIO_FS_HZ), AUDIO_FS_HZ)
         caption = (
             f"#{rank} task {tid} ({len(worm_notes[int(r)])} notes): onset_loss {metrics['onset_loss'][r]:.4g}, "
-            f"F1 (mir_eval one-to-one, ±50 ms) {metrics['f1_mireval'][r]:.3f}, "
-            f"F1 (seed any-match, ±50 ms) {metrics['f1_seed'][r]:.3f}"
+            f"{metric_label('f1_mireval', tol_s)} {metrics['f1_mireval'][r]:.3f}, "
+            f"{metric_label('f1_seed', tol_s)} {metrics['f1_seed'][r]:.3f}"
         )
         tracks.append(html_page.Track(caption, rel))
         step(f"audio task {tid}")
@@ -189,7 +189,7 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     figures = [
         html_page.Figure("onset_loss over done tasks (dashed: the best K)", "plots/loss_hist.png"),
         html_page.Figure(
-            "swept parameters vs onset_loss and in pairs, coloured by F1 (mir_eval one-to-one, ±50 ms)",
+            f"swept parameters vs onset_loss and in pairs, coloured by {metric_label('f1_mireval', tol_s)}",
             "plots/param_scatter.png",
         ),
     ]

@@ -40,11 +40,7 @@
 #define NM PW_N_MUSCLES
 #define NS PW_N_SEGMENTS
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && __GNUC__ >= 12
-#define PW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define PW_CLONES
-#endif
+/* PW_CLONES (AVX-512 / AVX2 / baseline clones of the hot loop) comes from pw_vmath.h */
 
 /* Gate kinetics from c302/cell_C.xml (ionChannel ca_boyle, k_fast, k_slow;
  * the *_muscle copies in custom_muscle_components.xml used by C2 are

@@ -16,11 +16,14 @@
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +219,28 @@ class _Recorder:
             self.bar.close()
 
 
+class Terminated(SystemExit):
+    """SIGTERM during a sweep: rank 0 flushes what it has, then exits 143."""
+
+
+@contextlib.contextmanager
+def _terminate_as_exception(active: bool):
+    """Turn SIGTERM into an exception on rank 0, so the ledger gets one last flush
+    (Slurm sends SIGTERM, then SIGKILL KillWait seconds later)."""
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum, frame):
+        raise Terminated(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}" if math.isfinite(x) else "n/a"
 
@@ -302,9 +327,21 @@ def run_sweep(
     error = None
     t_sched = time.perf_counter()
     try:
-        stats = schedule(tasks, execute, comm=comm, on_outcome=recorder, chunk_max=chunk_max, rank0_works=rank0_works)
+        with _terminate_as_exception(rank == 0):
+            stats = schedule(tasks, execute, comm=comm, on_outcome=recorder, chunk_max=chunk_max, rank0_works=rank0_works)
     except PyannowError as exc:  # rank 0's ledger write failed: workers are drained; still meet them below
         error, stats = exc, RankStats()
+    except BaseException:
+        # SIGTERM (Slurm's time limit, scancel), Ctrl-C, a bug: keep what came back
+        if recorder is not None and recorder.dirty:
+            try:
+                recorder.flush()
+            except Exception:  # noqa: BLE001  the last good flush is still on disk
+                pass
+            c = recorder.led.counts()
+            log(f"stopped: {c['done']} done, {c['failed']} failed, {c['pending']} pending in {cfg.output.ledger}; "
+                "run the same command to resume")
+        raise
     finally:
         if recorder is not None:
             recorder.close()

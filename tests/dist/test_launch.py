@@ -155,3 +155,23 @@ def test_n_copies_of_a_one_rank_program_are_refused(tmp_path):
     assert res.returncode != 0
     assert "started as 2 processes but MPI sees 1 rank each" in res.stderr
     assert not (tmp_path / "race.h5").exists()
+
+
+def test_sigterm_flushes_what_came_back(tmp_path):
+    """Slurm's time limit sends SIGTERM first: rank 0 writes one last flush."""
+    cfg = write_cfg(tmp_path, "term", n=200)
+    cfg.write_text(cfg.read_text().replace("flush_every_s = 0.05", "flush_every_s = 3600.0"))
+    e = env()
+    e["FAKE_TASK_SLEEP_S"] = "0.02"
+    proc = subprocess.Popen([sys.executable, "-m", "pyannow_hpc", "sweep", str(cfg), "--no-progress", "--task", "fake_tasks:slow"],
+                            env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ledger = tmp_path / "term.h5"
+    deadline = time.time() + 60
+    while time.time() < deadline and not ledger.exists():  # the initial (empty) ledger
+        time.sleep(0.05)
+    time.sleep(1.0)  # ~50 tasks done, none flushed yet (flush period: an hour)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 143, out
+    led = L.read_ledger(ledger)
+    assert 0 < led.counts()["done"] < 200 and not L.stale_temps(ledger)

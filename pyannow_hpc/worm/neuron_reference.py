@@ -11,7 +11,9 @@ traces start at V = -45 mV with every gate at steady state and [Ca] = 0.
 Generation, the mechanism compile (cached per .mod contents) and the NEURON
 run reuse the C302 backend's machinery (:mod:`.c302_backend`: private task
 directory, no shell, timeouts).  ``python -m pyannow_hpc.worm.neuron_reference
-[--plot PNG]`` prints the comparison table (and plots the 6 pA traces).
+[--level C2] [--amps-pa 4 6] [--plot PNG]`` prints the comparison table (and
+plots the last step's traces).  Set C2 works too (its muscle uses the same
+channels with its own pool and reversal potentials); CI runs C1.
 """
 from __future__ import annotations
 
@@ -175,7 +177,7 @@ def plot_comparison(neuron: Trace, surrogates: dict[str, Trace], path: str, titl
     fig = Figure(figsize=(9.0, 5.0), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax_v, ax_ca = fig.subplots(2, 1, sharex=True)
-    ax_v.plot(neuron.t_ms, neuron.v_mV, "k", lw=2.2, label="NEURON (c302 C1, dt 0.05 ms)")
+    ax_v.plot(neuron.t_ms, neuron.v_mV, "k", lw=2.2, label="NEURON (c302, dt 0.05 ms)")
     ax_ca.plot(neuron.t_ms, neuron.ca_mM * 1e6, "k", lw=2.2)
     for (label, tr), style in zip(surrogates.items(), ("C1--", "C3:", "C2-.")):
         ax_v.plot(tr.t_ms, tr.v_mV, style, lw=1.3, label=label)
@@ -193,17 +195,25 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["prepare"]:  # child process: prepare DIR LEVEL DURATION_MS DT_MS OVERRIDES_JSON
         prepare(argv[1], argv[2], float(argv[3]), float(argv[4]), json.loads(argv[5]))
         return 0
-    plot_path = argv[argv.index("--plot") + 1] if "--plot" in argv else None
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m pyannow_hpc.worm.neuron_reference", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--level", default="C1", choices=sorted(C302_SETS), help="c302 parameter set (default C1)")
+    ap.add_argument("--amps-pa", type=float, nargs="+", default=[4.0, 6.0], help="IClamp steps, pA (default 4 6)")
+    ap.add_argument("--plot", metavar="PNG", help="also plot NEURON vs the surrogate for the last step")
+    args = ap.parse_args(argv)
     print(HEADER)
-    for c in validate(backends=("native", "jax")):
+    for c in validate(args.amps_pa, level=args.level, backends=("native", "jax")):
         print(c.row())
         print(f"<!-- spikes NEURON {np.round(c.neuron_spikes_ms, 2).tolist()} surrogate "
               f"{np.round(c.surrogate_spikes_ms, 2).tolist()} -->")
-    if plot_path:
-        amp = 6.0
-        plot_comparison(run_neuron(amp), {f"surrogate dt {dt:g} ms": run_surrogate(amp, dt_ms=dt) for dt in (0.05, 0.5)},
-                        plot_path, title=f"c302 C1 muscle, {amp:g} pA step from 100 to 900 ms")
-        print(f"wrote {plot_path}")
+    if args.plot:
+        amp = args.amps_pa[-1]
+        plot_comparison(run_neuron(amp, level=args.level),
+                        {f"surrogate dt {dt:g} ms": run_surrogate(amp, level=args.level, dt_ms=dt) for dt in (0.05, 0.5)},
+                        args.plot, title=f"c302 {args.level} muscle, {amp:g} pA step from 100 to 900 ms")
+        print(f"wrote {args.plot}")
     return 0
 
 

@@ -42,7 +42,8 @@ flush_every_s = 0.05
 
 def env():
     e = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_", "MPI_", "OMPI_", "PMIX_"))}
-    e.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    here = os.path.dirname(os.path.abspath(__file__))  # fake_tasks for --task
+    e.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(p for p in (here, e.get("PYTHONPATH")) if p))
     return e
 
 

@@ -40,21 +40,29 @@ def act_refractory():
     return SimulationSpec(params={}).refractory_ms
 
 
-def test_conductance_change_reuses_compiled_mechanisms(default_run, c302_env):
+def test_conductance_change_reuses_compiled_mechanisms_and_network(default_run, c302_env, monkeypatch):
     act0 = default_run[0]
-    entries = sorted(p for p in c302_env["cache"].iterdir() if p.is_dir())
-    libs = {p: p.stat().st_mtime_ns for p in c302_env["cache"].rglob("libnrnmech*")}
+    mech = c302_env["cache"] / "nrnmech"
+    entries = sorted(p for p in mech.iterdir() if p.is_dir())
+    libs = {p: p.stat().st_mtime_ns for p in mech.rglob("libnrnmech*")}
     assert len(entries) == 1 and libs
     before = dict(c302_backend.STATS)
-    act = simulate({"g_egl19": 20.0, "g_exp2": 2.0}, backend="c302", duration_s=0.2, dt_ms=0.05)
+    params = {"g_egl19": 20.0, "g_exp2": 2.0}
+    act = simulate(params, backend="c302", duration_s=0.2, dt_ms=0.05)
     assert c302_backend.STATS["compiles"] == before["compiles"]  # nrnivmodl not called
     assert c302_backend.STATS["reuses"] == before["reuses"] + 1
-    assert sorted(p for p in c302_env["cache"].iterdir() if p.is_dir()) == entries
-    assert {p: p.stat().st_mtime_ns for p in c302_env["cache"].rglob("libnrnmech*")} == libs
+    assert c302_backend.STATS["conversions"] == before["conversions"]  # c302 + jNeuroML not run either
+    assert sorted(p for p in mech.iterdir() if p.is_dir()) == entries
+    assert {p: p.stat().st_mtime_ns for p in mech.rglob("libnrnmech*")} == libs
     # more Ca, less K: the muscles depolarise further
-    diff = np.nanmax(np.abs(act.v_mV - act0.v_mV))
-    assert diff > 1.0
+    assert np.nanmax(np.abs(act.v_mV - act0.v_mV)) > 1.0
     assert np.nanmean(act.v_mV[-50:]) > np.nanmean(act0.v_mV[-50:])
+    # the patched template is the network c302 + jNeuroML generate for these parameters
+    monkeypatch.setenv("PYANNOW_C302_FAST", "0")
+    full = simulate(params, backend="c302", duration_s=0.2, dt_ms=0.05)
+    assert c302_backend.STATS["conversions"] == before["conversions"] + 1
+    np.testing.assert_allclose(act.v_mV, full.v_mV, atol=1e-3, equal_nan=True)  # jNeuroML prints float32 gmax
+    np.testing.assert_array_equal(act.spike_muscle, full.spike_muscle)
 
 
 def test_timeout_kills_and_cleans_up(c302_env, monkeypatch):

@@ -1,0 +1,93 @@
+"""C302 (c302 C1 muscles in NEURON): cost per simulated second at 1 and 2 ranks,
+and what the mechanism cache saves.
+
+- fresh compile vs reuse: one run with an empty mechanism cache (nrnivmodl
+  included) against a run with a changed conductance that reuses it;
+- per-step wall time of a reused run (generate+convert, link, NEURON, parse);
+- 1 vs 2 ranks: the same 2-task c302 sweep, `pyannow-hpc sweep` on one rank and
+  under `mpiexec -n 2` (simulated seconds per wall second; ratio = speedup).
+
+Full: 1 s of worm per run; --quick: 0.2 s.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _harness import Result
+
+SWEEP = """backend = "c302"
+model = "pyannow"
+[sampler]
+method = "sobol"
+n_samples = 2
+[params]
+g_egl19 = {{ range = [4.0, 16.0], scale = "log" }}
+[simulation]
+duration_s = {duration}
+dt_ms = 0.05
+onset_method = "threshold"
+[scheduler]
+task_timeout_s = 1800.0
+[output]
+ledger = "{ledger}"
+report = false
+"""
+
+
+def _sweep(tmp: Path, ranks: int, duration: float, env: dict) -> float:
+    cfg = tmp / f"r{ranks}.toml"
+    cfg.write_text(SWEEP.format(duration=duration, ledger=tmp / f"r{ranks}.h5"))
+    cmd = [sys.executable, "-m", "pyannow_hpc", "sweep", str(cfg), "--no-progress"]
+    if ranks > 1:
+        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def run(quick: bool = False) -> list[Result]:
+    from pyannow_hpc.worm import c302_backend, simulate
+
+    duration = 0.2 if quick else 1.0
+    out = []
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        old = os.environ.get("PYANNOW_C302_CACHE")
+        os.environ["PYANNOW_C302_CACHE"] = str(tmp / "cache")
+        try:
+            t0 = time.perf_counter()
+            simulate(None, backend="c302", duration_s=duration, dt_ms=0.05)
+            fresh = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            simulate({"g_egl19": 12.0}, backend="c302", duration_s=duration, dt_ms=0.05)
+            reuse = time.perf_counter() - t0
+            steps = dict(c302_backend.STATS["last_steps_s"])
+            env = dict(os.environ, OMP_NUM_THREADS="1")
+            one = _sweep(tmp, 1, duration, env)
+            two = _sweep(tmp, 2, duration, env)
+        finally:
+            if old is None:
+                os.environ.pop("PYANNOW_C302_CACHE", None)
+            else:
+                os.environ["PYANNOW_C302_CACHE"] = old
+    out.append(Result(f"c302 run, mechanisms reused ({duration:g} s worm)", reuse, "s", fresh, "fresh compile"))
+    out.append(Result("c302 s per simulated s, 1 rank, reused", reuse / duration, "s/sim-s"))
+    for k, v in steps.items():
+        out.append(Result(f"  step {k}", v, "s"))
+    out.append(Result(f"c302 sweep 2 tasks x {duration:g} s, 2 ranks", two / (2 * duration), "s/sim-s", one / (2 * duration),
+                      "1 rank"))
+    return out
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    for r in run(ap.parse_args().quick):
+        print(r.line())

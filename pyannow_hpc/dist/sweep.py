@@ -190,7 +190,10 @@ class _Recorder:
         if progress and n_todo:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=n_todo, unit="task", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+            # in a batch log (not a terminal) one update per 30 s, not ten per second
+            every_s = 0.1 if sys.stderr.isatty() else 30.0
+            self.bar = tqdm(total=n_todo, unit="task", file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
+                            mininterval=every_s, maxinterval=max(10.0, every_s))
 
     def __call__(self, out: Outcome) -> None:
         self.led.record(self.row[out.task_id], out.status, out.metrics, out.error, out.onsets_s, out.pitches)

@@ -27,7 +27,7 @@
  * Using the new gates in step 2 matters: the Ca activation gate e has tau
  * 0.1 ms, and a Jacobi update (gates of step s) lags it a whole step behind V,
  * which at dt = 0.5 ms loses half the spikes of a tight LSODA solve; this
- * order keeps them all (tests/boyle/test_accuracy.py). */
+ * order keeps them all (tests/boyle/test_boyle_accuracy.py). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>

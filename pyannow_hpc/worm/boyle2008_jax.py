@@ -3,7 +3,7 @@
 The step is native/src/boyle2008.c's, written with the same operations in the
 same order, with the same counter-based noise (:mod:`.rng`) and the same
 spike rule (a per-step mask), so the C and JAX traces agree to ~1e-12
-(tests/boyle/test_native_vs_jax.py checks <= 1e-9 on 10 s with noise).
+(tests/boyle/test_boyle_native_vs_jax.py checks <= 1e-9 on 10 s with noise).
 The time loop (windows of ``record_every`` steps, sample 0 = initial state)
 is :func:`.jax_scan.windowed_scan`, with the seed cell's conventions.
 

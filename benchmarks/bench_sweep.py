@@ -91,6 +91,36 @@ def _ledger_write_cost(n_tasks: int) -> float:
     return best, size_mb
 
 
+def _rank0_cost_per_outcome(n: int = 5000, chunk: int = 16) -> tuple[float, float, float]:
+    """Rank 0's CPU per outcome at scale: unpickle a worker's message, unpack, record.
+
+    Returns (us per outcome, us per outcome for pickled dataclasses as the
+    baseline, bytes per outcome on the wire)."""
+    import pickle
+
+    from pyannow_hpc.dist.isolation import Outcome
+    from pyannow_hpc.store import ledger as L
+
+    rng = np.random.default_rng(0)
+    outs = [Outcome(i, L.DONE, {k: float(rng.random()) for k in L.METRIC_KEYS}, np.sort(rng.uniform(0, 10, 45)),
+                    rng.integers(24, 120, 45).astype(np.int16), "", 0.03) for i in range(n)]
+    led = L.LedgerData.new(np.arange(n), ["a", "b", "c"], rng.random((n, 3)), np.arange(n))
+    packed = [pickle.dumps([o.pack() for o in outs[i:i + chunk]]) for i in range(0, n, chunk)]
+    plain = [pickle.dumps(outs[i:i + chunk]) for i in range(0, n, chunk)]
+
+    def consume(blobs, unpack):
+        t0 = time.perf_counter()
+        for blob in blobs:
+            for item in pickle.loads(blob):
+                o = unpack(item)
+                led.record(o.task_id, o.status, o.metrics, o.error, o.onsets_s, o.pitches)
+        return (time.perf_counter() - t0) / n * 1e6
+
+    fast = min(consume(packed, Outcome.unpack) for _ in range(3))
+    slow = min(consume(plain, lambda o: o) for _ in range(3))
+    return fast, slow, sum(map(len, packed)) / n
+
+
 def run(quick: bool = False) -> list[Result]:
     n_real = 64 if quick else 192
     n_empty = 2000 if quick else 10000
@@ -116,6 +146,9 @@ def run(quick: bool = False) -> list[Result]:
             ts, _ = _sweep(tmp, f"empty{chunk}", 2, n_empty, chunk=chunk, task="bench_sweep:empty_task", flush=3600.0)
             per_ms = ts * 2 / n_empty * 1e3  # both ranks' time, per task
             out.append(Result(f"scheduling overhead per task, 2 ranks, {label}", per_ms, "ms/task", target="< 1 ms", met=per_ms < 1.0))
+    fast_us, slow_us, wire_b = _rank0_cost_per_outcome()
+    out.append(Result(f"rank 0 per outcome: unpickle+unpack+record ({wire_b:.0f} B on the wire)", fast_us, "us",
+                      baseline=slow_us, baseline_name="pickled dataclasses"))
     n_led = 1000 if quick else 10000
     write_s, size_mb = _ledger_write_cost(n_led)
     out.append(Result(f"ledger flush of {n_led} tasks ({size_mb:.1f} MB), per task", write_s / n_led * 1e3, "ms/task"))

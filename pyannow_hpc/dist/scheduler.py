@@ -89,7 +89,7 @@ def _worker(comm, execute: Callable[[Task], Outcome]) -> RankStats:
         for task in chunk:
             out = execute(task)
             stats.add(out)
-            outs.append(out)
+            outs.append(out.pack())
         sends = [r for r in sends if not r.Test()]
         sends.append(comm.isend(outs, dest=0, tag=TAG_REQUEST))
         outstanding += 1
@@ -126,8 +126,8 @@ def _coordinator(comm, tasks: Sequence[Task], execute, on_outcome, chunk_max: in
             src = status.Get_source()
             outs = comm.recv(source=src, tag=TAG_REQUEST)
             requests[src] += 1
-            for out in outs:
-                deliver(out)
+            for packed in outs:
+                deliver(Outcome.unpack(packed))
             chunk = _chunk(queue, n_active, chunk_max) if queue else None
             sends.append(comm.isend(chunk, dest=src, tag=TAG_WORK))
             if chunk:

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 
 import fake_tasks
@@ -51,3 +52,12 @@ def test_isolated_child_survives_crashes_and_hangs(tid, message):
         assert out.onsets_s.tolist() == ref.onsets_s.tolist()
     else:
         assert out.status == FAILED and message in out.error, out.error
+
+
+def test_outcome_pack_roundtrip_is_exact():
+    for out in (run_task(fake_tasks.quick, task(3)), run_task(fake_tasks.faulty, task(1))):
+        back = type(out).unpack(out.pack())
+        assert back.task_id == out.task_id and back.status == out.status and back.error == out.error
+        assert back.metrics == out.metrics and back.wall_s == out.wall_s
+        assert back.onsets_s.dtype == np.float64 and np.array_equal(back.onsets_s, out.onsets_s)
+        assert back.pitches.dtype == np.int16 and np.array_equal(back.pitches, out.pitches)

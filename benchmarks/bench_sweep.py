@@ -127,7 +127,7 @@ def run(quick: bool = False) -> list[Result]:
     out: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench_sweep_") as d:
         tmp = Path(d)
-        t1, _ = _sweep(tmp, "r1", 1, n_real)
+        t1, busy1 = _sweep(tmp, "r1", 1, n_real)
         t2, busy2 = _sweep(tmp, "r2", 2, n_real)
         t2c, _ = _sweep(tmp, "r2c", 2, n_real, rank0_works="false")
         # seconds per task, so the harness's ratio (baseline / value) reads as a speed-up
@@ -142,6 +142,10 @@ def run(quick: bool = False) -> list[Result]:
         # the share of rank-time spent inside tasks: what the scheduler leaves idle,
         # independent of how loaded the machine is (wall-clock efficiency is not)
         out.append(Result("rank utilisation at 2 ranks (task time / rank time)", busy2 / (2 * t2) * 100, "%"))
+        # efficiency = utilisation x (task time at 1 rank / at 2 ranks): when the
+        # second number is well below 1, the machine (not the scheduler) slowed the tasks
+        out.append(Result("time inside one task, 2 ranks", busy2 / n_real * 1e3, "ms/task", baseline=busy1 / n_real * 1e3,
+                          baseline_name="1 rank"))
         for chunk, label in ((1, "chunk 1"), (0, "auto chunks")):
             ts, _ = _sweep(tmp, f"empty{chunk}", 2, n_empty, chunk=chunk, task="bench_sweep:empty_task", flush=3600.0)
             per_ms = ts * 2 / n_empty * 1e3  # both ranks' time, per task

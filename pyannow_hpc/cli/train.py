@@ -77,4 +77,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             for k, v in info.items():
                 print(f"{k:>22}: {v}")
-    return 0 if info["params_identical_on_all_ranks"] else 3
+    if info["reducer"] == "none" and comm.Get_size() > 1:
+        if comm.Get_rank() == 0:
+            print("pyannow-hpc: warning: --reducer none: the ranks trained on their shards independently "
+                  "(a timing baseline, not a model)", file=sys.stderr)
+        return 0
+    if not info["params_identical_on_all_ranks"]:
+        from ..errors import SimulationError
+
+        raise SimulationError("the ranks' parameters diverged after training (the gradient allreduce failed)")
+    return 0

@@ -37,11 +37,19 @@ REDUCERS = ("auto", "mpi4jax", "mpi4py", "none")
 
 @functools.lru_cache(maxsize=None)
 def mpi4jax_available() -> bool:
+    """mpi4jax importable AND able to reduce arrays on JAX's default device.
+
+    The Makefile builds mpi4jax without CUDA (empty CUDA_PATH); on a GPU such a
+    build cannot touch device buffers, so there the host path (mpi4py) is used.
+    """
     try:
-        import mpi4jax  # noqa: F401
+        import mpi4jax
     except Exception:  # ImportError, or a build against another MPI/jaxlib
         return False
-    return True
+    backend = jax.default_backend()
+    if backend == "gpu":
+        return bool(mpi4jax.has_cuda_support())
+    return backend == "cpu"
 
 
 def resolve_reducer(name: str = "auto", comm=None) -> str:

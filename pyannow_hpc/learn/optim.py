@@ -87,37 +87,32 @@ def fit(local_loss: Callable, params, shard: tuple = (), config: TrainConfig = T
     hist = TrainHistory(reducer=reducer)
     shard = tuple(jnp.asarray(s) for s in shard)
 
-    adam = optax.adam(config.learning_rate)
-    state = adam.init(params)
     if config.adam_steps:
+        adam = optax.adam(config.learning_rate)
         step = _cached(ckey and ckey + ("adam",), lambda: _adam_step_fn(local_loss, adam, reducer, comm))
-        t0 = time.perf_counter()
-        params, state, value = _block(step(params, state, *shard))  # compile + first step
-        hist.compile_s += time.perf_counter() - t0
-        hist.loss.append(float(value))
-        for i in range(1, config.adam_steps):
-            t0 = time.perf_counter()
-            params, state, value = _block(step(params, state, *shard))
-            hist.adam_step_s.append(time.perf_counter() - t0)
-            if i % record_every == 0 or i == config.adam_steps - 1:
-                hist.loss.append(float(value))
-
+        params = _loop(step, params, adam.init(params), shard, config.adam_steps, hist, hist.adam_step_s, record_every)
     if config.lbfgs_steps:
         lbfgs = optax.lbfgs(memory_size=config.lbfgs_memory)
         step = _cached(ckey and ckey + ("lbfgs",),
                        lambda: jax.jit(_lbfgs_step_fn(coll.global_loss(local_loss, 1, reducer, comm), lbfgs)))
         # strong-typed state: init's weak-typed scalars would retrace the step after its first call
         state = jax.tree.map(lambda x: jnp.array(x, dtype=x.dtype), lbfgs.init(params))
+        params = _loop(step, params, state, shard, config.lbfgs_steps, hist, hist.lbfgs_step_s, 1)
+    return params, hist
+
+
+def _loop(step, params, state, shard, n_steps: int, hist: TrainHistory, times: list, record_every: int):
+    """Run ``n_steps``; the first call (compile + step) is booked as compile time, the rest per step."""
+    for i in range(n_steps):
         t0 = time.perf_counter()
         params, state, value = _block(step(params, state, *shard))
-        hist.compile_s += time.perf_counter() - t0
-        hist.loss.append(float(value))
-        for _ in range(1, config.lbfgs_steps):
-            t0 = time.perf_counter()
-            params, state, value = _block(step(params, state, *shard))
-            hist.lbfgs_step_s.append(time.perf_counter() - t0)
+        if i == 0:
+            hist.compile_s += time.perf_counter() - t0
+        else:
+            times.append(time.perf_counter() - t0)
+        if i % record_every == 0 or i == n_steps - 1:
             hist.loss.append(float(value))
-    return params, hist
+    return params
 
 
 def _adam_step_fn(local_loss: Callable, opt: optax.GradientTransformation, reducer: str, comm):

@@ -117,7 +117,7 @@ def excitability_map(
 
 
 def plot(m: ExcitabilityMap, path: str, title: str | None = None) -> None:
-    """Notes/s as a log colour map per panel; white = silent, red stars = musical band."""
+    """Notes/s as a log colour map per panel; white = silent, red stars = musical band, X = the default point."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
@@ -139,6 +139,12 @@ def plot(m: ExcitabilityMap, path: str, title: str | None = None) -> None:
         # just trace that edge: mark the musical grid points themselves
         iy, ix = np.nonzero(m.musical[k])
         ax.scatter(m.x[ix], m.y[iy], marker="*", s=90, c="red", edgecolors="white", linewidths=0.6, zorder=3)
+        # the model's default point (c302 C1 for boyle2008, the seed's for pyannow)
+        dx = m.base.get(m.x_name, space(m.model)[m.x_name].default)
+        dy = m.base.get(m.y_name, space(m.model)[m.y_name].default)
+        ax.scatter([dx], [dy], marker="X", s=70, c="black", edgecolors="white", linewidths=0.8, zorder=4,
+                   label="default")
+        ax.legend(loc="lower right", fontsize=8)
         ax.set_xscale("log" if space(m.model)[m.x_name].scale == "log" else "linear")
         ax.set_yscale("log" if space(m.model)[m.y_name].scale == "log" else "linear")
         ax.set_xlabel(m.x_name)

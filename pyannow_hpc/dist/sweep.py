@@ -140,7 +140,12 @@ def _resume_ledger(cfg: SweepConfig, path: Path, size: int, force: bool) -> L.Le
     """The existing ledger, checked against ``cfg``; None when --force starts over."""
     from ..store.provenance import utc_now
 
-    old = L.read_ledger(path)
+    try:
+        old = L.read_ledger(path)
+    except L.LedgerError:
+        if force:
+            return None
+        raise L.LedgerError(f"{path} exists but is not a readable sweep ledger; use another output.ledger, or --force to start it over") from None
     stored, now = old.attrs.get("config_hash"), cfg.config_hash()
     shard = f"{cfg.shard.index}/{cfg.shard.count}"
     if stored != now or old.attrs.get("shard", "0/1") != shard:
@@ -152,6 +157,8 @@ def _resume_ledger(cfg: SweepConfig, path: Path, size: int, force: bool) -> L.Le
         )
     ids, values, seeds, _ = task_table(cfg)
     if not (np.array_equal(ids, old.task_ids) and np.array_equal(values, old.params) and np.array_equal(seeds, old.seeds)):
+        if force:
+            return None
         raise L.LedgerError(f"{path}: stored task table differs from this config's (another scipy/numpy version?); use --force")
     redo = old.status == L.PENDING
     if cfg.scheduler.retry_failed:

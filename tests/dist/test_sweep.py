@@ -1,4 +1,6 @@
 """run_sweep on one rank (the MPI tier and the launcher tests cover more ranks)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,12 @@ def test_full_disk_mid_sweep_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(L, "write_ledger", real)
     led = L.read_ledger(cfg.output.ledger)  # the last good flush is intact
     assert 0 < led.counts()["done"] < 24
+
+
+def test_unreadable_existing_ledger_is_refused_unless_forced(tmp_path):
+    cfg = cfg_for(tmp_path)
+    Path(cfg.output.ledger).write_bytes(b"this is not HDF5")
+    with pytest.raises(L.LedgerError, match="not a readable sweep ledger.*--force"):
+        run(cfg, lambda t: pytest.fail("a task ran"))
+    assert run(cfg, force=True).done == 24
+    assert L.read_ledger(cfg.output.ledger).counts()["done"] == 24

@@ -166,3 +166,27 @@ def params_agree(params, comm=None, atol: float = 0.0) -> bool:
     ref = comm.bcast(flat, root=0)
     ok = bool(np.max(np.abs(flat - ref), initial=0.0) <= atol)
     return all(comm.allgather(ok))
+
+
+def time_allreduce(n_floats: int, reducer: str, repeats: int = 200, comm=None) -> float:
+    """Median seconds of one allreduce of ``n_floats`` float32, as the training step does it.
+
+    A barrier precedes every call, so the time one rank waits for a slower one
+    (load imbalance) is not counted: this is the cost of the communication.
+    """
+    import time
+
+    comm = comm or world()
+    x = jnp.ones(n_floats, jnp.float32)
+    if reducer == "mpi4py":
+        fn = lambda b: host_allreduce_sum(np.asarray(b), comm)  # noqa: E731
+    else:
+        fn = jax.jit(lambda b: jit_allreduce_sum(b, reducer, comm))
+    np.asarray(fn(x))  # compile / warm up
+    times = []
+    for _ in range(repeats):
+        comm.barrier()
+        t0 = time.perf_counter()
+        np.asarray(fn(x))
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))

@@ -141,6 +141,8 @@ def build_windows(target: NoteSequence, cfg: ProgressionConfig, activity=None) -
     if len(target) == 0:
         raise ConfigError("the target has no notes")
     t_full = float(target.onset_s[-1]) + cfg.tail_s
+    if cfg.steps is not None and not any(s.scope == "full" for s in STEPS if s.key in cfg.steps):
+        t_full = min(t_full, cfg.window_s)  # no full-piece step: simulate only the window (C302 costs ~14 s/s)
     if activity is None:
         activity = simulate(cfg.params, backend=cfg.backend, model=cfg.model, duration_s=t_full, seed=cfg.seed,
                             integrator=cfg.integrator, dt_ms=cfg.dt_ms)

@@ -24,6 +24,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
+
 from ..store.ledger import DONE
 from .isolation import Outcome, Task
 
@@ -67,6 +69,65 @@ class _Backoff:
         self.s = min(self.s * 2, _SLEEP_MAX_S)
 
 
+@dataclass(frozen=True)
+class Summary:
+    """Every rank's totals at one allreduce round: what the progress line shows."""
+
+    round: int
+    done: int
+    failed: int
+    best_loss: float
+    mean_loss: float
+
+
+class _Rounds:
+    """Periodic non-blocking allreduces (``Iallreduce``) of every rank's RankStats.
+
+    Collectives must be posted in the same order on every rank, but ranks here
+    run freely. So rank 0 *announces* round k by stamping k on every reply it
+    sends; a worker posts each announced round it has not posted yet as soon as
+    a reply shows it. Rank 0 stops announcing once any worker has finished;
+    every worker's last reply carries the last round, so all ranks post the same
+    rounds, nobody blocks while computing, and the rounds complete at the end.
+    """
+
+    def __init__(self, comm) -> None:
+        from mpi4py import MPI
+
+        self.comm, self.MPI = comm, MPI
+        self.posted = 0
+        self.pending: list = []  # (round, requests, sum buffer, min buffer)
+        self.latest: Summary | None = None
+
+    def post_until(self, k: int, stats: "RankStats") -> None:
+        while self.posted < k:
+            self.posted += 1
+            send_sum = np.array([stats.done, stats.failed, stats.loss_sum], dtype=np.float64)
+            send_min = np.array([stats.best_loss], dtype=np.float64)
+            got_sum, got_min = np.empty(3), np.empty(1)
+            reqs = [self.comm.Iallreduce(send_sum, got_sum, op=self.MPI.SUM),
+                    self.comm.Iallreduce(send_min, got_min, op=self.MPI.MIN)]
+            self.pending.append((self.posted, reqs, (send_sum, send_min), got_sum, got_min))
+
+    def poll(self) -> Summary | None:
+        """The newest completed round (rounds complete in order), else None."""
+        new = None
+        while self.pending and self.MPI.Request.Testall(self.pending[0][1]):
+            k, _, _, got_sum, got_min = self.pending.pop(0)
+            done = int(got_sum[0])
+            new = self.latest = Summary(k, done, int(got_sum[1]), float(got_min[0]),
+                                        float(got_sum[2] / done) if done else math.nan)
+        return new
+
+    def finish(self) -> Summary | None:
+        back, last = _Backoff(), None
+        while self.pending:
+            last = self.poll() or last
+            if self.pending:
+                back.sleep()
+        return last
+
+
 def _chunk(queue: deque, n_active: int, chunk_max: int) -> list[Task]:
     """Guided self-scheduling: a share of what is left, between 1 and chunk_max."""
     k = max(1, min(chunk_max, math.ceil(len(queue) / (2 * PREFETCH * n_active))))
@@ -74,15 +135,17 @@ def _chunk(queue: deque, n_active: int, chunk_max: int) -> list[Task]:
 
 
 def _worker(comm, execute: Callable[[Task], Outcome]) -> RankStats:
-    stats, back = RankStats(), _Backoff()
+    stats, back, rounds = RankStats(), _Backoff(), _Rounds(comm)
     sends = [comm.isend([], dest=0, tag=TAG_REQUEST) for _ in range(PREFETCH)]
     outstanding = PREFETCH
     while outstanding:
         while not comm.Iprobe(source=0, tag=TAG_WORK):
             back.sleep()
         back.reset()
-        chunk = comm.recv(source=0, tag=TAG_WORK)
+        announced, chunk = comm.recv(source=0, tag=TAG_WORK)
         outstanding -= 1
+        rounds.post_until(announced, stats)
+        rounds.poll()
         if chunk is None:
             continue
         outs = []
@@ -95,10 +158,11 @@ def _worker(comm, execute: Callable[[Task], Outcome]) -> RankStats:
         outstanding += 1
     for r in sends:
         r.wait()
+    rounds.finish()
     return stats
 
 
-def _coordinator(comm, tasks: Sequence[Task], execute, on_outcome, chunk_max: int, rank0_works: bool) -> RankStats:
+def _coordinator(comm, tasks, execute, on_outcome, on_summary, chunk_max: int, rank0_works: bool, round_s: float) -> RankStats:
     from mpi4py import MPI
 
     size = comm.Get_size()
@@ -109,6 +173,7 @@ def _coordinator(comm, tasks: Sequence[Task], execute, on_outcome, chunk_max: in
     n_active = size if rank0_works else size - 1
     sends = []
     error: BaseException | None = None
+    rounds, announced, next_round = _Rounds(comm), 0, time.perf_counter() + round_s
 
     def deliver(out: Outcome) -> None:
         nonlocal error
@@ -122,6 +187,12 @@ def _coordinator(comm, tasks: Sequence[Task], execute, on_outcome, chunk_max: in
     status = MPI.Status()
     while len(finished) < size or (rank0_works and queue):
         served = False
+        if len(finished) == 1 and time.perf_counter() >= next_round:  # no worker gone yet
+            announced += 1
+            rounds.post_until(announced, stats)
+            next_round = time.perf_counter() + round_s
+        if rounds.poll() is not None:
+            on_summary(rounds.latest)
         while comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_REQUEST, status=status):
             src = status.Get_source()
             outs = comm.recv(source=src, tag=TAG_REQUEST)
@@ -129,7 +200,7 @@ def _coordinator(comm, tasks: Sequence[Task], execute, on_outcome, chunk_max: in
             for packed in outs:
                 deliver(Outcome.unpack(packed))
             chunk = _chunk(queue, n_active, chunk_max) if queue else None
-            sends.append(comm.isend(chunk, dest=src, tag=TAG_WORK))
+            sends.append(comm.isend((announced, chunk), dest=src, tag=TAG_WORK))
             if chunk:
                 chunks[src] += 1
             elif requests[src] == PREFETCH + chunks[src]:
@@ -148,6 +219,8 @@ def _coordinator(comm, tasks: Sequence[Task], execute, on_outcome, chunk_max: in
             back.sleep()
     for r in sends:
         r.wait()
+    if rounds.finish() is not None:
+        on_summary(rounds.latest)
     if error is not None:
         raise error
     return stats
@@ -159,14 +232,17 @@ def schedule(
     *,
     comm,
     on_outcome: Callable[[Outcome], None] | None = None,
+    on_summary: Callable[[Summary], None] | None = None,
     chunk_max: int = 16,
     rank0_works: bool = True,
+    round_s: float = 1.0,
 ) -> RankStats:
     """Run ``execute`` over ``tasks`` on all ranks of ``comm``; collective.
 
     ``tasks`` and ``on_outcome`` matter on rank 0 only (other ranks get their
-    work by message); ``on_outcome`` sees every outcome, in completion order.
-    Returns this rank's :class:`RankStats`.
+    work by message); ``on_outcome`` sees every outcome, in completion order;
+    ``on_summary`` gets every ``round_s`` seconds the allreduced totals of all
+    ranks (:class:`Summary`). Returns this rank's :class:`RankStats`.
     """
     size = comm.Get_size()
     if comm.Get_rank() != 0:
@@ -179,4 +255,5 @@ def schedule(
             stats.add(out)
             on_outcome(out)
         return stats
-    return _coordinator(comm, tasks, execute, on_outcome, max(1, chunk_max), rank0_works or size == 1)
+    on_summary = on_summary or (lambda summary: None)
+    return _coordinator(comm, tasks, execute, on_outcome, on_summary, max(1, chunk_max), rank0_works, round_s)

@@ -193,6 +193,7 @@ class _Recorder:
         self.flush_s = 0.0
         self.best = math.inf
         self.failed = 0
+        self.summary = None
         self.bar = None
         if progress and n_todo:
             from tqdm import tqdm
@@ -210,10 +211,19 @@ class _Recorder:
         else:
             self.failed += 1
         if self.bar is not None:
-            self.bar.set_postfix_str(f"best onset_loss {_fmt(self.best)}, failed {self.failed}", refresh=False)
+            if self.summary is None:  # until the first allreduce round completes
+                self.bar.set_postfix_str(f"best onset_loss {_fmt(self.best)}, failed {self.failed}", refresh=False)
             self.bar.update(1)
         if time.perf_counter() - self.last_flush >= self.interval:
             self.flush()
+
+    def on_summary(self, summary) -> None:
+        """An allreduce round over all ranks (scheduler.Summary) feeds the progress line."""
+        self.summary = summary
+        if self.bar is not None:
+            self.bar.set_postfix_str(
+                f"all ranks: best onset_loss {_fmt(summary.best_loss)}, mean {_fmt(summary.mean_loss)}, "
+                f"failed {summary.failed}", refresh=False)
 
     def flush(self) -> None:
         t0 = time.perf_counter()
@@ -338,7 +348,9 @@ def run_sweep(
     t_sched = time.perf_counter()
     try:
         with _terminate_as_exception(rank == 0):
-            stats = schedule(tasks, execute, comm=comm, on_outcome=recorder, chunk_max=chunk_max, rank0_works=rank0_works)
+            stats = schedule(tasks, execute, comm=comm, on_outcome=recorder,
+                             on_summary=recorder.on_summary if recorder is not None else None,
+                             chunk_max=chunk_max, rank0_works=rank0_works)
     except PyannowError as exc:  # rank 0's ledger write failed: workers are drained; still meet them below
         error, stats = exc, RankStats()
     except BaseException:

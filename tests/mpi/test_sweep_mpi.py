@@ -137,3 +137,35 @@ def test_scheduling_is_dynamic_under_uneven_costs():
         others = [d for r, d in enumerate(done) if r != slow_rank]
         # static equal split would give every rank n / size = 40 tasks
         assert done[slow_rank] < 40 < max(others), done
+
+
+def test_allreduce_rounds_feed_rank0_with_every_ranks_totals():
+    """Non-blocking allreduce rounds while ranks compute at their own pace."""
+    import time
+
+    from pyannow_hpc.dist.isolation import Task, TaskResult, run_task
+    from pyannow_hpc.dist.scheduler import schedule
+
+    comm = world()
+    size, n = comm.Get_size(), 30 * comm.Get_size()
+
+    def cost(task):
+        time.sleep(0.01)
+        if task.task_id % 10 == 9:
+            raise ValueError("injected")
+        return TaskResult({"onset_loss": 1.0 + task.task_id})
+
+    tasks = [Task(i, {}, i) for i in range(n)] if comm.Get_rank() == 0 else []
+    summaries = []
+    stats = schedule(tasks, lambda t: run_task(cost, t), comm=comm, on_summary=summaries.append, chunk_max=2, round_s=0.02)
+    assert comm.allreduce(stats.done + stats.failed) == n
+    if comm.Get_rank() == 0:
+        if size == 1:
+            assert summaries == []  # one rank needs no reduction
+        else:
+            rounds = [s.round for s in summaries]
+            assert len(rounds) >= 3 and rounds == sorted(set(rounds)), rounds
+            dones = [s.done + s.failed for s in summaries]
+            assert dones == sorted(dones) and 0 < dones[-1] <= n
+            for s in summaries:  # failures are every 10th task; the minimum loss is a real one
+                assert s.failed <= n // 10 and s.best_loss >= 1.0 and s.mean_loss >= s.best_loss

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
-from ..params import DRIVE_PARAMS, Param, ParameterSpace, register_space
+from ..params import DRIVE_PARAMS, PYANNOW_SPACE, Param, ParameterSpace, register_space
 
 MODEL = "boyle2008"
 
@@ -84,6 +84,9 @@ BOYLE2008_SPACE = register_space(
             _p("ca_decay_ms", "ms", 2.0, 300.0, "calcium pool decay time (C1 11.6, C2 60.8)", "log"),
             _p("ca_rho", "mol/(m A s)", 2e-5, 2e-2, "calcium pool factor rho (C1 2.39e-4, C2 2.24e-3)", "log"),
             _p("v_init_mV", "mV", -80.0, 0.0, "initial membrane potential (C1 -45, C2 -28)"),
+            # the onset detector's threshold, shared with the seed cell so that both
+            # onset methods (crest needs it) work with either model
+            PYANNOW_SPACE["ca_thresh_mV"],
             Param("drive_g_syn", "mS/cm^2", 0.1, 0.0, 5.0,
                   "peak conductance g_syn of the graded-synapse wave drive g_syn s (E_syn - V)"),
             Param("syn_e_rev_mV", "mV", 0.0, -20.0, 60.0, "drive synapse reversal (c302 C1 exc_syn_erev 0, C2 37)"),

@@ -91,3 +91,15 @@ def test_the_space_has_the_drive_and_gene_names():
                  "drive_freq_hz", "noise_sd_uA", "coupling_g"):
         assert name in sp
     assert "EGL-19" in sp["g_ca_boyle"].doc
+
+
+def test_both_onset_methods_work_with_boyle2008():
+    # the sweep's default onset method is "crest", which needs ca_thresh_mV in the parameters
+    from pyannow_hpc.worm import simulate
+    from pyannow_hpc.worm.onsets import extract_notes
+
+    act = simulate({"drive_g_syn": 0.15}, model="boyle2008", duration_s=2.0)
+    crest = extract_notes(act, method="crest")
+    spikes = extract_notes(act, method="threshold")
+    assert len(spikes) == len(act.spike_times_ms) > len(crest) > 0  # crest: at most 3 per wave cycle
+    assert len(crest) <= 3 * 3  # 2 s at 1.5 Hz: 3 cycles

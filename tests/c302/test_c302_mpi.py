@@ -24,7 +24,7 @@ seed = 0
 [params]
 g_egl19 = {{ range = [4.0, 16.0], scale = "log" }}
 [simulation]
-duration_s = 0.1
+duration_s = 0.2  # the default run's network template is reused
 dt_ms = {dt}
 onset_method = "{onsets}"
 [scheduler]
@@ -62,7 +62,7 @@ def test_c302_sweep_under_mpiexec_2(tmp_path, mpi_env, c302_env):
     led = read_ledger(tmp_path / "c302.h5")
     assert led.attrs["backend"] == "c302" and int(led.attrs["mpi_size"]) == 2
     assert list(led.status) == [DONE, DONE]
-    assert all(len(o) > 0 for o in led.onsets_s)  # C302 muscles spike in 100 ms
+    assert all(len(o) > 0 for o in led.onsets_s)  # C302 muscles spike in 200 ms
     assert np.isfinite(led.metrics["onset_loss"]).all()
     assert os.listdir(c302_env["tasks"]) == []
 
@@ -84,5 +84,5 @@ def test_refine_native_sweep_on_c302_under_mpiexec_2(tmp_path, mpi_env, c302_env
             [k for k, v in ref.items() if v is rec][0])]), rel=1e-9)  # the surrogate rung reproduces the sweep
         assert np.isfinite(rec["gap.corr_v_envelope"]) and -1 <= rec["gap.corr_v_envelope"] <= 1
         assert rec["gap.n_muscles_correlated"] >= 90  # 95 C302 muscles, minus flat ones
-        assert rec["c302.worm_rate_hz"] == pytest.approx(len(rec["onsets_s"]) / 0.1)
+        assert rec["c302.worm_rate_hz"] == pytest.approx(len(rec["onsets_s"]) / 0.2)
     assert len(read_ledger(tmp_path / "s.h5")) == 4  # the sweep's tasks are intact

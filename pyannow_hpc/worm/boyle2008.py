@@ -22,9 +22,10 @@ C1 set: erev 0 mV, k 0.025/ms) fed by the body wave instead of a motor neuron:
 s_inf_j(t) = max(sin(2 pi f t + phi_j), 0)^2 (the seed's wave shape, the same
 phases), ds/dt = (s_inf - s) k / (1 - s_inf).
 
-This module is light (no JAX, no ctypes): it registers the parameter space and
-points the native and JAX backends at :mod:`.boyle2008_native` and
-:mod:`.boyle2008_jax`, imported only when a simulation runs.
+This module is light (it never imports JAX): it registers the parameter space
+and puts the model into the native and JAX backends' ``MODELS`` dicts; the
+implementations (:mod:`.boyle2008_native`, :mod:`.boyle2008_jax`) are imported
+only when a simulation runs.
 """
 from __future__ import annotations
 

@@ -4,6 +4,7 @@
     mpiexec -n 4 pyannow-hpc sweep run.toml
     srun --mpi=pmi2 pyannow-hpc sweep run.toml
     pyannow-hpc sweep run.toml --shard 3/8      # one shard of an array job
+    pyannow-hpc sweep run.toml --dry-run        # check everything, print the plan
 
 Running the same command again on an existing ledger resumes it: done tasks
 are kept, pending and in-flight ones are recomputed. A ledger written by a
@@ -35,6 +36,8 @@ def add_arguments(p) -> None:
     p.add_argument("--out", metavar="LEDGER.h5", help="ledger path (overrides output.ledger)")
     p.add_argument("--force", action="store_true", help="start over a ledger written by a different config")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on rank 0")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the config, target and ledger, print the plan, run nothing (e.g. on a login node)")
     p.add_argument("--task", metavar="MODULE:NAME",
                    help="use this callable (Task -> TaskResult) instead of simulate+score; "
                         "it must be importable on every rank")
@@ -75,6 +78,12 @@ def run(args) -> int:
         if args.out:
             cfg = replace_output(cfg, args.out)
         task_fn = _import_task(args.task) if args.task else None
+        if args.dry_run:
+            from ..dist.sweep import describe_plan, plan
+
+            if rank == 0:
+                print(describe_plan(cfg, plan(cfg, size=size, force=args.force)))
+            return 0
         run_sweep(cfg, comm=comm, task_fn=task_fn, force=args.force, progress=not args.no_progress)
     except PyannowError as exc:
         if rank == 0:

@@ -70,9 +70,17 @@ def task_seed(sweep_seed: int, task_id: int) -> int:
     return int(state) & 0x7FFFFFFF
 
 
-def shard_ids(n_tasks: int, index: int, count: int) -> np.ndarray:
-    """Task ids of shard ``index`` of ``count``: round-robin, so every shard
-    spreads over the whole design instead of one corner of it."""
+def shard_ids(n_tasks: int, index: int, count: int, contiguous: bool = False) -> np.ndarray:
+    """Task ids of shard ``index`` of ``count``.
+
+    Round-robin by default (a grid shard then spans every axis instead of one
+    corner). ``contiguous`` blocks for Sobol: consecutive 2^m-point blocks of a
+    Sobol sequence are themselves balanced nets, while a stride of 2^k picks a
+    sub-box of the space (measured: shard 2/16 of a 4096-point design covered
+    g_egl19 1.3..2.2 of [0.5, 25] round-robin).
+    """
+    if contiguous:
+        return np.array_split(np.arange(n_tasks, dtype=np.int64), count)[index]
     return np.arange(index, n_tasks, count, dtype=np.int64)
 
 
@@ -84,6 +92,6 @@ def task_table(cfg: SweepConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     """
     unit = sample_unit(cfg.sampler.method, cfg.sampler.n_samples, cfg.params, cfg.sampler.seed)
     values = scale_unit(unit, cfg.params)
-    ids = shard_ids(len(values), cfg.shard.index, cfg.shard.count)
+    ids = shard_ids(len(values), cfg.shard.index, cfg.shard.count, contiguous=cfg.sampler.method == "sobol")
     seeds = np.array([task_seed(cfg.sampler.seed, i) for i in ids], dtype=np.int64)
     return ids, values[ids], seeds, len(values)

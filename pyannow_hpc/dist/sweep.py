@@ -168,14 +168,38 @@ def _resume_ledger(cfg: SweepConfig, path: Path, size: int, force: bool) -> L.Le
     return old
 
 
-def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
+def plan(cfg: SweepConfig, *, size: int = 1, force: bool = False) -> L.LedgerData:
+    """Everything a run checks before work starts, without writing anything:
+    the ledger path, an existing ledger (resume), the target. Returns the ledger
+    the run would start from (``pyannow-hpc sweep --dry-run``)."""
     path = Path(cfg.output.ledger)
     _check_writable(path)
-    L.remove_stale_temps(path)
     led = _resume_ledger(cfg, path, size, force) if path.exists() else None
     target = led.target if led is not None and led.target is not None else _load_target(cfg)
-    if led is None:
-        led = _fresh_ledger(cfg, target, size)
+    return led if led is not None else _fresh_ledger(cfg, target, size)
+
+
+def describe_plan(cfg: SweepConfig, led: L.LedgerData) -> str:
+    """A few lines for --dry-run: what would run, where, over which ranges."""
+    c = led.counts()
+    lines = [f"{cfg.source}: {len(led)} tasks (shard {cfg.shard.index}/{cfg.shard.count} of "
+             f"{led.attrs.get('n_tasks_total', len(led))}, {cfg.sampler.method}, seed {cfg.sampler.seed}), "
+             f"backend {cfg.backend}, model {cfg.model}, {cfg.simulation.duration_s:g} s windows from {cfg.simulation.start_s:g} s",
+             f"ledger {cfg.output.ledger}: {c['done']} done, {c['failed']} failed, {c['pending']} to run",
+             f"target: {led.target.name if led.target is not None else cfg.target} ({len(led.target) if led.target is not None else 0} notes)"]
+    for j, p in enumerate(cfg.params):
+        col = led.params[:, j]
+        lines.append(f"  {p.name:<16} [{p.lower:g}, {p.upper:g}] {p.scale:<6} sampled {col.min():.4g} .. {col.max():.4g}")
+    for name, value in cfg.fixed:
+        lines.append(f"  {name:<16} fixed at {value:g}")
+    return "\n".join(lines)
+
+
+def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
+    path = Path(cfg.output.ledger)
+    led = plan(cfg, size=size, force=force)
+    target = led.target
+    L.remove_stale_temps(path)
     L.write_ledger(path, led)  # proves the path is writable and leaves a ledger from the start
     fn = task_fn if task_fn is not None else PipelineTask.from_config(cfg, target)
     return led, fn

@@ -176,3 +176,13 @@ def test_sigterm_flushes_what_came_back(tmp_path):
     assert proc.returncode == 143, out
     led = L.read_ledger(ledger)
     assert 0 < led.counts()["done"] < 400 and not L.stale_temps(ledger)
+
+
+def test_dry_run_checks_and_prints_the_plan_without_writing(tmp_path):
+    cfg = write_cfg(tmp_path, "dry", n=12)
+    res = subprocess.run([sys.executable, "-m", "pyannow_hpc", "sweep", str(cfg), "--dry-run"],
+                         env=env(), capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "12 tasks (shard 0/1 of 12, sobol, seed 7)" in res.stdout and "0 done, 0 failed, 12 to run" in res.stdout
+    assert "g_egl19          [2, 20] log" in res.stdout and "(40 notes)" in res.stdout
+    assert not (tmp_path / "dry.h5").exists()

@@ -61,10 +61,26 @@ def test_task_seed_depends_on_sweep_seed_and_id_only():
 
 
 def test_shards_partition_the_design():
-    parts = [shard_ids(23, i, 4) for i in range(4)]
-    assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(23))
-    cfg = loads_config(CFG.format(method="sobol", n=16))
+    for contiguous in (False, True):
+        parts = [shard_ids(23, i, 4, contiguous) for i in range(4)]
+        assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(23))
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    cfg = loads_config(CFG.format(method="grid", n=16))
     full = task_table(cfg)
     s1 = task_table(cfg.with_shard(1, 3))
     assert np.array_equal(s1[0], [1, 4, 7, 10, 13]) and np.array_equal(s1[1], full[1][s1[0]])
     assert np.array_equal(s1[2], full[2][s1[0]]) and s1[3] == 16
+
+
+def test_sobol_shards_each_cover_the_whole_space():
+    """Contiguous Sobol blocks are balanced nets; strided ones are sub-boxes."""
+    cfg = loads_config(CFG.format(method="sobol", n=4096))
+    for i in (0, 5, 15):
+        ids, values, _, _ = task_table(cfg.with_shard(i, 16))
+        assert np.array_equal(ids, np.arange(256 * i, 256 * (i + 1)))
+        u = np.log(values[:, 0] / 1.0) / np.log(20.0)  # log axis back to [0, 1]
+        assert u.min() < 0.05 and u.max() > 0.95  # spans the axis, not a corner
+        assert np.histogram(u, bins=4, range=(0, 1))[0].min() >= 48  # 64 per quarter ideally
+    strided = np.arange(2, 4096, 16)
+    u_full = np.log(task_table(cfg)[1][strided, 0]) / np.log(20.0)
+    assert u_full.max() - u_full.min() < 0.5  # why: a stride of 16 lands in a sub-box

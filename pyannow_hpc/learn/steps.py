@@ -72,7 +72,7 @@ class Window:
 
     def worm_scores(self, train: np.ndarray) -> np.ndarray:
         """(n_frames, k) rSVD scores, the subspace fitted on the training frames."""
-        key = ("Z", train.sum())
+        key = ("Z", np.packbits(train).tobytes())
         if key not in self.cache:
             self.cache[key] = NeuralScores(self.k_worm, self.seed).fit(self.X()[train]).transform(self.X())
         return self.cache[key]
@@ -144,8 +144,9 @@ def step7_forest(win: Window, train: np.ndarray) -> StepOutput:
 
 def _ode_problem(win: Window, train: np.ndarray):
     Z = win.worm_scores(train)
-    cf = build_chopin_features(chopin_raw(win.target, win.n_frames, win.frame_hz)[train], k=Z.shape[1])
-    C = cf.transform(chopin_raw(win.target, win.n_frames, win.frame_hz))
+    raw = chopin_raw(win.target, win.n_frames, win.frame_hz)
+    cf = build_chopin_features(raw[train], k=Z.shape[1])
+    C = cf.transform(raw)
     zs = (Z - Z[train].mean(0)) / np.maximum(Z[train].std(0), 1e-9)
     return pinn_ode.make_problem(win.t_s, zs, C, n_colloc=200, drive_freq_hz=win.drive_freq_hz, mask=train), cf, C, zs
 

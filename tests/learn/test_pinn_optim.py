@@ -47,11 +47,12 @@ def test_pde_residual_by_autodiff_matches_finite_differences():
 def test_ode_pinn_training_lowers_both_loss_terms():
     prob, t, z = _ode_problem()
     before = pinn_ode.losses(pinn_ode.init_params(prob), prob, t, prob.c_data, z)
-    params, hist = pinn_ode.train(prob, TrainConfig(adam_steps=60, lbfgs_steps=10, learning_rate=1e-2, reducer="none"))
+    # Adam only: the L-BFGS stage is exercised by the least-squares test and the MPI tier
+    params, hist = pinn_ode.train(prob, TrainConfig(adam_steps=60, lbfgs_steps=0, learning_rate=1e-2, reducer="none"))
     after = pinn_ode.losses(params, prob, t, prob.c_data, z)
     assert hist.final_loss < hist.loss[0]
     assert after["data_mse"] < before["data_mse"]
-    assert len(hist.adam_step_s) == 59 and len(hist.lbfgs_step_s) == 9
+    assert len(hist.adam_step_s) == 59 and hist.lbfgs_step_s == []
 
 
 def test_lbfgs_solves_least_squares_and_mpi4py_path_agrees_on_one_rank():

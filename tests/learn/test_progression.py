@@ -76,3 +76,15 @@ def test_cli_progression_bad_inputs_give_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("pyannow-hpc: error:") and len(err.strip().splitlines()) == 1
     assert main(["progression", "--out", str(tmp_path), "-p", "g_egl19=nan"]) == 2
+
+
+def test_cli_progression_on_any_midi_file(tmp_path):
+    from pyannow_hpc.music.target import save_midi
+
+    midi = save_midi(rhythm_target(duration_s=9.0), tmp_path / "rhythm.mid")
+    out = tmp_path / "out"
+    assert main(["progression", "--target", str(midi), "--out", str(out), "--steps", "0,3,0-full", "--window-s", "5",
+                 "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(out / "progression.csv")))
+    assert [r["step"] for r in rows] == ["0", "3", "0-full"]
+    assert rows[2]["data"].startswith("full piece") and rows[0]["data"] == "first 5 s"

@@ -6,6 +6,8 @@
 - the same 2-rank job with rank 0 only coordinating (the design choice);
 - scheduling overhead per task: empty tasks through the scheduler on 2 ranks,
   chunk size 1 (every task is a message round trip) and automatic chunks;
+- rank 0's service rate: 3 workers flooding it with empty tasks (the constant
+  of the scaling model in docs/sweep.md);
 - ledger write cost per task: one copy-on-write flush of a ledger holding
   realistic onsets, divided by its task count.
 
@@ -150,6 +152,11 @@ def run(quick: bool = False) -> list[Result]:
         # second number is well below 1, the machine (not the scheduler) slowed the tasks
         out.append(Result("time inside one task, 2 ranks", busy2 / n_real * 1e3, "ms/task", baseline=busy1 / n_real * 1e3,
                           baseline_name="1 rank"))
+        # the coordinator's service rate: 3 workers flood rank 0 (which only
+        # coordinates) with empty tasks; on 2 cores the workers also take CPU
+        # from rank 0, so this is a lower bound on what rank 0 can serve
+        ts, _, _ = _sweep(tmp, "flood", 4, n_empty * 2, rank0_works="false", task="bench_sweep:empty_task", flush=3600.0)
+        out.append(Result("rank 0 service rate, 3 workers, empty tasks", n_empty * 2 / ts, "tasks/s"))
         for chunk, label in ((1, "chunk 1"), (0, "auto chunks")):
             ts, _, _ = _sweep(tmp, f"empty{chunk}", 2, n_empty, chunk=chunk, task="bench_sweep:empty_task", flush=3600.0)
             per_ms = ts * 2 / n_empty * 1e3  # both ranks' time, per task

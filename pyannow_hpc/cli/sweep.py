@@ -55,10 +55,49 @@ def _import_task(spec: str):
         raise ConfigError(f"--task {spec}: cannot import it ({exc})") from None
 
 
-def run(args) -> int:
+def _config_from_rank0(comm, args):
+    """Rank 0 reads and validates the config and broadcasts it, or its error, so
+    every rank runs the same config (or fails with the same error) even where a
+    file differs between nodes, and no rank waits on one that gave up."""
     from ..config import load_config
+    from ..dist.comm import idle_barrier
+    from ..dist.sweep import replace_output
+    from ..errors import PyannowError
+
+    cfg = error = None
+    if comm.Get_rank() == 0:
+        try:
+            cfg = load_config(args.config)
+            if args.shard:
+                cfg = cfg.with_shard(*args.shard)
+            if args.out:
+                cfg = replace_output(cfg, args.out)
+        except PyannowError as exc:
+            error = exc
+    idle_barrier(comm)
+    cfg, error = comm.bcast((cfg, error), root=0)
+    if error is not None:
+        raise error
+    return cfg
+
+
+def _import_task_everywhere(comm, spec: str):
+    """--task must import on every rank; if it fails anywhere, all ranks fail."""
+    from ..errors import ConfigError
+
+    try:
+        fn, problem = _import_task(spec), None
+    except ConfigError as exc:
+        fn, problem = None, f"{exc} (on rank {comm.Get_rank()})"
+    problems = [p for p in comm.allgather(problem) if p]
+    if problems:
+        raise ConfigError(problems[0])
+    return fn
+
+
+def run(args) -> int:
     from ..dist.comm import launcher_size, world
-    from ..dist.sweep import replace_output, run_sweep
+    from ..dist.sweep import run_sweep
     from ..errors import ConfigError, PyannowError
 
     comm = world()
@@ -70,14 +109,8 @@ def run(args) -> int:
             "(pip install 'pyannow_hpc[mpi]'), PYANNOW_NO_MPI unset, and srun given --mpi=pmi2 (MPICH) or pmix?"
         )
     try:
-        # every rank parses the (small) config itself: a bad file fails on all
-        # ranks alike before any communication, so nobody waits on anybody
-        cfg = load_config(args.config)
-        if args.shard:
-            cfg = cfg.with_shard(*args.shard)
-        if args.out:
-            cfg = replace_output(cfg, args.out)
-        task_fn = _import_task(args.task) if args.task else None
+        cfg = _config_from_rank0(comm, args)
+        task_fn = _import_task_everywhere(comm, args.task) if args.task else None
         if args.dry_run:
             from ..dist.sweep import describe_plan, plan
 

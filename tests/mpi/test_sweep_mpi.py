@@ -169,3 +169,22 @@ def test_allreduce_rounds_feed_rank0_with_every_ranks_totals():
             assert dones == sorted(dones) and 0 < dones[-1] <= n
             for s in summaries:  # failures are every 10th task; the minimum loss is a real one
                 assert s.failed <= n // 10 and s.best_loss >= 1.0 and s.mean_loss >= s.best_loss
+
+
+def test_only_rank0_reads_the_config(shared_dir):
+    """The CLI broadcasts rank 0's config: other ranks never open the file
+    (here they are handed a path that does not exist) and run the same sweep."""
+    from pyannow_hpc.cli import main
+
+    comm = world()
+    cfg_path = shared_dir / "cli.toml"
+    if comm.Get_rank() == 0:  # (the target is the tiny_target fixture's)
+        cfg_path.write_text(CFG.format(n=10, ledger=shared_dir / "cli.h5", rank0_works='"auto"'))
+    comm.barrier()
+    mine = str(cfg_path) if comm.Get_rank() == 0 else str(shared_dir / "missing-on-this-rank.toml")
+    assert main(["sweep", mine, "--task", "fake_tasks:quick", "--no-progress"]) == 0
+    ok = None
+    if comm.Get_rank() == 0:
+        led = L.read_ledger(shared_dir / "cli.h5")
+        ok = led.counts()["done"] == 10 and led.attrs["mpi_size"] == comm.Get_size()
+    assert comm.bcast(ok, root=0)

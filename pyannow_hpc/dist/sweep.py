@@ -35,15 +35,15 @@ from ..config import SweepConfig
 from ..errors import ConfigError, OutputError, PyannowError
 from ..music.notes import NoteSequence
 from ..store import ledger as L
+from ..store.recorder import Recorder
+from ..store.recorder import fmt as _fmt
 from .comm import idle_barrier, rank_prefix, reduce_op, world
-from .isolation import Outcome, Task, TaskFn, TaskResult, run_isolated, run_task
+from .isolation import Task, TaskFn, TaskResult, run_isolated, run_task
 from .sampling import task_table
 from .scheduler import RankStats, schedule
 
 #: rank 0 computes too up to this many ranks (docs/sweep.md: measured)
 RANK0_WORKS_UP_TO = 8
-#: a flush may take at most this share of the run: the interval grows with the write time
-FLUSH_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -205,64 +205,6 @@ def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
     return led, fn
 
 
-class _Recorder:
-    """Rank 0: outcomes -> ledger rows, batched copy-on-write flushes, progress line."""
-
-    def __init__(self, led: L.LedgerData, path: Path, flush_every_s: float, n_todo: int, progress: bool) -> None:
-        self.led, self.path = led, path
-        self.row = {int(t): i for i, t in enumerate(led.task_ids)}
-        self.interval = flush_every_s
-        self.last_flush = time.perf_counter()
-        self.dirty = 0
-        self.flush_s = 0.0
-        self.best = math.inf
-        self.failed = 0
-        self.summary = None
-        self.bar = None
-        if progress and n_todo:
-            from tqdm import tqdm
-
-            # in a batch log (not a terminal) one update per 30 s, not ten per second
-            every_s = 0.1 if sys.stderr.isatty() else 30.0
-            self.bar = tqdm(total=n_todo, unit="task", file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
-                            mininterval=every_s, maxinterval=max(10.0, every_s))
-
-    def __call__(self, out: Outcome) -> None:
-        self.led.record(self.row[out.task_id], out.status, out.metrics, out.error, out.onsets_s, out.pitches)
-        self.dirty += 1
-        if out.status == L.DONE:
-            self.best = min(self.best, out.metrics.get("onset_loss", math.inf))
-        else:
-            self.failed += 1
-        if self.bar is not None:
-            if self.summary is None:  # until the first allreduce round completes
-                self.bar.set_postfix_str(f"best onset_loss {_fmt(self.best)}, failed {self.failed}", refresh=False)
-            self.bar.update(1)
-        if time.perf_counter() - self.last_flush >= self.interval:
-            self.flush()
-
-    def on_summary(self, summary) -> None:
-        """An allreduce round over all ranks (scheduler.Summary) feeds the progress line."""
-        self.summary = summary
-        if self.bar is not None:
-            self.bar.set_postfix_str(
-                f"all ranks: best onset_loss {_fmt(summary.best_loss)}, mean {_fmt(summary.mean_loss)}, "
-                f"failed {summary.failed}", refresh=False)
-
-    def flush(self) -> None:
-        t0 = time.perf_counter()
-        L.write_ledger(self.path, self.led)
-        took = time.perf_counter() - t0
-        self.flush_s += took
-        self.dirty = 0
-        self.last_flush = time.perf_counter()
-        self.interval = max(self.interval, took / FLUSH_SHARE)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 class Terminated(SystemExit):
     """SIGTERM during a sweep: rank 0 flushes what it has, then exits 143."""
 
@@ -283,10 +225,6 @@ def _terminate_as_exception(active: bool):
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.4g}" if math.isfinite(x) else "n/a"
 
 
 def _warm_up(cfg: SweepConfig) -> None:
@@ -367,7 +305,7 @@ def run_sweep(
             log(f"resuming {cfg.output.ledger}: {n_skipped} of {len(led)} tasks already recorded, {len(tasks)} to run")
         log(f"sweep: {len(tasks)} tasks on {size} rank(s) ({'rank 0 works too' if rank0_works or size == 1 else 'rank 0 coordinates'}), "
             f"backend {cfg.backend}{', isolated' if isolate else ''}")
-        recorder = _Recorder(led, Path(cfg.output.ledger), cfg.output.flush_every_s, len(tasks), progress)
+        recorder = Recorder(led, Path(cfg.output.ledger), cfg.output.flush_every_s, len(tasks), progress)
     error = None
     t_sched = time.perf_counter()
     try:

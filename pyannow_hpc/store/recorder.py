@@ -1,0 +1,79 @@
+"""Rank 0's side of a sweep: outcomes into the in-memory ledger, batched
+copy-on-write flushes, and the progress line (tqdm on stderr)."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import ledger as L
+
+if TYPE_CHECKING:
+    from ..dist.isolation import Outcome
+
+#: a flush may take at most this share of the run: the interval grows with the write time
+FLUSH_SHARE = 0.1
+
+
+def fmt(x: float) -> str:
+    return f"{x:.4g}" if math.isfinite(x) else "n/a"
+
+
+class Recorder:
+    """Rank 0: outcomes -> ledger rows, batched copy-on-write flushes, progress line."""
+
+    def __init__(self, led: L.LedgerData, path: Path, flush_every_s: float, n_todo: int, progress: bool) -> None:
+        self.led, self.path = led, path
+        self.row = {int(t): i for i, t in enumerate(led.task_ids)}
+        self.interval = flush_every_s
+        self.last_flush = time.perf_counter()
+        self.dirty = 0
+        self.flush_s = 0.0
+        self.best = math.inf
+        self.failed = 0
+        self.summary = None
+        self.bar = None
+        if progress and n_todo:
+            from tqdm import tqdm
+
+            # in a batch log (not a terminal) one update per 30 s, not ten per second
+            every_s = 0.1 if sys.stderr.isatty() else 30.0
+            self.bar = tqdm(total=n_todo, unit="task", file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
+                            mininterval=every_s, maxinterval=max(10.0, every_s))
+
+    def __call__(self, out: Outcome) -> None:
+        self.led.record(self.row[out.task_id], out.status, out.metrics, out.error, out.onsets_s, out.pitches)
+        self.dirty += 1
+        if out.status == L.DONE:
+            self.best = min(self.best, out.metrics.get("onset_loss", math.inf))
+        else:
+            self.failed += 1
+        if self.bar is not None:
+            if self.summary is None:  # until the first allreduce round completes
+                self.bar.set_postfix_str(f"best onset_loss {fmt(self.best)}, failed {self.failed}", refresh=False)
+            self.bar.update(1)
+        if time.perf_counter() - self.last_flush >= self.interval:
+            self.flush()
+
+    def on_summary(self, summary) -> None:
+        """An allreduce round over all ranks (scheduler.Summary) feeds the progress line."""
+        self.summary = summary
+        if self.bar is not None:
+            self.bar.set_postfix_str(
+                f"all ranks: best onset_loss {fmt(summary.best_loss)}, mean {fmt(summary.mean_loss)}, "
+                f"failed {summary.failed}", refresh=False)
+
+    def flush(self) -> None:
+        t0 = time.perf_counter()
+        L.write_ledger(self.path, self.led)
+        took = time.perf_counter() - t0
+        self.flush_s += took
+        self.dirty = 0
+        self.last_flush = time.perf_counter()
+        self.interval = max(self.interval, took / FLUSH_SHARE)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -29,6 +29,7 @@ from ..params import PYANNOW_CONSTANTS
 from . import rng
 from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
 from .numpy_reference import TWO_PI, drive_phases
+from .models import Simulator, dispatch
 from .spikes import check_spike_settings, refractory_steps, spikes_from_mask
 
 #: parameters the simulator function takes (the "pyannow" space minus ca_thresh_mV,
@@ -145,11 +146,7 @@ def theta_from(params: Mapping[str, float]) -> dict[str, float]:
     return {k: float(params[k]) for k in THETA_NAMES}
 
 
-def simulate(spec: SimulationSpec) -> MuscleActivity:
-    if spec.model != "pyannow":
-        from ..errors import ConfigError
-
-        raise ConfigError(f"the jax backend implements only the 'pyannow' cell model, not {spec.model!r}")
+def simulate_pyannow(spec: SimulationSpec) -> MuscleActivity:
     check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
     import jax
 
@@ -158,6 +155,14 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
                             True, spec.spike_thresh_mV, spec.refractory_ms)
         out = jax.device_get(fn(theta_from(spec.params), np.uint64(spec.seed & 0xFFFFFFFFFFFFFFFF)))
     return activity_from_outputs(spec, out, ("m", "n"))
+
+
+#: cell model name -> simulate function (``boyle2008`` registers itself here)
+MODELS: dict[str, Simulator] = {"pyannow": simulate_pyannow}
+
+
+def simulate(spec: SimulationSpec) -> MuscleActivity:
+    return dispatch(MODELS, spec, "jax")
 
 
 def activity_from_outputs(spec: SimulationSpec, out: Mapping[str, np.ndarray], trace_names: Sequence[str] = ()) -> MuscleActivity:

@@ -9,10 +9,8 @@ cell model (``boyle2008``) registers its own function there from its module.
 from __future__ import annotations
 
 import ctypes
-import importlib
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -20,6 +18,7 @@ from .. import _native
 from ..errors import SimulationError
 from ..params import PYANNOW_CONSTANTS, QUADRANT_PHASES_RAD
 from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
+from .models import Simulator, dispatch
 from .spikes import check_spike_settings
 
 INTEGRATOR_CODES = {"exponential": 0, "seed_euler": 1}  # enum pw_integrator
@@ -187,20 +186,8 @@ def simulate_pyannow(spec: SimulationSpec) -> MuscleActivity:
 
 
 #: cell model name -> simulate function (``boyle2008`` registers itself here)
-MODELS: dict[str, Callable[[SimulationSpec], MuscleActivity]] = {"pyannow": simulate_pyannow}
+MODELS: dict[str, Simulator] = {"pyannow": simulate_pyannow}
 
 
 def simulate(spec: SimulationSpec) -> MuscleActivity:
-    if spec.model not in MODELS:
-        # a cell model registers itself when its module (worm/<model>.py) is imported
-        try:
-            importlib.import_module(f"{__package__}.{spec.model}")
-        except ModuleNotFoundError:
-            pass
-    try:
-        fn = MODELS[spec.model]
-    except KeyError:
-        from ..errors import ConfigError
-
-        raise ConfigError(f"the native backend has no cell model {spec.model!r}; known: {', '.join(MODELS)}") from None
-    return fn(spec)
+    return dispatch(MODELS, spec, "native")

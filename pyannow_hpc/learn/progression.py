@@ -83,6 +83,7 @@ class StepResult:
 class ProgressionResult:
     results: list[StepResult] = field(default_factory=list)
     duration_full_s: float = 0.0
+    window_s: float = 0.0
     target_name: str = ""
     files: dict[str, Path] = field(default_factory=dict)
 
@@ -149,8 +150,9 @@ def build_windows(target: NoteSequence, cfg: ProgressionConfig, activity=None) -
     feats = activity_features(activity, cfg.frame_hz)
     t_full = min(t_full, feats.duration_s)
     method = cfg.onsets
-    if method == "auto":  # C302 has no body-wave drive: its spikes make the notes
-        method = "crest" if {"drive_freq_hz", "ca_thresh_mV"} <= set(activity.params or {}) else "threshold"
+    if method == "auto":  # C302/Sibernetic have no body-wave drive to gate crests: their spikes make the notes
+        driven = {"drive_freq_hz", "ca_thresh_mV"} <= set(activity.params or {})
+        method = "crest" if driven and activity.backend not in ("c302", "container") else "threshold"
     baseline = extract_notes(activity, method)
     windows = {}
     for scope, dur in (("window", min(cfg.window_s, t_full)), ("full", t_full)):
@@ -168,7 +170,8 @@ def run_progression(target: NoteSequence, cfg: ProgressionConfig = ProgressionCo
 
     windows = build_windows(target, cfg, activity)
     steps = [s for s in STEPS if cfg.steps is None or s.key in cfg.steps]
-    res = ProgressionResult(duration_full_s=windows["full"].duration_s, target_name=target.name)
+    res = ProgressionResult(duration_full_s=windows["full"].duration_s, window_s=windows["window"].duration_s,
+                            target_name=target.name)
     bar = tqdm(steps, desc="progression", unit="step", disable=not progress)
     for step in bar:
         bar.set_postfix_str(f"step {step.key}")
@@ -219,7 +222,10 @@ def write_outputs(res: ProgressionResult, target: NoteSequence, out_dir: Path, f
     header = (f"# PyANNOW progression on {res.target_name or 'the target'}\n\n"
               "In-sample = the seed's protocol (trained and scored on the same frames). Held-out = time-block split: "
               "the last 30% of the window (3 of 10 blocks) is never seen in training, threshold calibration included.\n"
-              "Steps 0–9b use the first window (the seed's 10 s window for steps 7 and 9); step 10 and `ref` the full piece.\n\n")
+              f"Steps 0–9b use the first {res.window_s:g} s (the seed used a 10 s window for steps 7 and 9); "
+              f"step 10 and `ref` the full piece ({res.duration_full_s:.1f} s).\n"
+              "Step 0's notes come from the worm backend's own onset detector; the learned steps decode onset "
+              "scores with a threshold calibrated on the training frames and a 0.28 s refractory time.\n\n")
     files["md"] = write_text(out_dir / "progression.md", header + format_table_markdown(rows) + "\n")
     s10 = next((r for r in res.results if r.step.key == "10"), None)
     if s10 is not None and s10.notes_in_sample is not None:

@@ -215,7 +215,7 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("0", "deterministic body wave (worm's own crest notes, baseline)", "0.217", "window", step0_baseline),
+    Step("0", "deterministic body wave: the worm's own notes (baseline)", "0.217", "window", step0_baseline),
     Step("1a", "rSVD (k=4) neural scores", "0.186", "window", step1a_rsvd),
     Step("1b", "rSVD + Procrustes to Chopin features (standardised)", "0.095", "window", step1b_procrustes),
     Step("2", "PCA + K-means motor primitives (k=4)", "0.109", "window", step2_primitives),

@@ -70,3 +70,21 @@ def test_timeout_kills_and_cleans_up(c302_env, monkeypatch):
     with pytest.raises(SimulationError, match="limit"):
         simulate(None, backend="c302", duration_s=0.2, dt_ms=0.05)
     assert os.listdir(c302_env["tasks"]) == []
+
+
+@pytest.mark.slow
+def test_calcium_decay_change_recompiles_once(default_run, c302_env):
+    """boyle2008's ca_decay_ms -> c302 ca_conc_decay_time lives in CaPool.mod: a new
+    mechanism set is compiled (and then reused), and the calcium transients change."""
+    act0 = default_run[0]
+    mech = c302_env["cache"] / "nrnmech"
+    n0 = len([p for p in mech.iterdir() if p.is_dir()])
+    before = dict(c302_backend.STATS)
+    act = simulate({"ca_decay_ms": 40.0}, backend="c302", model="boyle2008", duration_s=0.2, dt_ms=0.05)
+    assert c302_backend.STATS["compiles"] == before["compiles"] + 1
+    assert len([p for p in mech.iterdir() if p.is_dir()]) == n0 + 1
+    # the boyle2008 defaults are C1's muscle: only the slower Ca pool differs from the default run
+    ca0, ca = act0.traces["ca_mM"], act.traces["ca_mM"]
+    assert np.nanmax(ca) > 1.2 * np.nanmax(ca0)
+    simulate({"ca_decay_ms": 40.0, "g_ca_boyle": 1.0}, backend="c302", model="boyle2008", duration_s=0.2, dt_ms=0.05)
+    assert c302_backend.STATS["compiles"] == before["compiles"] + 1  # same .mod set: reused

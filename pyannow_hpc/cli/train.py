@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
     p.add_argument("--reducer", default="auto", choices=("auto", "mpi4jax", "mpi4py", "none"),
                    help="gradient allreduce: auto = mpi4jax if importable else mpi4py ('none' at N>1 only for timing)")
+    p.add_argument("--ledger", default=None, metavar="SWEEP.h5",
+                   help="train on the worm of the best finished task of a sweep ledger (lowest onset_loss); "
+                        "its parameters and cell model, overridden by any --param")
     p.add_argument("--out", "-o", default=None, metavar="PATH.npz", help="write the trained parameters here (rank 0)")
     p.add_argument("--json", action="store_true", help="print one JSON summary line (rank 0) instead of text")
     add_simulation_arguments(p)
@@ -51,10 +54,29 @@ def _validate(args) -> None:
         raise ConfigError(f"--out must end in .npz, got {args.out!r}")
 
 
+def best_ledger_params(path: str) -> tuple[str | None, dict[str, float]]:
+    """(cell model, parameters) of the ledger's finished task with the lowest onset_loss."""
+    import numpy as np
+
+    from ..errors import ConfigError
+    from ..store.ledger import read_ledger
+
+    led = read_ledger(path)
+    loss = np.where(led.status == 1, led.metrics.get("onset_loss", np.full(len(led.status), np.nan)), np.nan)
+    if not np.isfinite(loss).any():
+        raise ConfigError(f"ledger {path} has no finished task with an onset_loss to train on")
+    best = int(np.nanargmin(loss))
+    return led.attrs.get("model"), dict(zip(led.param_names, map(float, led.params[best])))
+
+
 def run(args: argparse.Namespace) -> int:
     from ..params import space
 
-    params = space(args.model).validate(parse_param_overrides(args.param))
+    base: dict[str, float] = {}
+    if args.ledger:
+        model, base = best_ledger_params(args.ledger)
+        args.model = str(model) if model else args.model
+    params = space(args.model).validate({**base, **parse_param_overrides(args.param)})
     _validate(args)
 
     from ..dist.comm import world

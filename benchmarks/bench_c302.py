@@ -70,16 +70,16 @@ def run(quick: bool = False) -> list[Result]:
         os.environ["PYANNOW_C302_CACHE"] = str(tmp / "cache")
         try:
             t0 = time.perf_counter()
-            simulate(None, backend="c302", duration_s=duration, dt_ms=0.05)
+            simulate(None, backend="c302", model="pyannow", duration_s=duration, dt_ms=0.05)
             fresh = time.perf_counter() - t0
             os.environ["PYANNOW_C302_FAST"] = "0"
             t0 = time.perf_counter()
-            simulate({"g_egl19": 10.0}, backend="c302", duration_s=duration, dt_ms=0.05)
+            simulate({"g_egl19": 10.0}, backend="c302", model="pyannow", duration_s=duration, dt_ms=0.05)
             reuse_mech = time.perf_counter() - t0
             steps_full = dict(c302_backend.STATS["last_steps_s"])
             os.environ.pop("PYANNOW_C302_FAST")
             t0, cpu0 = time.perf_counter(), _child_cpu_s()
-            simulate({"g_egl19": 12.0}, backend="c302", duration_s=duration, dt_ms=0.05)
+            simulate({"g_egl19": 12.0}, backend="c302", model="pyannow", duration_s=duration, dt_ms=0.05)
             reuse = time.perf_counter() - t0
             # CPU seconds of the simulator processes: what the run costs on an idle core,
             # whatever else shares the machine

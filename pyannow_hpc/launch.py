@@ -128,7 +128,7 @@ def task_dir(prefix: str = "pw-task-", base: os.PathLike | str | None = None, ke
     buf = ctypes.create_string_buffer(4096)
     rc = lib.pw_task_dir_create(os.path.abspath(base_s).encode(), prefix.encode(), buf, len(buf))
     if rc != PW_OK:
-        raise SimulationError(f"cannot create a task directory under {base_s}: {os.strerror(ctypes.get_errno()) or rc}")
+        raise SimulationError(f"cannot create a task directory under {base_s} (status {rc}): check it is writable")
     path = Path(buf.value.decode())
     try:
         yield path

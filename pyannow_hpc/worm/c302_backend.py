@@ -47,7 +47,7 @@ from ..launch import remove_tree as _lib_remove
 from ..launch import run, task_dir, which
 from .activity import MuscleActivity, SimulationSpec
 from .c302_io import read_c302
-from .c302_params import C1_DEFAULTS, DETECTOR_THRESHOLD, c302_overrides
+from .c302_params import C1_DEFAULTS, c302_overrides, detector_threshold
 
 PARAMETER_SET = "C1"
 REFERENCE = "Muscles"
@@ -227,7 +227,7 @@ def prepare_network(d: Path, duration_ms: float, dt_ms: float, overrides: dict[s
 
 def simulate(spec: SimulationSpec) -> MuscleActivity:
     overrides = c302_overrides(spec.model, spec.params)
-    thresh_name = DETECTOR_THRESHOLD.get(spec.model)
+    thresh_name = detector_threshold(spec.model)
     thresh = float(spec.params[thresh_name]) if thresh_name in spec.params else spec.spike_thresh_mV
     if spec.duration_ms > 60_000:
         raise ConfigError(f"C302 runs are limited to 60 s of simulated time here, got {spec.duration_ms / 1000:g} s")

@@ -105,13 +105,18 @@ MAPPINGS: dict[str, tuple[ParamMap, ...]] = {
     ),
 }
 
-#: our parameters used by the C302 backend outside param_overrides
-DETECTOR_THRESHOLD = {"pyannow": "ca_thresh_mV"}
+#: the parameter (in any model that has it) the C302 backend uses outside
+#: param_overrides: the threshold of its spike detector
+DETECTOR_THRESHOLD = "ca_thresh_mV"
+
+
+def detector_threshold(model: str) -> str | None:
+    return DETECTOR_THRESHOLD if DETECTOR_THRESHOLD in space(model) else None
 
 
 def unmapped(model: str) -> tuple[str, ...]:
     """Parameters of ``model`` with no C302 counterpart (ignored by the backend)."""
-    used = {m.ours for m in MAPPINGS.get(model, ())} | {DETECTOR_THRESHOLD.get(model, "")}
+    used = {m.ours for m in MAPPINGS.get(model, ())} | {detector_threshold(model)}
     return tuple(n for n in space(model).names if n not in used)
 
 
@@ -152,8 +157,8 @@ def mapping_table(model: str) -> str:
     for m in MAPPINGS.get(model, ()):
         how = "x C1 default / our default" if m.how == "ratio" else "unit conversion"
         rows.append(f"| {m.ours} | {m.c302} | {how} | {m.confidence} | {m.note} |")
-    if model in DETECTOR_THRESHOLD:
-        rows.append(f"| {DETECTOR_THRESHOLD[model]} | (spike detector) | threshold of the upward-crossing detector on C302 V | - | not a channel |")
+    if detector_threshold(model):
+        rows.append(f"| {DETECTOR_THRESHOLD} | (spike detector) | threshold of the upward-crossing detector on C302 V | - | not a channel |")
     for name in unmapped(model):
         rows.append(f"| {name} | (none) | ignored | - | no C1 muscle counterpart (or global to every cell) |")
     return "\n".join(rows)

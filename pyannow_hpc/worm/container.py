@@ -167,13 +167,16 @@ def parse_output(out_dir: Path, spec: SimulationSpec, sim: SiberneticRun) -> Mus
 def simulate(spec: SimulationSpec) -> MuscleActivity:
     _check_defaults(spec)
     runtime = pick_runtime()
+    dt_sib_ms = float(os.environ.get("PYANNOW_SIBERNETIC_DT_MS", "0.005"))
     sim = SiberneticRun(
         duration_ms=spec.duration_ms,
-        dt_ms=float(os.environ.get("PYANNOW_SIBERNETIC_DT_MS", "0.005")),
+        dt_ms=dt_sib_ms,
+        # C2's muscles need NEURON steps of <= 0.05 ms (SCIENCE.md section 4's command)
         dt_nrn_ms=min(spec.dt_ms, 0.05),
+        # one logged step per output sample
+        logstep=max(1, int(round(1000.0 / (spec.sample_rate_hz * dt_sib_ms)))),
         device=os.environ.get("PYANNOW_SIBERNETIC_DEVICE", "CPU"),
     )
-    sim = SiberneticRun(**{**sim.__dict__, "logstep": max(1, int(round(1000.0 / (spec.sample_rate_hz * sim.dt_ms))))})
     name = f"pyannow-{uuid.uuid4().hex[:12]}"
     with task_dir(prefix="sibernetic-") as d:
         out = d / "out"

@@ -19,5 +19,5 @@ def default_run(c302_env):
     from pyannow_hpc.worm import c302_backend, simulate
 
     before = dict(c302_backend.STATS)
-    act = simulate(None, backend="c302", duration_s=0.2, dt_ms=0.05)
+    act = simulate(None, backend="c302", model="pyannow", duration_s=0.2, dt_ms=0.05)
     return act, before, dict(c302_backend.STATS)

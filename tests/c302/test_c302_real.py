@@ -48,7 +48,7 @@ def test_conductance_change_reuses_compiled_mechanisms_and_network(default_run, 
     assert len(entries) == 1 and libs
     before = dict(c302_backend.STATS)
     params = {"g_egl19": 20.0, "g_exp2": 2.0}
-    act = simulate(params, backend="c302", duration_s=0.2, dt_ms=0.05)
+    act = simulate(params, backend="c302", model="pyannow", duration_s=0.2, dt_ms=0.05)
     assert c302_backend.STATS["compiles"] == before["compiles"]  # nrnivmodl not called
     assert c302_backend.STATS["reuses"] == before["reuses"] + 1
     assert c302_backend.STATS["conversions"] == before["conversions"]  # c302 + jNeuroML not run either
@@ -59,7 +59,7 @@ def test_conductance_change_reuses_compiled_mechanisms_and_network(default_run, 
     assert np.nanmean(act.v_mV[-50:]) > np.nanmean(act0.v_mV[-50:])
     # the patched template is the network c302 + jNeuroML generate for these parameters
     monkeypatch.setenv("PYANNOW_C302_FAST", "0")
-    full = simulate(params, backend="c302", duration_s=0.2, dt_ms=0.05)
+    full = simulate(params, backend="c302", model="pyannow", duration_s=0.2, dt_ms=0.05)
     assert c302_backend.STATS["conversions"] == before["conversions"] + 1
     np.testing.assert_allclose(act.v_mV, full.v_mV, atol=1e-3, equal_nan=True)  # jNeuroML prints float32 gmax
     np.testing.assert_array_equal(act.spike_muscle, full.spike_muscle)
@@ -68,7 +68,7 @@ def test_conductance_change_reuses_compiled_mechanisms_and_network(default_run, 
 def test_timeout_kills_and_cleans_up(c302_env, monkeypatch):
     monkeypatch.setenv("PYANNOW_C302_TIMEOUT_S", "1.5")
     with pytest.raises(SimulationError, match="limit"):
-        simulate(None, backend="c302", duration_s=0.2, dt_ms=0.05)
+        simulate(None, backend="c302", model="pyannow", duration_s=0.2, dt_ms=0.05)
     assert os.listdir(c302_env["tasks"]) == []
 
 

@@ -23,7 +23,7 @@ def _calls(log):
 
 
 def test_docker_argv_is_exactly_the_documented_command(fake_runtime):
-    act = simulate(None, backend="container", duration_s=0.1, dt_ms=0.05)
+    act = simulate(None, backend="container", model="pyannow", duration_s=0.1, dt_ms=0.05)
     (call,) = _calls(fake_runtime["log"])
     argv = call["argv"]
     assert argv[:3] == ["docker", "run", "--rm"] and argv[3] == "--name" and argv[4].startswith("pyannow-")
@@ -50,7 +50,7 @@ def test_apptainer_argv(fake_runtime, monkeypatch, tmp_path):
     sif.write_bytes(b"SIF")
     monkeypatch.setenv("PYANNOW_OW_IMAGE", str(sif))
     monkeypatch.setenv("FAKE_RUNTIME_NO_C302", "1")  # activation-only output: onsets from activation
-    act = simulate(None, backend="container", duration_s=0.1, dt_ms=0.05)
+    act = simulate(None, backend="container", model="pyannow", duration_s=0.1, dt_ms=0.05)
     (call,) = _calls(fake_runtime["log"])
     argv = call["argv"]
     assert argv[:4] == ["apptainer", "exec", "--cleanenv", "--writable-tmpfs"]
@@ -79,7 +79,7 @@ def test_timeout_kills_group_and_container_and_cleans_up(fake_runtime, monkeypat
     monkeypatch.setenv("PYANNOW_CONTAINER_TIMEOUT_S", "2")
     t0 = time.monotonic()
     with pytest.raises(SimulationError, match="limit"):
-        simulate(None, backend="container", duration_s=0.1, dt_ms=0.05)
+        simulate(None, backend="container", model="pyannow", duration_s=0.1, dt_ms=0.05)
     assert time.monotonic() - t0 < 15
     pids = [int(x) for x in pidfile.read_text().split()]
     time.sleep(0.1)
@@ -94,17 +94,17 @@ def test_timeout_kills_group_and_container_and_cleans_up(fake_runtime, monkeypat
 def test_crash_and_garbage_are_one_line_simulation_errors(fake_runtime, monkeypatch, mode, match):
     monkeypatch.setenv("FAKE_RUNTIME_MODE", mode)
     with pytest.raises(SimulationError, match=match) as exc:
-        simulate(None, backend="container", duration_s=0.05, dt_ms=0.05)
+        simulate(None, backend="container", model="pyannow", duration_s=0.05, dt_ms=0.05)
     assert "\n" not in str(exc.value)
     assert os.listdir(fake_runtime["tasks"]) == []
 
 
 def test_missing_runtime_and_unsupported_params(fake_runtime, monkeypatch):
     with pytest.raises(ConfigError, match="cannot apply g_egl19"):
-        simulate({"g_egl19": 12.0}, backend="container", duration_s=0.05, dt_ms=0.05)
+        simulate({"g_egl19": 12.0}, backend="container", model="pyannow", duration_s=0.05, dt_ms=0.05)
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(RuntimeNotFoundError, match="docker or apptainer"):
-        simulate(None, backend="container", duration_s=0.05, dt_ms=0.05)
+        simulate(None, backend="container", model="pyannow", duration_s=0.05, dt_ms=0.05)
 
 
 def test_cli_reports_missing_runtime_in_one_line(tmp_path):
@@ -112,6 +112,6 @@ def test_cli_reports_missing_runtime_in_one_line(tmp_path):
     import sys
 
     env = dict(os.environ, PATH=os.path.dirname(sys.executable), PYANNOW_CONTAINER_RUNTIME="docker")
-    code = "from pyannow_hpc.worm import simulate; simulate(None, backend='container', duration_s=0.05, dt_ms=0.05)"
+    code = "from pyannow_hpc.worm import simulate; simulate(None, backend='container', model='pyannow', duration_s=0.05, dt_ms=0.05)"
     p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert p.returncode != 0 and "RuntimeNotFoundError: container runtime 'docker' not found" in p.stderr

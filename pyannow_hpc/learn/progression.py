@@ -26,6 +26,7 @@ from ..errors import ConfigError
 from ..music.metrics import evaluate, format_table_markdown, metric_label, write_table_csv
 from ..music.notes import NoteSequence
 from ..music.pitch import muscle_to_midi
+from ..worm import DEFAULT_MODEL
 from .decode import REFRACTORY_S, calibrate_threshold, decode_onsets, frames_to_s
 from .features import FRAME_HZ, activity_features
 from .splits import TimeBlockSplit, in_sample, time_block_split
@@ -40,7 +41,7 @@ class ProgressionConfig:
     window_s: float = 10.0  # steps 0–9b (the seed's step-9 window)
     frame_hz: float = FRAME_HZ
     backend: str = "native"
-    model: str = "pyannow"
+    model: str = DEFAULT_MODEL
     params: dict | None = None
     integrator: str = "exponential"
     dt_ms: float = 0.5
@@ -119,7 +120,8 @@ def _notes_for(out: StepOutput, win: Window, split: TimeBlockSplit, refractory_s
 def _evaluate(notes: NoteSequence, win: Window, split: TimeBlockSplit) -> dict:
     t0 = split.split_frame / win.frame_hz
     dur = win.duration_s - t0
-    return evaluate(notes.window(t0, win.duration_s), win.target.window(t0, win.duration_s), dur)
+    target = win.target.window(t0, win.duration_s)
+    return {**evaluate(notes.window(t0, win.duration_s), target, dur), "target_notes": len(target)}
 
 
 def run_step(step: Step, win: Window, cfg: ProgressionConfig) -> StepResult:
@@ -201,6 +203,7 @@ def table_rows(res: ProgressionResult) -> list[dict]:
             f"{F1_S} held-out": r.held_out["f1_seed"],
             "beats step-0 baseline held-out? (mir_eval F1)": beats,
             "worm notes/s held-out": r.held_out["worm_rate_hz"],
+            "target notes held-out": r.held_out["target_notes"],
             "seed's reported F1 (any-match, in-sample)": r.step.seed_f1,
             "details": r.info,
             "time (s)": round(r.seconds, 1),

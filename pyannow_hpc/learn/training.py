@@ -16,6 +16,7 @@ from jax.flatten_util import ravel_pytree
 
 from ..dist.collectives import params_agree
 from ..errors import ConfigError, PyannowError
+from ..worm import DEFAULT_MODEL
 from . import pinn_ode, pinn_pde
 from .features import activity_features, onset_labels
 from .hybrid import HIDDEN, hybrid_features, train_hybrid
@@ -52,7 +53,7 @@ def _load(target_path, params, backend, model, integrator, dt_ms, seed, duration
     return payload[1:]
 
 
-def build_job(net: str, *, params=None, backend="native", model="pyannow", integrator="exponential", dt_ms=0.5,
+def build_job(net: str, *, params=None, backend="native", model=DEFAULT_MODEL, integrator="exponential", dt_ms=0.5,
               seed=0, duration_s=10.0, n_colloc=200, target_path=None, comm) -> Job:
     t_s, X, target, f_hz = _load(target_path, params, backend, model, integrator, dt_ms, seed, duration_s, comm)
     if len(target) == 0:

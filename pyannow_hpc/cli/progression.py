@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--onsets", default="auto", choices=("auto", "crest", "threshold"),
                    help="step-0 onset detector: the seed's crest, spike threshold, or auto (crest when the "
                         "model has a body-wave drive, else threshold: C302) (default: %(default)s)")
+    p.add_argument("--refractory-s", type=float, default=0.28,
+                   help="minimum gap between decoded onsets, s (default: %(default)s, the seed's; caps notes/s)")
     p.add_argument("--quick", action="store_true", help="a tenth of the optimiser steps (smoke runs)")
     add_simulation_arguments(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = ProgressionConfig(window_s=args.window_s, backend=args.backend, model=args.model, params=params,
                             integrator=args.integrator, dt_ms=args.dt_ms, seed=args.seed, n_blocks=args.n_blocks,
-                            heldout_frac=args.heldout_frac, quick=args.quick, onsets=args.onsets, steps=steps)
+                            heldout_frac=args.heldout_frac, quick=args.quick, onsets=args.onsets, steps=steps,
+                            refractory_s=args.refractory_s)
     if world().Get_rank() != 0:
         return 0  # the progression is a serial job; under mpiexec rank 0 runs it
     target = load_target(args.target)

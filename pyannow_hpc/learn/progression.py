@@ -62,6 +62,8 @@ class ProgressionConfig:
             raise ConfigError(f"need n_blocks >= 2 and 0 < heldout_frac < 1, got {self.n_blocks} and {self.heldout_frac!r}")
         if not (np.isfinite(self.frame_hz) and self.frame_hz > 0):
             raise ConfigError(f"frame_hz must be a positive number, got {self.frame_hz!r}")
+        if not (np.isfinite(self.refractory_s) and 0.0 <= self.refractory_s <= 10.0):
+            raise ConfigError(f"refractory_s must be in [0, 10] s, got {self.refractory_s!r}")
         if self.onsets not in ("auto", "crest", "threshold"):
             raise ConfigError(f"unknown onset detector {self.onsets!r}; choose auto, crest or threshold")
         known = {s.key for s in STEPS}

@@ -1,6 +1,7 @@
 """C302 under MPI, for real: `mpiexec -n 2 pyannow-hpc sweep` with backend c302, and
 `mpiexec -n 2 pyannow-hpc refine` of a native sweep's best points on C302."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +59,8 @@ def test_c302_sweep_under_mpiexec_2(tmp_path, mpi_env, c302_env):
     (tmp_path / "c302.toml").write_text(SWEEP.format(backend="c302", n=2, dt=0.05, onsets="threshold", ledger="c302.h5"))
     p = _run([_mpiexec(), "-n", "2", sys.executable, "-m", "pyannow_hpc", "sweep", "c302.toml", "--no-progress"],
              tmp_path, mpi_env)
-    assert "on 2 rank(s)" in p.stderr and "[rank 1/2] ran 1 tasks" in p.stderr  # both ranks simulated
+    # the dynamic scheduler decides who runs what; rank 1 must have taken part
+    assert "on 2 rank(s)" in p.stderr and re.search(r"\[rank 1/2\] ran [12] tasks \(0 failed\)", p.stderr)
     led = read_ledger(tmp_path / "c302.h5")
     assert led.attrs["backend"] == "c302" and int(led.attrs["mpi_size"]) == 2
     assert list(led.status) == [DONE, DONE]

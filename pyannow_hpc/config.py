@@ -3,7 +3,7 @@
 A sweep file (see ``examples/sweep_small.toml``) looks like::
 
     backend = "native"          # native | jax | numpy | c302 | container
-    model = "pyannow"
+    model = "boyle2008"         # default; or "pyannow" (the seed's cell)
     target = "default"          # or a MIDI / MusicXML / kern path
 
     [sampler]
@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, ParameterError
+from .worm import DEFAULT_MODEL, INTEGRATORS, default_onset_method
 
 try:
     import tomllib
@@ -77,7 +78,7 @@ class SimulationConfig:
     duration_s: float = 10.0
     dt_ms: float = 0.5
     integrator: str = "exponential"
-    onset_method: str = "crest"
+    onset_method: str = "auto"  # auto = the model's natural detector (worm.default_onset_method)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class ShardConfig:
 @dataclass(frozen=True)
 class SweepConfig:
     backend: str = "native"
-    model: str = "pyannow"
+    model: str = DEFAULT_MODEL
     target: str = "default"
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     params: tuple[ParamRange, ...] = ()
@@ -259,7 +260,7 @@ def _check_shard(shard: ShardConfig, where: str) -> ShardConfig:
 def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str = "") -> SweepConfig:
     """Build and validate a :class:`SweepConfig` from a parsed TOML mapping."""
     from .params import space
-    from .worm import BACKENDS, INTEGRATORS
+    from .worm import BACKENDS
 
     where = source
     for key in data:
@@ -299,8 +300,12 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
         raise ConfigError(f"{where}: sampler.seed must be >= 0, got {s.seed}")
     if sim.integrator not in INTEGRATORS:
         raise ConfigError(f"{where}: simulation.integrator {sim.integrator!r} is unknown; choose one of {', '.join(INTEGRATORS)}")
+    if sim.onset_method == "auto":
+        sim = dataclasses.replace(sim, onset_method=default_onset_method(cfg.model))
+        cfg = dataclasses.replace(cfg, simulation=sim)
     if sim.onset_method not in ONSET_METHODS:
-        raise ConfigError(f"{where}: simulation.onset_method {sim.onset_method!r} is unknown; choose one of {', '.join(ONSET_METHODS)}")
+        raise ConfigError(f"{where}: simulation.onset_method {sim.onset_method!r} is unknown; "
+                          f"choose one of auto, {', '.join(ONSET_METHODS)}")
     for name, value in (("duration_s", sim.duration_s), ("dt_ms", sim.dt_ms)):
         if value <= 0:
             raise ConfigError(f"{where}: simulation.{name} must be > 0, got {value:g}")

@@ -24,20 +24,27 @@ def evaluate_params(
     *,
     target: NoteSequence,
     backend: str = "native",
-    model: str = "pyannow",
+    model: str | None = None,
     duration_s: float,
     dt_ms: float = 0.5,
     seed: int = 0,
     integrator: str = "exponential",
-    onset_method: str = "crest",
+    onset_method: str | None = None,
     window_start_s: float = 0.0,
     sample_rate_hz: float | None = None,
     keep_activity: bool = False,
 ) -> EvalResult:
     """Simulate ``duration_s`` of worm and score it against the target window
-    ``[window_start_s, window_start_s + duration_s)``."""
+    ``[window_start_s, window_start_s + duration_s)``.
+
+    ``model=None`` is :data:`~pyannow_hpc.worm.DEFAULT_MODEL`; ``onset_method=None``
+    is that model's natural detector (:func:`~pyannow_hpc.worm.default_onset_method`).
+    """
     from .music.metrics import evaluate
-    from .worm import simulate
+    from .worm import DEFAULT_MODEL, default_onset_method, simulate
+
+    model = model or DEFAULT_MODEL
+    onset_method = onset_method or default_onset_method(model)
     from .worm.onsets import extract_notes
 
     activity = simulate(

@@ -31,7 +31,7 @@ def test_demo_writes_every_output(tmp_path, capsys):
         assert len(onsets) > 0 and np.all(np.diff(onsets) >= 0) and onsets.max() < 8.0
         pitches = f["worm/pitch"][()]
         assert pitches.min() >= 24 and pitches.max() <= 119  # the 96-muscle pitch map
-        assert f["params"].attrs["g_egl19"] == 8.0
+        assert f["params"].attrs["g_ca_boyle"] == 0.7  # c302 set C1
         f1 = f["metrics"].attrs["f1_mireval"]
         assert 0.0 <= f1 <= 1.0
         table = f["f1_table"]
@@ -39,8 +39,13 @@ def test_demo_writes_every_output(tmp_path, capsys):
         assert table["F1 (mir_eval one-to-one)"][1] == pytest.approx(f1)
         # any-match can only be >= one-to-one on the same notes
         assert np.all(table["F1 (seed any-match)"][()] >= table["F1 (mir_eval one-to-one)"][()] - 1e-12)
-        # the seed's 3 notes per 1.5 Hz cycle: ~4.5 notes/s from the crest detector
-        assert 3.5 < len(onsets) / 8.0 < 5.0
+        # the default (boyle2008 at the edge of its excitable region, spike
+        # onsets) plays at a musical rate, not the ~107 notes/s of a saturated drive
+        assert f.attrs["model"] == "boyle2008" and f.attrs["onset_method"] == "threshold"
+        assert 2.0 < len(onsets) / 8.0 < 20.0
+        # the chance level at the same note count is stored beside the score
+        assert 0.0 < f["metrics"].attrs["chance_f1_mireval"] < 1.0
+    assert "chance at" in printed
 
 
 def _cli(*args, cwd=None):
@@ -50,8 +55,10 @@ def _cli(*args, cwd=None):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["-p", "g_egl19=nan"], "g_egl19 = nan is not finite"),
-        (["-p", "tau_ca_ms=500"], "tau_ca_ms = 500 ms is outside its bounds [1, 80]"),
+        (["-p", "g_ca_boyle=nan"], "g_ca_boyle = nan is not finite"),
+        (["-p", "ca_decay_ms=500"], "ca_decay_ms = 500 ms is outside its bounds [2, 300]"),
+        (["--model", "pyannow", "-p", "tau_ca_ms=500"], "tau_ca_ms = 500 ms is outside its bounds [1, 80]"),
+        (["-p", "g_egl19=3"], "unknown parameter 'g_egl19' for model 'boyle2008'"),
         (["-p", "g_exp"], "--param expects NAME=VALUE"),
         (["--duration-s", "-1"], "duration_s must be a finite number"),
     ],

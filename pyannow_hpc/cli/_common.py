@@ -6,7 +6,10 @@ import argparse
 
 def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
     """Model/backend/integrator flags shared by commands that simulate."""
-    p.add_argument("--model", default="pyannow", help="cell model (default: %(default)s); see --list-params")
+    from ..worm import DEFAULT_MODEL
+
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="cell model: boyle2008 (c302's muscle) or pyannow (the seed's cell) (default: %(default)s)")
     p.add_argument("--backend", default="native", help="worm backend: native, jax, numpy, c302 (default: %(default)s)")
     p.add_argument("--integrator", default="exponential", choices=("exponential", "seed_euler"),
                    help="exponential (stable, default) or the seed's forward Euler (unstable at 0.5 ms)")

@@ -28,8 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="MIDI, MusicXML or kern score (default: the embedded Chopin mazurka Op. 6 No. 2)")
     p.add_argument("--duration-s", type=float, default=None,
                    help="simulated seconds (default: the target's length)")
-    p.add_argument("--onsets", default="crest", choices=("crest", "threshold"),
-                   help="onset detector: the seed's phase-gated crest, or spike threshold (default: %(default)s)")
+    p.add_argument("--onsets", default=None, choices=("crest", "threshold"),
+                   help="onset detector: the seed's phase-gated crest, or spike threshold crossings "
+                        "(default: threshold for boyle2008, crest for pyannow)")
     add_simulation_arguments(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from ..store.atomic import prepare_dir, write_text
     from ..store.provenance import provenance
     from ..store.result import write_result
-    from ..worm import make_spec, backend_module
+    from ..music.chance import chance_f1
+    from ..worm import backend_module, default_onset_method, make_spec
     from ..worm.onsets import extract_notes
 
     out = prepare_dir(args.out)
@@ -80,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     bar.update()
 
     step("extract notes")
-    worm = extract_notes(activity, method=args.onsets)
+    onset_method = args.onsets or default_onset_method(args.model)
+    worm = extract_notes(activity, method=onset_method)
     del activity  # the traces are the largest object; free them before synthesis
     bar.update()
 
@@ -88,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
     window = target.window(0.0, duration_s)
     metrics = M.evaluate(worm, window, duration_s)
     rows = M.f1_table(worm, window)
+    chance = chance_f1(len(worm), window, duration_s)
+    metrics.update(chance_f1_mireval=chance.f1_mireval_mean, chance_f1_mireval_sd=chance.f1_mireval_sd,
+                   chance_f1_seed=chance.f1_seed_mean, chance_f1_seed_sd=chance.f1_seed_sd)
     bar.update()
 
     step("synthesise audio")
@@ -103,21 +109,23 @@ def run(args: argparse.Namespace) -> int:
         from ..music.pianoroll import plot_pianoroll
 
         paths["pianoroll"] = plot_pianoroll(worm, window, out / "pianoroll.png",
-                                            title=f"worm ({args.model}, {args.integrator}) vs {target.name or 'target'}")
+                                            title=f"worm ({args.model}, {onset_method} onsets) vs {target.name or 'target'}")
     except ImportError:  # matplotlib missing: everything else still stands
         pass
     attrs = provenance(job="demo", model=args.model, backend=args.backend, integrator=args.integrator,
-                       seed=args.seed, dt_ms=args.dt_ms, duration_s=duration_s, onset_method=args.onsets,
+                       seed=args.seed, dt_ms=args.dt_ms, duration_s=duration_s, onset_method=onset_method,
                        target=target.name or str(args.target or "default"), package=f"pyannow_hpc {__version__}")
     paths["result_h5"] = write_result(out / "result.h5", worm=worm, target=window, params=params, metrics=metrics,
                                       attrs=attrs, f1_rows=rows, units={p.name: p.unit for p in pspace.params})
     bar.update()
     bar.close()
 
-    print(f"pyannow-hpc demo: {duration_s:g} s of worm ({args.model}, {args.backend}, {args.integrator}) "
+    print(f"pyannow-hpc demo: {duration_s:g} s of worm ({args.model}, {args.backend}, {args.integrator}, "
+          f"{onset_method} onsets) "
           f"vs {target.name or 'target'}: {len(worm)} worm notes, {len(window)} target notes")
     print(f"  F1 (mir_eval one-to-one, ±50 ms) = {metrics['f1_mireval']:.3f}   "
           f"F1 (seed any-match, ±50 ms) = {metrics['f1_seed']:.3f}   onset_loss = {metrics['onset_loss']:.4g}")
+    print(f"  {chance.describe()}")
     width = max(len(k) for k in paths)
     for key, path in paths.items():
         print(f"  {key:<{width}}  {path}")

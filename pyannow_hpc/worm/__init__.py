@@ -29,6 +29,20 @@ BACKENDS: dict[str, str] = {
 
 INTEGRATORS = ("exponential", "seed_euler")
 
+#: The cell model the demo and the sweep use unless told otherwise. boyle2008
+#: (c302's body-wall muscle, validated against NEURON) spikes; the seed's cell,
+#: integrated accurately, sits on a plateau. Evidence: README, docs/boyle2008.md.
+DEFAULT_MODEL = "boyle2008"
+
+#: Each model's natural onset detector: the seed's phase-gated crest picker for
+#: the seed cell (it reproduces the seed's notes), spike threshold crossings for
+#: a cell that really spikes.
+_DEFAULT_ONSETS = {"pyannow": "crest"}
+
+
+def default_onset_method(model: str) -> str:
+    return _DEFAULT_ONSETS.get(model, "threshold")
+
 
 def backend_module(name: str):
     try:
@@ -41,7 +55,7 @@ def backend_module(name: str):
 def make_spec(
     params: Mapping[str, float] | None = None,
     *,
-    model: str = "pyannow",
+    model: str = DEFAULT_MODEL,
     duration_s: float = 10.0,
     dt_ms: float = 0.5,
     seed: int = 0,
@@ -83,7 +97,7 @@ def simulate(params: Mapping[str, float] | None = None, *, backend: str = "nativ
     return backend_module(backend).simulate(spec)
 
 
-__all__ = ["BACKENDS", "MuscleActivity", "SimulationSpec", "N_MUSCLES", "muscle_names", "make_spec", "simulate", "backend_module"]
+__all__ = ["DEFAULT_MODEL", "default_onset_method", "BACKENDS", "MuscleActivity", "SimulationSpec", "N_MUSCLES", "muscle_names", "make_spec", "simulate", "backend_module"]
 
 # cell models other than the seed register their parameter spaces (and their
 # backend entries) on import

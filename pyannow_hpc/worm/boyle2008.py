@@ -88,13 +88,16 @@ BOYLE2008_SPACE = register_space(
             # the onset detector's threshold, shared with the seed cell so that both
             # onset methods (crest needs it) work with either model
             PYANNOW_SPACE["ca_thresh_mV"],
-            Param("drive_g_syn", "mS/cm^2", 0.1, 0.0, 5.0,
+            # default at the edge of the excitable region, where the worm plays at
+            # a musical rate (~8 notes/s on the mazurka; docs/boyle2008.md); at 0.1
+            # every muscle fires on every cycle (~107 notes/s), at 0.085 almost none
+            Param("drive_g_syn", "mS/cm^2", 0.09, 0.0, 5.0,
                   "peak conductance g_syn of the graded-synapse wave drive g_syn s (E_syn - V)"),
             Param("syn_e_rev_mV", "mV", 0.0, -20.0, 60.0, "drive synapse reversal (c302 C1 exc_syn_erev 0, C2 37)"),
             Param("syn_k_per_ms", "1/ms", 0.025, 0.005, 5.0,
                   "graded-synapse rate k: decay time 1/k (c302 C1 0.025, C2 1.205)", "log"),
             _DRIVE["drive_freq_hz"],
-            dataclasses.replace(_DRIVE["noise_sd_uA"], default=0.1),
+            _DRIVE["noise_sd_uA"],  # the seed's 0.3 uA/cm^2 per step
             _DRIVE["coupling_g"],
         ),
     )

@@ -5,6 +5,7 @@ from pyannow_hpc.errors import ConfigError
 
 BASE = """
 backend = "native"
+model = "pyannow"
 [sampler]
 method = "sobol"
 n_samples = 8
@@ -25,6 +26,15 @@ def test_valid_config_parses_with_units_and_defaults():
     assert cfg.simulation.duration_s == 10.0 and cfg.sampler.n_samples == 8
     assert cfg.report_dir == "out/x_report"
     assert not cfg.isolate_tasks
+
+
+def test_default_model_and_onsets_follow_the_evidence():
+    cfg = loads_config('[params]\ndrive_g_syn = [0.07, 0.12]\n')
+    assert cfg.model == "boyle2008" and cfg.simulation.onset_method == "threshold"
+    seed = loads_config(BASE)
+    assert seed.simulation.onset_method == "crest"  # the seed cell keeps the seed's detector
+    assert loads_config(BASE.replace("[output]", "[simulation]\nonset_method = \"threshold\"\n[output]")
+                        ).simulation.onset_method == "threshold"
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shuti
 
 CFG = """
 backend = "native"
+model = "pyannow"
 target = "{target}"
 [sampler]
 method = "sobol"

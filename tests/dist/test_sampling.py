@@ -5,6 +5,7 @@ from pyannow_hpc.config import loads_config
 from pyannow_hpc.dist.sampling import grid_shape, sample_unit, scale_unit, shard_ids, task_seed, task_table
 
 CFG = """
+model = "pyannow"
 [sampler]
 method = "{method}"
 n_samples = {n}

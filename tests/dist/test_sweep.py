@@ -14,6 +14,7 @@ from pyannow_hpc.store import ledger as L
 
 CFG = """
 backend = "native"
+model = "pyannow"
 [sampler]
 method = "sobol"
 n_samples = 24

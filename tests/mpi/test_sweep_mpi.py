@@ -22,6 +22,7 @@ pytestmark = pytest.mark.mpi
 
 CFG = """
 backend = "native"
+model = "pyannow"
 [sampler]
 method = "lhs"
 n_samples = {n}

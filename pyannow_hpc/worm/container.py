@@ -15,8 +15,9 @@ killed on timeout)::
 ``muscles_activity_buffer.txt`` (96 activations per logged step), the WCON
 body midline and C302's own ``*.muscles.dat``.  The result: V from C302 when
 present (spikes by the threshold detector), else NaN V and onsets from
-activation crossings; ``traces["activation"]`` (resampled onto ``t_ms``) and
-the body motion (``body_t_ms``, ``body_x``, ``body_y``).
+activation crossings; ``traces["activation"]`` (n, 96) and the body motion
+``traces["body_x"]``/``["body_y"]`` (n, midline points, the WCON file's units),
+all interpolated onto ``t_ms`` like every other trace.
 
 Choosing: ``$PYANNOW_CONTAINER_RUNTIME`` (docker | apptainer), else the first
 on PATH.  Apptainer runs ``$PYANNOW_OW_IMAGE`` (an ``ow.sif`` built with
@@ -144,8 +145,7 @@ def parse_output(out_dir: Path, spec: SimulationSpec, sim: SiberneticRun) -> Mus
     t_act, act = read_muscle_buffer(buffers[-1], sim.log_interval_ms)
     traces: dict[str, np.ndarray] = {}
     wcons = sorted(sim_dir.glob("*.wcon"))
-    if wcons:
-        traces.update(read_wcon(wcons[0]))
+    body = read_wcon(wcons[0]) if wcons else None
     lems = sim_dir / "LEMS_c302.xml"
     if lems.exists() and any(sim_dir.glob("*.muscles.dat")):
         base = read_c302(sim_dir, lems.name, sample_rate_hz=spec.sample_rate_hz, thresh_mV=spec.spike_thresh_mV,
@@ -158,10 +158,21 @@ def parse_output(out_dir: Path, spec: SimulationSpec, sim: SiberneticRun) -> Mus
         t_ms = np.arange(0.0, t_act[-1] + 0.5 * step, step)
         v = np.full((len(t_ms), N_MUSCLES), np.nan, dtype=np.float32 if spec.float32 else np.float64)
         st, sm = activation_spikes(t_act, act, refractory_ms=spec.refractory_ms)
-    traces["activation"] = np.stack([np.interp(t_ms, t_act, act[:, j]) for j in range(N_MUSCLES)], axis=1)
+    traces["activation"] = _on_grid(t_ms, t_act, act)
+    if body is not None:
+        # every trace shares t_ms as its first axis: the midline (n_points per
+        # WCON frame) is interpolated onto it, NaN outside the recorded frames
+        for k in ("body_x", "body_y"):
+            traces[k] = _on_grid(t_ms, body["body_t_ms"], body[k], outside=np.nan)
     return MuscleActivity(t_ms=t_ms, v_mV=v, spike_times_ms=st, spike_muscle=np.asarray(sm, dtype=np.int32),
                           backend="container", model=spec.model, params=dict(spec.params), seed=spec.seed,
                           traces=traces)
+
+
+def _on_grid(t_ms: np.ndarray, t_src: np.ndarray, values: np.ndarray, outside: float | None = None) -> np.ndarray:
+    """``values[len(t_src), k]`` linearly interpolated onto ``t_ms``, column by column."""
+    kw = {} if outside is None else {"left": outside, "right": outside}
+    return np.stack([np.interp(t_ms, t_src, values[:, j], **kw) for j in range(values.shape[1])], axis=1)
 
 
 def simulate(spec: SimulationSpec) -> MuscleActivity:

@@ -37,7 +37,10 @@ def test_docker_argv_is_exactly_the_documented_command(fake_runtime):
     assert np.isnan(act.v_mV[:, MISSING_C302_SLOT]).all()
     assert np.nanmax(act.v_mV) > 10 and np.nanmin(act.v_mV) < -40
     assert act.traces["activation"].shape == (101, 96) and 0 <= act.traces["activation"].min()
-    assert act.traces["body_x"].shape == (5, 49) and act.traces["body_t_ms"][-1] == pytest.approx(80.0)
+    # body midline: 5 WCON frames at 0, 20, ..., 80 ms interpolated onto t_ms, NaN after the last frame
+    bx = act.traces["body_x"]
+    assert bx.shape == (101, 49) and np.isfinite(bx[:81]).all() and np.isnan(bx[81:]).all()
+    assert bx[10, 0] == pytest.approx(0.5) and bx[80, 2] == pytest.approx(24.0)  # x = 10 p + frame
     # the fake's wave crests in the dorsal head muscles first: DL01 spikes, before DL03
     names = muscle_names()
     first = {m: act.spikes_of(m)[0] for m in (names.index("DL01"), names.index("DL03")) if len(act.spikes_of(m))}

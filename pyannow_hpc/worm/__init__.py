@@ -55,7 +55,7 @@ def backend_module(name: str):
 def make_spec(
     params: Mapping[str, float] | None = None,
     *,
-    model: str = DEFAULT_MODEL,
+    model: str = "pyannow",
     duration_s: float = 10.0,
     dt_ms: float = 0.5,
     seed: int = 0,
@@ -64,6 +64,10 @@ def make_spec(
     **kw,
 ) -> SimulationSpec:
     """Validate everything at the edge and build a :class:`SimulationSpec`.
+
+    The library call defaults to the seed cell (``pyannow``), whose behaviour
+    is pinned by the reference tests; the jobs (``demo``, ``sweep``,
+    ``simulate`` on the command line) default to :data:`DEFAULT_MODEL`.
 
     ``sample_rate_hz=None`` records at 1 kHz, except in ``seed_euler`` mode,
     which records every step: its period-2 flip between the clips would alias

@@ -11,7 +11,7 @@ from pyannow_hpc.worm import simulate
 
 def test_writes_traces_spikes_params_and_provenance(tmp_path, capsys):
     out = tmp_path / "sub" / "run.h5"
-    rc = main(["simulate", "--duration-s", "0.5", "-p", "g_egl19=12", "--param", "tau_ca_ms=30",
+    rc = main(["simulate", "--model", "pyannow", "--duration-s", "0.5", "-p", "g_egl19=12", "--param", "tau_ca_ms=30",
                "--integrator", "seed_euler", "--gates", "--seed", "3", "--out", str(out)])
     assert rc == 0
     captured = capsys.readouterr()
@@ -38,9 +38,11 @@ def test_sample_rate_flag(tmp_path):
 
 
 def test_list_params(capsys):
-    assert main(["simulate", "--list-params"]) == 0
+    assert main(["simulate", "--model", "pyannow", "--list-params"]) == 0
     text = capsys.readouterr().out
     assert "g_egl19" in text and "tau_ca_ms" in text and "25" in text
+    assert main(["simulate", "--list-params"]) == 0  # the default model, boyle2008
+    assert "g_ca_boyle" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -53,7 +55,7 @@ def test_list_params(capsys):
 def test_bad_input_is_one_line_error_and_no_file(tmp_path, capsys, argv, needle):
     out = tmp_path / "x.h5"
     duration = [] if "--duration-s" in argv else ["--duration-s", "0.1"]
-    rc = main(["simulate", *duration, *argv, "--out", str(out)])
+    rc = main(["simulate", "--model", "pyannow", *duration, *argv, "--out", str(out)])
     err = capsys.readouterr().err
     assert rc != 0 and err.startswith("pyannow-hpc: error:") and needle in err and err.count("\n") == 1
     assert not out.exists()

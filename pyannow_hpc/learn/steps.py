@@ -17,7 +17,7 @@ import numpy as np
 from ..music.notes import NoteSequence
 from ..worm.activity import MuscleActivity
 from . import pinn_ode, pinn_pde
-from .features import WormFeatures, beat_phase, chroma_density, onset_density, onset_labels
+from .features import WormFeatures, beat_phase, onset_density, onset_labels
 from .forest import fit_forest, onset_proba
 from .hybrid import CONFIG as HYBRID_CONFIG, hybrid_features, train_hybrid
 from .mlp import train_classifier

@@ -88,6 +88,7 @@ class ProgressionResult:
     duration_full_s: float = 0.0
     window_s: float = 0.0
     target_name: str = ""
+    config: ProgressionConfig = field(default_factory=ProgressionConfig)
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -175,7 +176,7 @@ def run_progression(target: NoteSequence, cfg: ProgressionConfig = ProgressionCo
     windows = build_windows(target, cfg, activity)
     steps = [s for s in STEPS if cfg.steps is None or s.key in cfg.steps]
     res = ProgressionResult(duration_full_s=windows["full"].duration_s, window_s=windows["window"].duration_s,
-                            target_name=target.name)
+                            target_name=target.name, config=cfg)
     bar = tqdm(steps, desc="progression", unit="step", disable=not progress)
     for step in bar:
         bar.set_postfix_str(f"step {step.key}")
@@ -224,13 +225,19 @@ def write_outputs(res: ProgressionResult, target: NoteSequence, out_dir: Path, f
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = table_rows(res)
     files = {"csv": write_table_csv(rows, out_dir / "progression.csv")}
+    cfg = res.config
+    n_out = time_block_split(cfg.n_blocks * 10, cfg.n_blocks, cfg.heldout_frac).n_heldout_blocks
     header = (f"# PyANNOW progression on {res.target_name or 'the target'}\n\n"
               "In-sample = the seed's protocol (trained and scored on the same frames). Held-out = time-block split: "
-              "the last 30% of the window (3 of 10 blocks) is never seen in training, threshold calibration included.\n"
-              f"Steps 0–9b use the first {res.window_s:g} s (the seed used a 10 s window for steps 7 and 9); "
-              f"step 10 and `ref` the full piece ({res.duration_full_s:.1f} s).\n"
+              f"the last {n_out} of {cfg.n_blocks} blocks of each window are never seen in training, threshold "
+              "calibration included.\n"
+              f"Steps 0–9b use the first {res.window_s:g} s (the seed used a 10 s window for steps 7 and 9)"
+              + (f"; 0-full, 10 and `ref` the full piece ({res.duration_full_s:.1f} s)"
+                 if any(r.step.scope == "full" for r in res.results) else "")
+              + f". Worm: {cfg.backend}/{cfg.model}.\n"
               "Step 0's notes come from the worm backend's own onset detector; the learned steps decode onset "
-              "scores with a threshold calibrated on the training frames and a 0.28 s refractory time.\n\n")
+              f"scores with a threshold calibrated on the training frames and a {cfg.refractory_s:g} s refractory "
+              "time.\n\n")
     files["md"] = write_text(out_dir / "progression.md", header + format_table_markdown(rows) + "\n")
     s10 = next((r for r in res.results if r.step.key == "10"), None)
     if s10 is not None and s10.notes_in_sample is not None:

@@ -90,3 +90,51 @@ def test_task_dir_removed_on_every_path_without_following_symlinks(tmp_path):
         with launch.task_dir(base=base) as d:
             launch.run(["sleep", "30"], timeout_s=0.3, cwd=d, kill_grace_s=0.1)
     assert list(base.iterdir()) == []
+
+
+_CALLER = """
+import sys, time
+from pyannow_hpc import launch
+with launch.task_dir(prefix="sig-", base=sys.argv[1]) as d:
+    print(d, flush=True)
+    launch.run(["sh", "-c", "sleep 60 & echo $$ $! > " + sys.argv[2] + "; wait"], timeout_s=60, cwd=d, kill_grace_s=0.5)
+"""
+
+
+def _start_caller(tmp_path):
+    import subprocess
+    import sys
+
+    base, pids = tmp_path / "base", tmp_path / "pids"
+    base.mkdir()
+    p = subprocess.Popen([sys.executable, "-c", _CALLER, str(base), str(pids)], stdout=subprocess.PIPE, text=True)
+    task = p.stdout.readline().strip()
+    for _ in range(200):
+        if pids.exists() and len(pids.read_text().split()) == 2:
+            break
+        time.sleep(0.02)
+    return p, base, task, [int(x) for x in pids.read_text().split()]
+
+
+def test_caller_sigterm_kills_the_group_and_removes_the_task_dir(tmp_path, alive):
+    p, base, task, pids = _start_caller(tmp_path)
+    assert os.path.isdir(task) and all(alive(x) for x in pids)
+    p.send_signal(signal.SIGTERM)  # what Slurm sends at the end of a job
+    assert p.wait(timeout=20) == 128 + signal.SIGTERM
+    time.sleep(0.1)
+    assert not any(alive(x) for x in pids) and list(base.iterdir()) == []
+
+
+def test_caller_sigkill_takes_the_child_along(tmp_path, alive):
+    p, base, task, pids = _start_caller(tmp_path)
+    p.kill()  # a sweep's task timeout: no chance to clean up in the caller ...
+    p.wait(timeout=10)
+    for _ in range(100):
+        if not alive(pids[0]):
+            break
+        time.sleep(0.05)
+    assert not alive(pids[0])  # ... but the launched leader dies with it (PR_SET_PDEATHSIG)
+    try:  # its own children are beyond PDEATHSIG (a documented limit): tidy up
+        os.kill(pids[1], signal.SIGKILL)
+    except ProcessLookupError:
+        pass

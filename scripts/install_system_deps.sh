@@ -10,6 +10,9 @@ need=()
 command -v slurmctld >/dev/null 2>&1 || need+=(slurm-wlm)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+# nrnivmodl (NEURON) compiles the generated .mod files with make + a C++ compiler
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system deps: all present"
   exit 0

@@ -241,6 +241,9 @@ def run(args) -> int:
                   f"{duration:g} s each, {size} rank(s)", file=sys.stderr, flush=True)
         except PyannowError as exc:
             plan = ("error", exc)
+        except BaseException as exc:  # a bug here must not leave the other ranks waiting in bcast
+            comm.bcast(("error", PyannowError(f"rank 0 failed: {exc!r}")), root=0)
+            raise
     verdict, payload = comm.bcast(plan, root=0)
     if verdict == "error":
         if rank == 0:

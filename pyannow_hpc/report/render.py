@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, PyannowError
+from ..music.chance import chance_f1
 from ..music.metrics import metric_label
 from ..music.notes import NoteSequence
 from ..store.atomic import prepare_dir, write_text
@@ -140,6 +141,9 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     # tables (labelled columns; Markdown/CSV in the project's one table format)
     tol_s = float(_attr(data.attrs, "tol_s", default=TOL_S))
     best_tbl = tables.best_rows(best, task_ids, metrics, params, names, np.asarray(data.seeds), tol_s)
+    if target is not None:  # any F1 rises with the note count: show what random times would score
+        best_tbl = [tables.with_chance(row, chance_f1(len(worm_notes[int(r)]), target, duration_s, tol_s), tol_s)
+                    for row, r in zip(best_tbl, best)]
     summary_tbl = tables.summary_rows(status, metrics, tol_s)
     tol_tbl = f1_table(worm_notes[int(best[0])], target) if len(best) and target is not None else []
     write_text(out / "f1_table.md", f"{rank_note}\n\n" + format_table_markdown(best_tbl, ".4g") + "\n")

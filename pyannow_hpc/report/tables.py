@@ -57,6 +57,19 @@ def best_rows(
     return rows
 
 
+def with_chance(row: dict, chance, tol_s: float = TOL_S) -> dict:
+    """``row`` with the chance level (:class:`~pyannow_hpc.music.chance.ChanceF1`)
+    inserted right after its one-to-one F1 column."""
+    f1_key = metric_label("f1_mireval", tol_s)
+    label = f"chance F1 (mir_eval one-to-one, ±{tol_s * 1000:g} ms, same note count at random times)"
+    out: dict = {}
+    for k, v in row.items():
+        out[k] = v
+        if k == f1_key:
+            out[label] = round(chance.f1_mireval_mean, 4)
+    return out
+
+
 def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: float = TOL_S) -> list[dict]:
     """Sweep-level counts, and the best and mean of each score over done tasks."""
     status = np.asarray(status)

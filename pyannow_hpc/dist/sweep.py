@@ -353,7 +353,11 @@ def run_sweep(
         log(f"sweep done: {done} ok, {failed} failed this run ({c['done']} done, {c['failed']} failed, "
             f"{c['pending']} pending in the ledger); best onset_loss {_fmt(best)}, mean {_fmt(summary.mean_loss)}; "
             f"{wall:.2f} s wall ({sched_s:.2f} s scheduling, tasks busy {summary.busy_s:.2f} s over {size} rank(s)), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
-        if cfg.output.report:
+        if cfg.output.report and cfg.shard.count > 1:
+            # one shard's report would show a fraction of the sweep: the merge
+            # step (scripts/slurm/merge.sbatch) renders the whole one
+            log(f"report skipped for shard {cfg.shard.index}/{cfg.shard.count}: run `pyannow-hpc report` on the merged ledger")
+        elif cfg.output.report:
             _render_report(cfg, log, progress)
     return summary
 

@@ -157,3 +157,14 @@ def test_unreadable_existing_ledger_is_refused_unless_forced(tmp_path):
         run(cfg, lambda t: pytest.fail("a task ran"))
     assert run(cfg, force=True).done == 24
     assert L.read_ledger(cfg.output.ledger).counts()["done"] == 24
+
+
+def test_shards_skip_the_report_and_say_so(tmp_path, monkeypatch):
+    cfg = cfg_for(tmp_path, CFG.replace("flush_every_s = 0.0", "flush_every_s = 0.0\nreport = true")).with_shard(0, 2)
+    rendered, said = [], []
+    monkeypatch.setattr(S, "_render_report", lambda *a, **k: rendered.append(a))
+    S.run_sweep(cfg, comm=SerialComm(), task_fn=fake_tasks.quick, progress=False, log=said.append)
+    assert rendered == [] and any("report skipped for shard 0/2" in m for m in said)
+    whole = cfg_for(tmp_path, CFG.replace("flush_every_s = 0.0", "flush_every_s = 0.0\nreport = true"), "w.h5")
+    S.run_sweep(whole, comm=SerialComm(), task_fn=fake_tasks.quick, progress=False, log=said.append)
+    assert len(rendered) == 1

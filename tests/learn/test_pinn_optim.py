@@ -82,3 +82,31 @@ def test_bad_training_settings_are_config_errors():
     with pytest.raises(ConfigError, match="shard"):
         coll.shard_slice(1, 0, 2)
     assert [coll.shard_slice(10, r, 3) for r in range(3)] == [slice(0, 4), slice(4, 7), slice(7, 10)]
+
+
+def test_gpu_without_cuda_mpi4jax_falls_back_to_mpi4py(monkeypatch):
+    # no GPU here: a stand-in backend name and a 2-rank stand-in communicator
+    import jax
+
+    class TwoRanks:
+        def Get_size(self):
+            return 2
+
+        def Allreduce(self, *a, **k):  # noqa: N802 (mpi4py spelling)
+            raise AssertionError("not called")
+
+    coll.mpi4jax_available.cache_clear()
+    try:
+        import importlib.util
+
+        # on CPU mpi4jax reduces host buffers (when the install step could build it)
+        cpu = "mpi4jax" if importlib.util.find_spec("mpi4jax") else "mpi4py"
+        assert coll.resolve_reducer("auto", TwoRanks()) == cpu
+        coll.mpi4jax_available.cache_clear()
+        monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+        # the Makefile's mpi4jax is built without CUDA: on a GPU the host path must be chosen
+        assert coll.resolve_reducer("auto", TwoRanks()) == "mpi4py"
+        with pytest.raises(ConfigError, match="mpi4jax"):
+            coll.resolve_reducer("mpi4jax", TwoRanks())
+    finally:
+        coll.mpi4jax_available.cache_clear()

@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--net", default="ode", choices=MODELS, help="what to train (default: %(default)s)")
     p.add_argument("--target", default=None, metavar="PATH", help="score (default: the embedded Chopin mazurka)")
     p.add_argument("--duration-s", type=float, default=10.0, help="worm/score window, s (default: %(default)s)")
-    p.add_argument("--colloc", type=int, default=200, help="collocation points (default: %(default)s, the seed's)")
+    p.add_argument("--colloc", type=int, default=200,
+                   help="collocation points, PINNs only; the hybrid trains on every frame (default: %(default)s, the seed's)")
     p.add_argument("--adam-steps", type=int, default=500, help="Adam steps (default: %(default)s)")
     p.add_argument("--lbfgs-steps", type=int, default=50, help="L-BFGS steps after Adam (default: %(default)s)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")

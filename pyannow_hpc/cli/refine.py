@@ -4,7 +4,8 @@
     mpiexec -n 2 pyannow-hpc refine out/sweep_small.h5 --top 4 --backend c302 --duration-s 1
 
 Rank 0 reads the ledger, picks the best K done tasks (``--by``, default the
-one-to-one F1), and the sweep's own scheduler spreads them over the ranks.
+one-to-one F1), and deals them round-robin to the ranks (task i on rank
+i mod size: K long, similar tasks balance best statically).
 Each task runs the point twice over the same window: the sweep's surrogate
 (its backend, dt, integrator and onset detector) and the real simulator (the
 threshold detector on its spikes), and measures the gap:
@@ -22,7 +23,6 @@ resumed sweep rewrites the ledger without ``/refine``.
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Mapping
@@ -204,7 +204,6 @@ def run(args) -> int:
     from ..config import loads_config
     from ..dist.comm import idle_barrier, world
     from ..dist.isolation import Task, run_task
-    from ..dist.scheduler import schedule
     from ..errors import ConfigError, PyannowError
     from ..store.ledger import read_ledger
     from ..store.provenance import utc_now
@@ -249,12 +248,18 @@ def run(args) -> int:
         if rank == 0:
             raise payload
         return payload.exit_code
-    outcomes = []
-    execute = functools.partial(run_task, payload, timeout_s=args.task_timeout_s)
-    schedule(tasks if rank == 0 else [], execute, comm=comm, on_outcome=outcomes.append, chunk_max=1, rank0_works=True)
-    idle_barrier(comm)
+    # A static round-robin split, not the sweep's dynamic scheduler: refine
+    # runs a few long, similar tasks, and the scheduler's prefetch lets one
+    # worker reserve two of them while another rank idles (measured: a 2-task
+    # C302 sweep on 2 ranks ran both tasks on rank 1).
+    fn = payload
+    mine = comm.bcast(tasks if rank == 0 else None, root=0)[rank::size]
+    done_here = [run_task(fn, task, timeout_s=args.task_timeout_s) for task in mine]
+    idle_barrier(comm)  # ranks that finish early sleep instead of spinning in gather
+    gathered = comm.gather(done_here, root=0)
     if rank != 0:
         return 0
+    outcomes = [o for part in gathered for o in part]
     attrs = {"backend": args.backend, "surrogate_backend": cfg.backend, "model": cfg.model, "ranked_by": args.by,
              "top_k": args.top, "duration_s": duration, "dt_ms": args.dt_ms, "surrogate_dt_ms": cfg.simulation.dt_ms,
              "surrogate_onset_method": cfg.simulation.onset_method, "onset_method": "threshold",

@@ -7,7 +7,9 @@ and what the mechanism cache saves.
   that also reuses the converted network template (the default);
 - per-step wall time of both (prepare, mechanisms, NEURON, parse);
 - 1 vs 2 ranks: the same 2-task c302 sweep, `pyannow-hpc sweep` on one rank and
-  under `mpiexec -n 2` (simulated seconds per wall second; ratio = speedup).
+  under `mpiexec -n 2` (dynamic scheduler), and `pyannow-hpc refine --top 2`
+  of a native ledger (static split) on 1 and 2 ranks (wall seconds per
+  simulated second; ratio = speedup).
 
 Full: 1 s of worm per run; --quick: 0.2 s.
 """
@@ -59,6 +61,37 @@ def _sweep(tmp: Path, ranks: int, duration: float, env: dict) -> float:
     return time.perf_counter() - t0
 
 
+NATIVE = """backend = "native"
+model = "pyannow"
+[sampler]
+method = "sobol"
+n_samples = 2
+[params]
+g_egl19 = {{ range = [4.0, 16.0], scale = "log" }}
+[simulation]
+duration_s = {duration}
+dt_ms = 0.5
+[output]
+ledger = "{ledger}"
+report = false
+"""
+
+
+def _refine(tmp: Path, ranks: int, duration: float, env: dict) -> float:
+    """Wall time of `pyannow-hpc refine --top 2 --backend c302` (a static split over the ranks)."""
+    ledger = tmp / f"native{ranks}.h5"
+    cfg = tmp / f"native{ranks}.toml"
+    cfg.write_text(NATIVE.format(duration=duration, ledger=ledger))
+    subprocess.run([sys.executable, "-m", "pyannow_hpc", "sweep", str(cfg), "--no-progress"], check=True,
+                   env=dict(env, PYANNOW_NO_MPI="1"), capture_output=True)
+    cmd = [sys.executable, "-m", "pyannow_hpc", "refine", str(ledger), "--top", "2", "--backend", "c302"]
+    if ranks > 1:
+        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env if ranks > 1 else dict(env, PYANNOW_NO_MPI="1"), capture_output=True)
+    return time.perf_counter() - t0
+
+
 def run(quick: bool = False) -> list[Result]:
     from pyannow_hpc.worm import c302_backend, simulate
 
@@ -88,6 +121,8 @@ def run(quick: bool = False) -> list[Result]:
             env = dict(os.environ, OMP_NUM_THREADS="1")
             one = _sweep(tmp, 1, duration, env)
             two = _sweep(tmp, 2, duration, env)
+            r_one = _refine(tmp, 1, duration, env)
+            r_two = _refine(tmp, 2, duration, env)
         finally:
             if old is None:
                 os.environ.pop("PYANNOW_C302_CACHE", None)
@@ -105,6 +140,9 @@ def run(quick: bool = False) -> list[Result]:
         out.append(Result(f"  template reuse: step {k}", v, "s"))
     out.append(Result(f"c302 sweep 2 tasks x {duration:g} s, 2 ranks", two / (2 * duration), "s/sim-s", one / (2 * duration),
                       "1 rank"))
+    # each refine task runs the surrogate too (milliseconds) and C302
+    out.append(Result(f"c302 refine 2 tasks x {duration:g} s, 2 ranks", r_two / (2 * duration), "s/sim-s",
+                      r_one / (2 * duration), "1 rank"))
     return out
 
 

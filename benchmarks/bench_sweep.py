@@ -33,6 +33,7 @@ MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shuti
 
 CFG = """
 backend = "native"
+model = "pyannow"
 target = "default"
 [sampler]
 method = "sobol"

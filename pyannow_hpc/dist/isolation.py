@@ -152,6 +152,20 @@ def _child(fn: TaskFn, task: Task, conn) -> None:
         conn.close()
 
 
+#: seconds a timed-out child gets after SIGTERM before SIGKILL: the C302 and
+#: container backends use it to kill their own process group (jNeuroML,
+#: NEURON, docker) and remove their task folder; SIGKILL would orphan those
+TERM_GRACE_S = 5.0
+
+
+def _stop(proc) -> None:
+    proc.terminate()
+    proc.join(TERM_GRACE_S)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+
+
 def _describe_exit(code: int | None) -> str:
     if code is None:
         return "did not exit"
@@ -187,8 +201,7 @@ def run_isolated(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome
             except (EOFError, OSError):
                 outcome = None  # died before sending: described below
         else:
-            proc.kill()
-            proc.join()
+            _stop(proc)
             return _failed(task, f"TimeoutError: task ran past its {timeout_s:g} s limit (child killed)", t0)
     finally:
         recv.close()

@@ -63,3 +63,18 @@ class FaultyInProcess:
 
     def __call__(self, task: Task) -> TaskResult:
         return faulty(task) if task.task_id % 8 not in (5, 6) else quick(task)
+
+
+def cleans_up_on_sigterm(task: Task) -> TaskResult:
+    """Hangs; on SIGTERM writes ``<params['marker']>`` (its 'cleanup') and exits,
+    or ignores SIGTERM when ``params['stubborn']``."""
+    marker = task.params["marker"]
+
+    def on_term(signum, frame):
+        with open(marker, "w") as fh:
+            fh.write("cleaned up")
+        os._exit(143)
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if task.params.get("stubborn") else on_term)
+    time.sleep(60)
+    raise AssertionError("not stopped")

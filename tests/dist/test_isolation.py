@@ -61,3 +61,23 @@ def test_outcome_pack_roundtrip_is_exact():
         assert back.metrics == out.metrics and back.wall_s == out.wall_s
         assert back.onsets_s.dtype == np.float64 and np.array_equal(back.onsets_s, out.onsets_s)
         assert back.pitches.dtype == np.int16 and np.array_equal(back.pitches, out.pitches)
+
+
+def test_timed_out_child_gets_sigterm_first_to_clean_up(tmp_path):
+    marker = tmp_path / "cleaned"
+    out = run_isolated(fake_tasks.cleans_up_on_sigterm, Task(7, {"marker": str(marker)}, seed=1), timeout_s=1.0)
+    assert out.status == FAILED and "TimeoutError" in out.error
+    assert marker.read_text() == "cleaned up"  # SIGTERM reached it before any SIGKILL
+
+
+def test_child_ignoring_sigterm_is_killed_after_the_grace(tmp_path, monkeypatch):
+    import time
+
+    from pyannow_hpc.dist import isolation
+
+    monkeypatch.setattr(isolation, "TERM_GRACE_S", 0.5)
+    t0 = time.perf_counter()
+    out = run_isolated(fake_tasks.cleans_up_on_sigterm,
+                       Task(8, {"marker": str(tmp_path / "m"), "stubborn": 1}, seed=1), timeout_s=1.0)
+    assert out.status == FAILED and "TimeoutError" in out.error
+    assert not (tmp_path / "m").exists() and time.perf_counter() - t0 < 10.0

@@ -3,26 +3,36 @@
 #include "pyannow.h"
 #include "pw_rng.h"
 
+#include <stdio.h>
+
 PW_API int pw_abi_version(void) { return PW_ABI_VERSION; }
 
-#define PW_STR2(x) #x
-#define PW_STR(x) PW_STR2(x)
+/* The hot loops are compiled for several ISAs (PW_CLONES in pw_vmath.h) and the
+ * loader picks one at run time, so the kernel is reported from the CPU's
+ * features, not from this file's compile flags. */
+static const char *pw_kernel_isa(void) {
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && __GNUC__ >= 12
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4 (AVX-512)";
+    if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3 (AVX2+FMA)";
+    return "x86-64 baseline";
+#else
+    return "portable C";
+#endif
+}
 
 PW_API const char *pw_build_info(void) {
-    return "libpyannow abi=" PW_STR(PW_ABI_VERSION)
+    static char info[256];
+    snprintf(info, sizeof info, "libpyannow abi=%d compiler=%s kernel=%s", PW_ABI_VERSION,
 #if defined(__clang__)
-           " compiler=clang-" __clang_version__
+             "clang-" __clang_version__,
 #elif defined(__GNUC__)
-           " compiler=gcc-" __VERSION__
+             "gcc-" __VERSION__,
+#else
+             "unknown",
 #endif
-#if defined(__AVX512F__)
-           " simd=avx512"
-#elif defined(__AVX2__)
-           " simd=avx2"
-#elif defined(__SSE2__)
-           " simd=sse2"
-#endif
-        ;
+             pw_kernel_isa());
+    return info;
 }
 
 PW_API const char *pw_strerror(int status) {

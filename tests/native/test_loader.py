@@ -21,7 +21,8 @@ def fresh_loader(monkeypatch):
 def test_loads_and_reports_build(fresh_loader):
     lib = _native.load()
     assert lib.pw_abi_version() == _native.ABI_VERSION
-    assert "libpyannow" in _native.build_info()
+    info = _native.build_info()
+    assert "libpyannow" in info and f"abi={_native.ABI_VERSION}" in info and "kernel=" in info
 
 
 def test_wrong_abi_names_path_and_fix(tmp_path, fresh_loader):

@@ -35,8 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heldout-frac", type=float, default=0.3, help="share of the time blocks held out (default: %(default)s)")
     p.add_argument("--n-blocks", type=int, default=10, help="time blocks per window (default: %(default)s)")
     p.add_argument("--onsets", default="auto", choices=("auto", "crest", "threshold"),
-                   help="step-0 onset detector: the seed's crest, spike threshold, or auto (crest when the "
-                        "model has a body-wave drive, else threshold: C302) (default: %(default)s)")
+                   help="step-0 onset detector: the seed's crest, spike threshold, or auto (the model's own: "
+                        "threshold for boyle2008, crest for pyannow; threshold for C302) (default: %(default)s)")
     p.add_argument("--refractory-s", type=float, default=0.28,
                    help="minimum gap between decoded onsets, s (default: %(default)s, the seed's; caps notes/s)")
     p.add_argument("--quick", action="store_true", help="a tenth of the optimiser steps (smoke runs)")

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..music.metrics import evaluate, format_table_markdown, metric_label, write_table_csv
 from ..music.notes import NoteSequence
 from ..music.pitch import muscle_to_midi
-from ..worm import DEFAULT_MODEL
+from ..worm import DEFAULT_MODEL, default_onset_method
 from .decode import REFRACTORY_S, calibrate_threshold, decode_onsets, frames_to_s
 from .features import FRAME_HZ, activity_features
 from .splits import TimeBlockSplit, in_sample, time_block_split
@@ -52,7 +52,7 @@ class ProgressionConfig:
     refractory_s: float = REFRACTORY_S
     tail_s: float = 2.0  # T_full = last target onset + tail_s (the seed's 229 s rule)
     quick: bool = False  # 1/10 of the optimiser steps (tests)
-    onsets: str = "auto"  # step-0 detector: crest (the seed's), threshold (spikes), auto = crest if the model has a drive
+    onsets: str = "auto"  # step-0 detector: crest (the seed's), threshold (spikes), auto = the model's own (worm.default_onset_method)
     steps: tuple[str, ...] | None = None  # subset of step keys; None = all
 
     def __post_init__(self) -> None:
@@ -155,9 +155,8 @@ def build_windows(target: NoteSequence, cfg: ProgressionConfig, activity=None) -
     feats = activity_features(activity, cfg.frame_hz)
     t_full = min(t_full, feats.duration_s)
     method = cfg.onsets
-    if method == "auto":  # C302/Sibernetic have no body-wave drive to gate crests: their spikes make the notes
-        driven = {"drive_freq_hz", "ca_thresh_mV"} <= set(activity.params or {})
-        method = "crest" if driven and activity.backend not in ("c302", "container") else "threshold"
+    if method == "auto":  # the model's own detector; C302/Sibernetic have no drive to gate crests: spikes
+        method = default_onset_method(cfg.model) if activity.backend not in ("c302", "container") else "threshold"
     baseline = extract_notes(activity, method)
     windows = {}
     for scope, dur in (("window", min(cfg.window_s, t_full)), ("full", t_full)):

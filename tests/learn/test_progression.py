@@ -65,6 +65,8 @@ def test_cli_progression_on_the_real_worm_and_embedded_mazurka(tmp_path, capsys)
     md = (tmp_path / "progression.md").read_text()
     assert "chopin/mazurka06-2" in md and F1_M in md and F1_S in md
     assert "worm (native/" in md  # the baseline really came from the worm backend
+    # the default cell's baseline uses that cell's own (spike threshold) detector
+    assert "worm (native/boyle2008, threshold)" in md
 
 
 def test_cli_progression_bad_inputs_give_one_line_errors(tmp_path, capsys):

@@ -10,7 +10,10 @@ which is how rank 0 knows it is gone; no extra "done" message, no barrier.
 
 Because a worker always holds the next chunk while it computes, rank 0 may
 compute tasks too (``rank0_works``) without stalling anyone: its replies wait
-at most one task, and the worker meanwhile works on its prefetched chunk.
+at most one task, and the worker meanwhile works on its prefetched chunk. The
+last task is never handed out as a prefetch when rank 0 works: the prefetch is
+answered with ``None`` (which the worker simply counts), so two long tasks on
+two ranks run one per rank instead of both on the worker.
 
 Waiting uses ``Iprobe`` with a short exponential back-off sleep instead of a
 blocking receive: MPICH's blocking calls spin a core at 100%, which on a
@@ -199,7 +202,12 @@ def _coordinator(comm, tasks, execute, on_outcome, on_summary, chunk_max: int, r
             requests[src] += 1
             for packed in outs:
                 deliver(Outcome.unpack(packed))
-            chunk = _chunk(queue, n_active, chunk_max) if queue else None
+            # a worker still holding an unfinished chunk is prefetching: it does not
+            # get the last task while rank 0 could run it now (with as few long tasks
+            # as ranks, prefetch would otherwise hand every task to one worker)
+            in_flight = chunks[src] - max(0, requests[src] - PREFETCH)
+            hold_back = rank0_works and in_flight > 0 and len(queue) <= 1
+            chunk = _chunk(queue, n_active, chunk_max) if queue and not hold_back else None
             sends.append(comm.isend((announced, chunk), dest=src, tag=TAG_WORK))
             if chunk:
                 chunks[src] += 1

@@ -189,3 +189,27 @@ def test_only_rank0_reads_the_config(shared_dir):
         led = L.read_ledger(shared_dir / "cli.h5")
         ok = led.counts()["done"] == 10 and led.attrs["mpi_size"] == comm.Get_size()
     assert comm.bcast(ok, root=0)
+
+
+def test_as_many_long_tasks_as_ranks_run_one_per_rank():
+    """Prefetch must not hand every task to one worker when there are only as
+    many tasks as ranks (C302 tasks take minutes each)."""
+    import time
+
+    from pyannow_hpc.dist.isolation import Task, TaskResult, run_task
+    from pyannow_hpc.dist.scheduler import schedule
+
+    comm = world()
+    size = comm.Get_size()
+
+    def cost(task):
+        time.sleep(0.3)
+        return TaskResult({"onset_loss": float(task.task_id)})
+
+    tasks = [Task(i, {}, i) for i in range(size)] if comm.Get_rank() == 0 else []
+    t0 = time.perf_counter()
+    stats = schedule(tasks, lambda t: run_task(cost, t), comm=comm, chunk_max=4)
+    wall = time.perf_counter() - t0
+    assert comm.allgather(stats.done) == [1] * size
+    if size > 1:
+        assert wall < 0.3 * size  # in parallel, not one after the other

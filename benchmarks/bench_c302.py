@@ -24,23 +24,24 @@ from pathlib import Path
 
 from _harness import Result
 
-SWEEP = """backend = "c302"
+# one sweep file for both benchmarks: the C302 sweep itself, and the cheap native
+# sweep whose best points `refine` re-runs on C302
+SWEEP = """backend = "{backend}"
 model = "pyannow"
 [sampler]
 method = "sobol"
 n_samples = 2
 [params]
-g_egl19 = {{ range = [4.0, 16.0], scale = "log" }}
+g_egl19 = {{{{ range = [4.0, 16.0], scale = "log" }}}}
 [simulation]
-duration_s = {duration}
-dt_ms = 0.05
-onset_method = "threshold"
-[scheduler]
-task_timeout_s = 1800.0
-[output]
-ledger = "{ledger}"
+duration_s = {{duration}}
+dt_ms = {dt_ms}
+{extra}[output]
+ledger = "{{ledger}}"
 report = false
 """
+C302_SWEEP = SWEEP.format(backend="c302", dt_ms=0.05, extra='onset_method = "threshold"\n[scheduler]\ntask_timeout_s = 1800.0\n')
+NATIVE = SWEEP.format(backend="native", dt_ms=0.5, extra="")
 
 
 def _child_cpu_s() -> float:
@@ -52,7 +53,7 @@ def _child_cpu_s() -> float:
 
 def _sweep(tmp: Path, ranks: int, duration: float, env: dict) -> float:
     cfg = tmp / f"r{ranks}.toml"
-    cfg.write_text(SWEEP.format(duration=duration, ledger=tmp / f"r{ranks}.h5"))
+    cfg.write_text(C302_SWEEP.format(duration=duration, ledger=tmp / f"r{ranks}.h5"))
     cmd = [sys.executable, "-m", "pyannow_hpc", "sweep", str(cfg), "--no-progress"]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
@@ -61,20 +62,6 @@ def _sweep(tmp: Path, ranks: int, duration: float, env: dict) -> float:
     return time.perf_counter() - t0
 
 
-NATIVE = """backend = "native"
-model = "pyannow"
-[sampler]
-method = "sobol"
-n_samples = 2
-[params]
-g_egl19 = {{ range = [4.0, 16.0], scale = "log" }}
-[simulation]
-duration_s = {duration}
-dt_ms = 0.5
-[output]
-ledger = "{ledger}"
-report = false
-"""
 
 
 def _refine(tmp: Path, ranks: int, duration: float, env: dict) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from ._common import add_simulation_arguments, parse_param_overrides
 
@@ -55,18 +54,16 @@ def run(args: argparse.Namespace) -> int:
     from ..store.provenance import provenance
     from ..store.result import write_result
     from ..music.chance import chance_f1
-    from ..worm import backend_module, default_onset_method, make_spec
-    from ..worm.onsets import extract_notes
+    from ..pipeline import evaluate_params
+    from ..worm import default_onset_method
 
     out = prepare_dir(args.out)
-    steps = ["load target", "simulate worm", "extract notes", "score", "synthesise audio", "write results"]
+    steps = ["load target", "simulate and score", "synthesise audio", "write results"]
     bar = tqdm(steps, desc="demo", unit="step", disable=args.no_progress or None, file=sys.stderr,
                bar_format="{desc}: {n_fmt}/{total_fmt} {bar} {postfix}")
-    timings: dict[str, float] = {}
 
     def step(name):
         bar.set_postfix_str(name)
-        timings[name] = time.perf_counter()
 
     step("load target")
     target = load_target(args.target)
@@ -75,21 +72,12 @@ def run(args: argparse.Namespace) -> int:
     duration_s = args.duration_s if args.duration_s is not None else float(np.ceil(target.end_s))
     bar.update()
 
-    step("simulate worm")
-    spec = make_spec(params, model=args.model, duration_s=duration_s, dt_ms=args.dt_ms, seed=args.seed,
-                     integrator=args.integrator)
-    activity = backend_module(args.backend).simulate(spec)
-    bar.update()
-
-    step("extract notes")
+    step("simulate and score")
     onset_method = args.onsets or default_onset_method(args.model)
-    worm = extract_notes(activity, method=onset_method)
-    del activity  # the traces are the largest object; free them before synthesis
-    bar.update()
-
-    step("score")
+    result = evaluate_params(params, target=target, backend=args.backend, model=args.model, duration_s=duration_s,
+                             dt_ms=args.dt_ms, seed=args.seed, integrator=args.integrator, onset_method=onset_method)
+    worm, metrics = result.notes, result.metrics
     window = target.window(0.0, duration_s)
-    metrics = M.evaluate(worm, window, duration_s)
     rows = M.f1_table(worm, window)
     chance = chance_f1(len(worm), window, duration_s)
     metrics.update(chance_f1_mireval=chance.f1_mireval_mean, chance_f1_mireval_sd=chance.f1_mireval_sd,

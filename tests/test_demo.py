@@ -78,3 +78,11 @@ def test_malformed_midi_target(tmp_path):
     assert r.returncode != 0 and "bad.mid" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o" / "result.h5").exists()
+
+
+def test_closed_stdout_pipe_is_not_a_traceback(tmp_path):
+    p = subprocess.Popen([sys.executable, "-m", "pyannow_hpc", "demo", "--out", str(tmp_path / "o"), "--no-progress",
+                          "--duration-s", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # like `| head -0`
+    err = p.stderr.read().decode()
+    assert p.wait() != 0 and "Traceback" not in err and "BrokenPipe" not in err

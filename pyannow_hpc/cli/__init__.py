@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         return _error(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         return _error("interrupted", 130)
+    except BrokenPipeError:
+        # `pyannow-hpc ... | head`: the reader left; exit quietly like other CLI tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:
         if debug:
             raise

@@ -10,13 +10,15 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 NATIVE := pyannow_hpc/_native/libpyannow.so
 OUT    ?= out/demo
+# extras for the full environment (commas kept out of $(call ...) arguments)
+EXTRAS := mpi,c302,dev
 MPI4JAX_CUDA_PATH ?= $(abspath $(VENV))/no-cuda
 
 export NEURON_HOME := $(abspath $(VENV))
 # the venv's mpiexec (mpich wheel) comes first
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all setup native demo test test-fast bench clean distclean help
+.PHONY: all setup native sysdeps demo test test-fast bench clean distclean help
 
 help:
 	@echo "make demo   - set up .venv, build libpyannow, run the demo on the embedded Chopin mazurka"
@@ -24,37 +26,46 @@ help:
 	@echo "make bench  - set up, then the benchmarks (ratios against baselines run in the same process)"
 	@echo "make native - (re)build libpyannow into pyannow_hpc/_native/"
 
-$(PY):
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip wheel
+# $(call step,NAME,COMMAND): run COMMAND; on failure print one line naming the step.
+step = @echo "==> $(1)"; ( $(2) ) || { echo "make: step '$(1)' failed (see the output above)" >&2; exit 1; }
 
+$(PY):
+	$(call step,create $(VENV),$(PYTHON) -m venv $(VENV) && $(PIP) install -q --upgrade pip wheel)
+
+# Two pip steps (pyproject.toml's mpi-build and mpi extras): mpi4jax is built
+# from source against the mpich wheel's MPI without build isolation, so its
+# build needs (nanobind, mpi4py, setuptools) must already be in the venv.
+# On a machine with an nvcc but no CUDA toolkit its setup must see an empty
+# CUDA_PATH; on a GPU node run `make MPI4JAX_CUDA_PATH=/usr/local/cuda`.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -q -e ".[mpi,c302,dev]"
-	@# mpi4jax builds from source against the mpich wheel. On a machine with an
-	@# nvcc but no CUDA toolkit its setup must see an empty CUDA_PATH; on a GPU
-	@# node run `make MPI4JAX_CUDA_PATH=/usr/local/cuda` to get its CUDA ops.
-	mkdir -p $(VENV)/no-cuda
-	CUDA_PATH=$(MPI4JAX_CUDA_PATH) MPI4JAX_BUILD_MPICC=$(abspath $(VENV))/bin/mpicc \
-	  $(PIP) install -q --no-build-isolation --no-binary mpi4jax "mpi4jax>=0.8"
-	touch $@
+	$(call step,install build requirements (.[mpi-build]),$(PIP) install -q -e ".[mpi-build]")
+	@mkdir -p $(VENV)/no-cuda
+	$(call step,install the package and mpi4jax built from source (.[$(EXTRAS)]),\
+	  CUDA_PATH=$(MPI4JAX_CUDA_PATH) MPI4JAX_BUILD_MPICC=$(abspath $(VENV))/bin/mpicc \
+	  $(PIP) install -q --no-build-isolation --no-binary mpi4jax -e ".[$(EXTRAS)]")
+	@touch $@
 
 setup: $(STAMP) native
 
 native: $(STAMP)
-	$(VENV)/bin/cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release -G Ninja >/dev/null
-	$(VENV)/bin/cmake --build build/native
+	$(call step,build libpyannow (cmake),$(VENV)/bin/cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release -G Ninja >/dev/null && $(VENV)/bin/cmake --build build/native)
+
+# System packages the test tiers need (Slurm, Chromium, Java, g++): installed
+# when root or passwordless sudo; otherwise one line with the command, and stop.
+sysdeps:
+	$(call step,system packages for the test tiers,bash scripts/install_system_deps.sh)
 
 demo: setup
-	$(VENV)/bin/pyannow-hpc demo --out $(OUT)
+	$(call step,demo,$(VENV)/bin/pyannow-hpc demo --out $(OUT))
 
-test: setup
-	bash scripts/run_tests.sh
+test: sysdeps setup
+	$(call step,test suite (scripts/run_tests.sh),bash scripts/run_tests.sh)
 
 test-fast: setup
-	bash scripts/run_tests.sh --fast
+	$(call step,fast test suite,bash scripts/run_tests.sh --fast)
 
 bench: setup
-	$(PY) benchmarks/run_all.py
+	$(call step,benchmarks,$(PY) benchmarks/run_all.py)
 
 clean:
 	rm -rf build out $(NATIVE)

@@ -56,7 +56,7 @@ flush_every_s = {flush}
 
 def empty_task(task):
     """No work: what the scheduler and the recorder cost by themselves."""
-    from pyannow_hpc.dist.isolation import TaskResult
+    from pyannow_hpc.parallel.isolation import TaskResult
 
     return TaskResult({"onset_loss": 0.0})
 
@@ -103,7 +103,7 @@ def _rank0_cost_per_outcome(n: int = 5000, chunk: int = 16) -> tuple[float, floa
     baseline, bytes per outcome on the wire)."""
     import pickle
 
-    from pyannow_hpc.dist.isolation import Outcome
+    from pyannow_hpc.parallel.isolation import Outcome
     from pyannow_hpc.store import ledger as L
 
     rng = np.random.default_rng(0)

@@ -99,8 +99,8 @@ def run(quick: bool = False) -> list[Result]:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--allreduce-worker"]:
-        from pyannow_hpc.dist.collectives import time_allreduce
-        from pyannow_hpc.dist.comm import world
+        from pyannow_hpc.parallel.collectives import time_allreduce
+        from pyannow_hpc.parallel.comm import world
 
         seconds = time_allreduce(int(sys.argv[2]), sys.argv[3])
         if world().Get_rank() == 0:

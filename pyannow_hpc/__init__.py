@@ -2,7 +2,7 @@
 
 Layout: :mod:`pyannow_hpc.params` (the parameter space), :mod:`pyannow_hpc.worm`
 (backends), :mod:`pyannow_hpc.music` (targets, metrics, synthesis),
-:mod:`pyannow_hpc.dist` (MPI), :mod:`pyannow_hpc.store` (HDF5 ledger),
+:mod:`pyannow_hpc.parallel` (MPI), :mod:`pyannow_hpc.store` (HDF5 ledger),
 :mod:`pyannow_hpc.learn` (the PyANNOW steps), :mod:`pyannow_hpc.report`.
 """
 __version__ = "0.1.0"

@@ -4,6 +4,7 @@
 #   1. serial tier:  pytest -m "not mpi and not slurm"   (includes c302, browser)
 #   2. MPI tier:     mpiexec -n 2 pytest -m mpi           (both ranks must pass)
 #   3. Slurm tier:   pytest -m slurm  (the fixture starts slurmctld + slurmd)
+#   4. no-MPI tier:  demo, sweep, train with `import mpi4py` failing (scripts/test_no_mpi.sh)
 # --fast skips the slow, c302 and slurm tiers (a quick local loop).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,8 @@ run_tier mpi env PYANNOW_EXPECT_RANKS=2 mpiexec -n 2 "$PY" -m pytest -q -p no:ca
 if [ $fast = 0 ]; then
   run_tier slurm "$PY" -m pytest -q -p no:cacheprovider -m slurm tests/slurm
 fi
+
+run_tier no-mpi bash scripts/test_no_mpi.sh
 
 if [ ${#failed[@]} -ne 0 ]; then
   echo "FAILED tiers: ${failed[*]}" >&2

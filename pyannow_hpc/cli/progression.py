@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     params = space(args.model).validate(parse_param_overrides(args.param))
     steps = tuple(s.strip() for s in args.steps.split(",") if s.strip()) if args.steps else None
 
-    from ..dist.comm import world
+    from ..parallel.comm import world
     from ..learn.progression import ProgressionConfig, run_progression, write_outputs
     from ..music.target import load_target
     from ..store.atomic import prepare_dir

@@ -65,7 +65,7 @@ class RefineTask:
     def __call__(self, task):
         import numpy as np
 
-        from ..dist.isolation import TaskResult
+        from ..parallel.isolation import TaskResult
         from ..music.metrics import evaluate
         from ..worm import simulate
         from ..worm.onsets import extract_notes
@@ -202,8 +202,8 @@ def run(args) -> int:
     import sys
 
     from ..config import loads_config
-    from ..dist.comm import idle_barrier, world
-    from ..dist.isolation import Task, run_task
+    from ..parallel.comm import idle_barrier, world
+    from ..parallel.isolation import Task, run_task
     from ..errors import ConfigError, PyannowError
     from ..store.ledger import read_ledger
     from ..store.provenance import utc_now

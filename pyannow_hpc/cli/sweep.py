@@ -60,8 +60,8 @@ def _config_from_rank0(comm, args):
     every rank runs the same config (or fails with the same error) even where a
     file differs between nodes, and no rank waits on one that gave up."""
     from ..config import load_config
-    from ..dist.comm import idle_barrier
-    from ..dist.sweep import replace_output
+    from ..parallel.comm import idle_barrier
+    from ..parallel.sweep import replace_output
     from ..errors import PyannowError
 
     cfg = error = None
@@ -96,8 +96,8 @@ def _import_task_everywhere(comm, spec: str):
 
 
 def run(args) -> int:
-    from ..dist.comm import launcher_size, world
-    from ..dist.sweep import run_sweep
+    from ..parallel.comm import launcher_size, world
+    from ..parallel.sweep import run_sweep
     from ..errors import ConfigError, PyannowError
 
     comm = world()
@@ -112,7 +112,7 @@ def run(args) -> int:
         cfg = _config_from_rank0(comm, args)
         task_fn = _import_task_everywhere(comm, args.task) if args.task else None
         if args.dry_run:
-            from ..dist.sweep import describe_plan, plan
+            from ..parallel.sweep import describe_plan, plan
 
             if rank == 0:
                 print(describe_plan(cfg, plan(cfg, size=size, force=args.force)))

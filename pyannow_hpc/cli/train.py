@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     params = space(args.model).validate({**base, **parse_param_overrides(args.param)})
     _validate(args)
 
-    from ..dist.comm import world
+    from ..parallel.comm import world
     from ..learn.optim import TrainConfig
     from ..learn.training import build_job, summary, write_params
 

@@ -18,8 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..dist.collectives import shard_slice
-from ..dist.comm import world
+from ..parallel.collectives import shard_slice
+from ..parallel.comm import world
 from .optim import TrainConfig, TrainHistory, fit
 
 ACTIVATIONS: dict[str, Callable] = {"tanh": jnp.tanh, "relu": jax.nn.relu, "gelu": jax.nn.gelu}

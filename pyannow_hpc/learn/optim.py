@@ -3,7 +3,7 @@
 ``fit`` takes ``local_loss(params, *shard)``: this rank's additive share of
 the global loss (its points' losses divided by the GLOBAL point count), so
 that the sum over ranks is the full-batch loss. Gradients are summed over
-ranks every step (:mod:`pyannow_hpc.dist.collectives`); every rank applies
+ranks every step (:mod:`pyannow_hpc.parallel.collectives`); every rank applies
 the same update and the parameters stay identical without a broadcast.
 
 - Adam (optax) for ``adam_steps`` jitted steps;
@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..dist import collectives as coll
-from ..dist.comm import world
+from ..parallel import collectives as coll
+from ..parallel.comm import world
 from ..errors import ConfigError
 
 

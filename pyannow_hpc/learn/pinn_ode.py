@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..dist.collectives import shard_slice
-from ..dist.comm import world
+from ..parallel.collectives import shard_slice
+from ..parallel.comm import world
 from ..errors import ConfigError
 from .mlp import MLP
 from .optim import TrainConfig, TrainHistory, fit

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ..dist.collectives import params_agree
+from ..parallel.collectives import params_agree
 from ..errors import ConfigError, PyannowError
 from ..worm import DEFAULT_MODEL
 from . import pinn_ode, pinn_pde

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from . import ledger as L
 
 if TYPE_CHECKING:
-    from ..dist.isolation import Outcome
+    from ..parallel.isolation import Outcome
 
 #: a flush may take at most this share of the run: the interval grows with the write time
 FLUSH_SHARE = 0.1

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pyannow_hpc.cli.refine import envelope_correlation, pick_top, read_refine, write_refine
-from pyannow_hpc.dist.isolation import Outcome
+from pyannow_hpc.parallel.isolation import Outcome
 from pyannow_hpc.store.ledger import DONE, FAILED, LedgerData, read_ledger, write_ledger
 
 

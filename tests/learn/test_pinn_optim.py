@@ -2,7 +2,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pyannow_hpc.dist import collectives as coll
+from pyannow_hpc.parallel import collectives as coll
 from pyannow_hpc.errors import ConfigError
 from pyannow_hpc.learn import pinn_ode, pinn_pde
 from pyannow_hpc.learn.optim import TrainConfig, fit

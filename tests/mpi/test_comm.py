@@ -5,7 +5,7 @@ or N ranks.
 """
 import pytest
 
-from pyannow_hpc.dist.comm import world
+from pyannow_hpc.parallel.comm import world
 
 pytestmark = pytest.mark.mpi
 

@@ -12,8 +12,8 @@ import pytest
 
 import fake_tasks
 from pyannow_hpc.config import loads_config
-from pyannow_hpc.dist import sweep as S
-from pyannow_hpc.dist.comm import SerialComm, world
+from pyannow_hpc.parallel import sweep as S
+from pyannow_hpc.parallel.comm import SerialComm, world
 from pyannow_hpc.errors import OutputError
 from pyannow_hpc.music.notes import NoteSequence
 from pyannow_hpc.store import ledger as L
@@ -112,8 +112,8 @@ def test_scheduling_is_dynamic_under_uneven_costs():
     runs fewer tasks, the others take up the rest -- a static split would not."""
     import time
 
-    from pyannow_hpc.dist.isolation import Task, TaskResult, run_task
-    from pyannow_hpc.dist.scheduler import schedule
+    from pyannow_hpc.parallel.isolation import Task, TaskResult, run_task
+    from pyannow_hpc.parallel.scheduler import schedule
 
     comm = world()
     size = comm.Get_size()
@@ -144,8 +144,8 @@ def test_allreduce_rounds_feed_rank0_with_every_ranks_totals():
     """Non-blocking allreduce rounds while ranks compute at their own pace."""
     import time
 
-    from pyannow_hpc.dist.isolation import Task, TaskResult, run_task
-    from pyannow_hpc.dist.scheduler import schedule
+    from pyannow_hpc.parallel.isolation import Task, TaskResult, run_task
+    from pyannow_hpc.parallel.scheduler import schedule
 
     comm = world()
     size, n = comm.Get_size(), 30 * comm.Get_size()
@@ -196,8 +196,8 @@ def test_as_many_long_tasks_as_ranks_run_one_per_rank():
     many tasks as ranks (C302 tasks take minutes each)."""
     import time
 
-    from pyannow_hpc.dist.isolation import Task, TaskResult, run_task
-    from pyannow_hpc.dist.scheduler import schedule
+    from pyannow_hpc.parallel.isolation import Task, TaskResult, run_task
+    from pyannow_hpc.parallel.scheduler import schedule
 
     comm = world()
     size = comm.Get_size()

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from pyannow_hpc.dist.collectives import mpi4jax_available, params_agree
-from pyannow_hpc.dist.comm import SerialComm, world
+from pyannow_hpc.parallel.collectives import mpi4jax_available, params_agree
+from pyannow_hpc.parallel.comm import SerialComm, world
 from pyannow_hpc.learn import pinn_ode
 from pyannow_hpc.learn.mlp import train_classifier
 from pyannow_hpc.learn.optim import TrainConfig
@@ -66,7 +66,7 @@ def test_batch_sharded_classifier_matches_the_full_batch():
 
 
 def test_gradient_allreduce_sums_exactly():
-    from pyannow_hpc.dist.collectives import global_value_and_grad, resolve_reducer
+    from pyannow_hpc.parallel.collectives import global_value_and_grad, resolve_reducer
 
     comm = world()
     size, rank = comm.Get_size(), comm.Get_rank()

@@ -127,7 +127,7 @@ def run_task(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome:
 _CTX = None
 #: imported once by the fork server, so each task's child starts with them loaded
 #: (mir_eval alone costs seconds: it imports scipy.stats)
-PRELOAD = ["numpy", "pyannow_hpc.dist.isolation"]
+PRELOAD = ["numpy", "pyannow_hpc.parallel.isolation"]
 
 
 def preload(modules) -> None:
@@ -181,7 +181,7 @@ def run_isolated(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome
     """Run ``fn(task)`` in a child process; crash, hang or exception -> failed Outcome.
 
     ``fn`` and the task must be picklable (a module-level function or a
-    dataclass instance such as :class:`~pyannow_hpc.dist.sweep.PipelineTask`).
+    dataclass instance such as :class:`~pyannow_hpc.parallel.sweep.PipelineTask`).
     """
     t0 = time.perf_counter()
     ctx = _context()

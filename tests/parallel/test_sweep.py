@@ -6,8 +6,8 @@ import pytest
 
 import fake_tasks
 from pyannow_hpc.config import loads_config
-from pyannow_hpc.dist import sweep as S
-from pyannow_hpc.dist.comm import SerialComm
+from pyannow_hpc.parallel import sweep as S
+from pyannow_hpc.parallel.comm import SerialComm
 from pyannow_hpc.errors import ConfigError, OutputError
 from pyannow_hpc.music.notes import NoteSequence
 from pyannow_hpc.store import ledger as L

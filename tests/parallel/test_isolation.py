@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fake_tasks
-from pyannow_hpc.dist.isolation import Task, run_isolated, run_task
+from pyannow_hpc.parallel.isolation import Task, run_isolated, run_task
 from pyannow_hpc.store.ledger import DONE, FAILED
 
 
@@ -73,7 +73,7 @@ def test_timed_out_child_gets_sigterm_first_to_clean_up(tmp_path):
 def test_child_ignoring_sigterm_is_killed_after_the_grace(tmp_path, monkeypatch):
     import time
 
-    from pyannow_hpc.dist import isolation
+    from pyannow_hpc.parallel import isolation
 
     monkeypatch.setattr(isolation, "TERM_GRACE_S", 0.5)
     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """Task functions for scheduler tests: cheap, deterministic, and ones that fail
 on purpose. Importable by child processes and `--task fake_tasks:NAME` when
-tests/dist is on PYTHONPATH."""
+tests/parallel is on PYTHONPATH."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from pyannow_hpc.dist.isolation import Task, TaskResult
+from pyannow_hpc.parallel.isolation import Task, TaskResult
 from pyannow_hpc.errors import SimulationError
 from pyannow_hpc.store.ledger import METRIC_KEYS
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pyannow_hpc.config import loads_config
-from pyannow_hpc.dist.sampling import grid_shape, sample_unit, scale_unit, shard_ids, task_seed, task_table
+from pyannow_hpc.parallel.sampling import grid_shape, sample_unit, scale_unit, shard_ids, task_seed, task_table
 
 CFG = """
 model = "pyannow"

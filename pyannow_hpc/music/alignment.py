@@ -104,7 +104,7 @@ class AlignmentScore:
                 f"{self.beat_ceiling_f1:.3f} (beat {self.beat_s:.3f} s, "
                 + ", ".join(f"{k}/click {f:.2f}" for k, f in self.beat_ceiling_per_click) + ")")
         return (f"F1 (mir_eval one-to-one, {tol}) {self.f1:.3f} [{self.n_worm} worm / {self.n_target} target notes]; "
-                f"F1 (seed any-match) {self.f1_any:.3f}\n"
+                f"F1 (seed any-match, {tol}) {self.f1_any:.3f}\n"
                 f"  vs worm's own shifts: z {self.shift_z:+.2f}, p {self.shift_p:.3f} "
                 f"(mean {self.shift_mean:.3f} ± {self.shift_sd:.3f}, {self.n_shifts} shifts); "
                 f"uniform chance {self.uniform_mean:.3f} ± {self.uniform_sd:.3f} (sd ± {self.uniform_sd_se:.3f}); "
@@ -169,6 +169,33 @@ def score_with_nulls(worm_onsets_s, target_onsets_s, *, start_s: float, stop_s: 
     )
 
 
+def f1_table_with_nulls(worm, target, duration_s: float, tolerances_s=(0.025, 0.05, 0.1), seed: int = 0,
+                        **kw) -> list[dict]:
+    """:func:`pyannow_hpc.music.metrics.f1_table`'s rows (notes from 0), each with
+    its nulls at that tolerance beside the F1s, labelled."""
+    from .metrics import f1_table
+
+    rows = f1_table(worm, target, tolerances_s)
+    for row, tol in zip(rows, tolerances_s):
+        s = score_with_nulls(worm.onset_s, target.onset_s, start_s=0.0, stop_s=duration_s, beat_s=target.beat_s,
+                             beat_origin_s=target.beat_origin_s, tol_s=tol, seed=seed, **kw)
+        row.update(null_columns(s))
+    return rows
+
+
+def null_columns(s: AlignmentScore) -> dict[str, float]:
+    """The nulls of one score as labelled table columns (tolerance in the row)."""
+    return {
+        "z vs worm's own shifts": s.shift_z,
+        "p (shift null)": s.shift_p,
+        "uniform chance F1 (one-to-one)": s.uniform_mean,
+        "uniform chance sd": s.uniform_sd,
+        "refractory-matched chance F1": s.refractory_mean,
+        "best metronome F1 at worm's count": s.metronome_f1,
+        "beat ceiling F1 (1-4 notes per click)": float("nan") if s.beat_ceiling_f1 is None else s.beat_ceiling_f1,
+    }
+
+
 def z_distribution_summary(z_values) -> dict[str, float]:
     """What a sweep's z values look like beside selection alone: count, quartiles,
     max, and the expected max of that many null draws."""
@@ -181,4 +208,4 @@ def z_distribution_summary(z_values) -> dict[str, float]:
 
 
 __all__ = ["MIN_NOTES", "RANK_BY", "LABELS", "AlignmentScore", "label", "rank_score", "score_with_nulls",
-           "z_distribution_summary"]
+           "f1_table_with_nulls", "null_columns", "z_distribution_summary"]

@@ -91,10 +91,12 @@ def shift_values_s(length_s: float, tol_s: float = TOL_S, n_shifts: int = N_SHIF
 def shift_null(worm_onsets_s, target_onsets_s, *, start_s: float, stop_s: float, tol_s: float = TOL_S,
                n_shifts: int = N_SHIFTS) -> NullDistribution:
     """One-to-one F1 of the worm's onsets circularly shifted by each of
-    :func:`shift_values_s` within [start_s, stop_s)."""
+    :func:`shift_values_s` within [start_s, stop_s) (no draws in a window of 2 tol or less)."""
     w = _window(worm_onsets_s, start_s, stop_s) - start_s
     ref = _window(target_onsets_s, start_s, stop_s) - start_s
     length = stop_s - start_s
+    if length <= 2.0 * tol_s:  # no shift moves a note out of its own window: no null
+        return NullDistribution("shift", np.empty(0))
     shifts = shift_values_s(length, tol_s, n_shifts)
     rows = np.sort(np.mod(w[None, :] + shifts[:, None], length), axis=1)
     return NullDistribution("shift", f1_rows(rows, ref, tol_s))
@@ -242,6 +244,8 @@ def expected_max_z(n: int) -> float:
 def empirical_p(observed: float, null_f1: np.ndarray) -> float:
     """One-sided p = (1 + #{null >= observed}) / (1 + n): never 0, valid for any n."""
     null_f1 = np.asarray(null_f1, dtype=float)
+    if null_f1.size == 0:
+        return float("nan")
     return float((1 + np.count_nonzero(null_f1 >= observed - 1e-12)) / (1 + null_f1.size))
 
 
@@ -250,6 +254,8 @@ def z_score(observed: float, null: NullDistribution, n_worm: int, n_target: int)
     F1 step, 1 / (n_worm + n_target): a null that cannot move the F1 by one
     match (a flood, a train shorter than the shifts' reach) gives no evidence,
     so z stays near 0 instead of dividing by rounding noise."""
+    if null.f1.size == 0:
+        return float("nan")
     if n_worm + n_target == 0:
         return 0.0
     sd = max(null.sd, 1.0 / (n_worm + n_target))

@@ -64,12 +64,14 @@ class PipelineTask:
     integrator: str
     onset_method: str
     window_start_s: float
+    burn_in_s: float = 0.0
+    min_notes: int = 10
 
     @classmethod
     def from_config(cls, cfg: SweepConfig, target: NoteSequence) -> "PipelineTask":
         sim = cfg.simulation
         return cls(target, cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator,
-                   sim.onset_method, sim.start_s)
+                   sim.onset_method, sim.start_s, sim.burn_in_s, cfg.output.min_notes)
 
     def __call__(self, task: Task) -> TaskResult:
         from ..pipeline import evaluate_params
@@ -77,7 +79,8 @@ class PipelineTask:
         res = evaluate_params(
             task.params, target=self.target, backend=self.backend, model=self.model,
             duration_s=self.duration_s, dt_ms=self.dt_ms, seed=task.seed, integrator=self.integrator,
-            onset_method=self.onset_method, window_start_s=self.window_start_s,
+            onset_method=self.onset_method, window_start_s=self.window_start_s, burn_in_s=self.burn_in_s,
+            min_notes=self.min_notes,
         )
         return TaskResult(res.metrics, res.notes.onset_s, res.notes.pitch)
 
@@ -131,7 +134,8 @@ def _fresh_ledger(cfg: SweepConfig, target: NoteSequence, size: int) -> L.Ledger
         n_tasks_total=n_total, sampler=cfg.sampler.method, sweep_seed=cfg.sampler.seed, n_samples=cfg.sampler.n_samples,
         shard=f"{cfg.shard.index}/{cfg.shard.count}", fixed_params=json.dumps(cfg.fixed_params),
         param_scales=json.dumps({p.name: p.scale for p in cfg.params}), window_start_s=cfg.simulation.start_s,
-        duration_s=cfg.simulation.duration_s, start_utc=utc_now(), end_utc="", n_runs=1,
+        duration_s=cfg.simulation.duration_s, burn_in_s=cfg.simulation.burn_in_s, rank_by=cfg.output.rank_by,
+        min_notes=cfg.output.min_notes, start_utc=utc_now(), end_utc="", n_runs=1,
     )
     return L.LedgerData.new(ids, cfg.param_names, values, seeds, attrs=attrs, target=target)
 

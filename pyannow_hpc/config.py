@@ -50,7 +50,7 @@ except ImportError:  # Python 3.10: the same parser, from PyPI (pyproject.toml p
 SAMPLERS = ("sobol", "lhs", "grid", "random")
 ONSET_METHODS = ("crest", "threshold")
 #: report ranking keys (music.alignment.RANK_BY + the smooth loss, labelled for what it rewards)
-RANK_BY = ("f1", "shift_z", "onset_loss")
+RANK_BY = ("shift_excess", "f1", "shift_z", "onset_loss")
 #: backends that can take the whole process down (NEURON, container runtimes):
 #: with ``isolate = "auto"`` their tasks run in a child process with a timeout
 CRASH_PRONE_BACKENDS = ("c302", "container")
@@ -100,7 +100,9 @@ class OutputConfig:
     report_dir: str = ""  # "" = <ledger without .h5>_report
     top_k: int = 5
     flush_every_s: float = 2.0  # ledger flush period (grows to stay under ~10% of the run)
-    rank_by: str = "f1"  # report ranking: f1 | shift_z (both need >= min_notes notes) | onset_loss (silence wins it)
+    # report ranking: shift_excess (F1 - own-shift null mean) | f1 | shift_z (all need >= min_notes notes)
+    # | onset_loss (silence wins it); music/alignment.py says why shift_excess is the default
+    rank_by: str = "shift_excess"
     min_notes: int = 10  # fewer worm notes in the window rank last
 
 

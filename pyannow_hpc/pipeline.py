@@ -30,7 +30,7 @@ from .worm.activity import MuscleActivity
 DEFAULT_BURN_IN_S = 2.0
 
 #: the AlignmentScore fields stored as metrics (the F1s themselves are metrics.evaluate()'s keys)
-NULL_KEYS = ("n_worm", "shift_z", "shift_p", "shift_mean", "shift_sd", "uniform_mean", "uniform_sd",
+NULL_KEYS = ("n_worm", "shift_z", "shift_p", "shift_mean", "shift_sd", "shift_excess", "uniform_mean", "uniform_sd",
              "uniform_sd_se", "refractory_mean", "metronome_f1", "beat_ceiling_f1", "rank_score")
 
 
@@ -57,7 +57,7 @@ def discard_burn_in(activity: MuscleActivity, burn_in_s: float) -> MuscleActivit
 
 
 def score_notes(notes: NoteSequence, window: NoteSequence, duration_s: float, *, nulls: bool = True,
-                null_seed: int = 0, rank_by: str = "f1", min_notes: int | None = None):
+                null_seed: int = 0, rank_by: str = "shift_excess", min_notes: int | None = None):
     """(metrics dict, AlignmentScore or None) of ``notes`` against ``window`` (both from 0)."""
     from .music.alignment import MIN_NOTES, score_with_nulls
     from .music.metrics import evaluate
@@ -89,7 +89,7 @@ def evaluate_params(
     keep_activity: bool = False,
     burn_in_s: float = DEFAULT_BURN_IN_S,
     nulls: bool = True,
-    rank_by: str = "f1",
+    rank_by: str = "shift_excess",
     min_notes: int | None = None,
 ) -> EvalResult:
     """Simulate ``burn_in_s + duration_s`` of worm, drop the first ``burn_in_s``,

@@ -6,17 +6,24 @@ and the seed's any-match F1, the worm's own circular-shift null (z and
 empirical p), uniform and refractory-matched chance at the worm's note count,
 the best metronome at that count and the score's beat ceiling.
 
-Ranking (:func:`rank_score`): the one-to-one F1 with a stated minimum note
-count (:data:`MIN_NOTES` in the scored window; fewer notes rank last, -inf).
-Silence has no notes; a flood's one-to-one precision is ~0 (an every-step
-flood of a 10 s mazurka window scores 0.013); uniform random onsets at a
-metronome's count score half its F1.  The shift-null z is printed beside it
-and ``rank_by = "shift_z"`` ranks by it instead, but it is not the default:
-the z of a strictly periodic train is capped near 2 (its shifts realign once
-per period: a beat metronome on the mazurka scores z 1.6-2.0, p 0.002), and
-the max z of 30 uniform random trains at the same count was 2.0-2.9
-(measured with ``tests/music/test_alignment.py``'s trains), so z alone lets
-chance outrank the beat.
+Ranking (:func:`rank_score`, default ``rank_by = "shift_excess"``): the
+one-to-one F1 minus the mean F1 of the worm's own circular shifts -- the F1
+the worm earns by WHERE its notes fall, beyond what its note count and rhythm
+give -- with a stated minimum note count (:data:`MIN_NOTES` in the scored
+window; fewer rank last, -inf).  Measured on the mazurka (10 s and 30 s
+windows, tests/music/test_alignment.py's trains): a beat metronome 0.17-0.46
+(1-3 notes per click); uniform random trains at its count 0.004-0.007 on
+average, at most 0.05-0.10 over 30 draws; an every-step flood 0.000 and a
+100 notes/s random flood 0.002; silence -inf.  The alternatives, both
+available:
+
+- ``"f1"`` (one-to-one F1, same minimum): a moderate flood wins it -- in a
+  16-point boyle2008 sweep a 103 notes/s point ranked first with F1 0.224,
+  which is exactly uniform chance at its count (recall 1, precision 0.13);
+- ``"shift_z"`` (z against the shifts, same minimum): dividing by the null's
+  sd caps the z of a periodic train near 2 (its shifts realign once per
+  period; a beat metronome scored z 1.6-2.0, p 0.002) while 30 uniform draws
+  reached z 2.0-2.9, so chance outranks the beat.
 """
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ from . import nulls as N
 
 #: fewer notes than this in the scored window rank last
 MIN_NOTES = 10
-RANK_BY = ("f1", "shift_z")
+RANK_BY = ("shift_excess", "f1", "shift_z")
 
 #: as_dict() key -> human label (every table prints these)
 LABELS = {
@@ -40,6 +47,7 @@ LABELS = {
     "shift_z": "z vs worm's own shifts",
     "shift_p": "p (shift null, one-sided)",
     "shift_mean": "shift-null F1 mean",
+    "shift_excess": "F1 above worm's own shifts (F1 − shift-null mean)",
     "shift_sd": "shift-null F1 sd",
     "uniform_mean": "uniform chance F1",
     "uniform_sd": "uniform chance F1 sd",
@@ -79,7 +87,12 @@ class AlignmentScore:
     n_shifts: int
     n_uniform: int
     min_notes: int
-    rank_by: str = "f1"
+    rank_by: str = "shift_excess"
+
+    @property
+    def shift_excess(self) -> float:
+        """F1 minus the shift null's mean F1: what the notes' placement earns."""
+        return float(self.f1 - self.shift_mean) if self.shift_p == self.shift_p else float("nan")
 
     @property
     def rank_score(self) -> float:
@@ -94,6 +107,7 @@ class AlignmentScore:
         out = {k: (float("nan") if v is None else v) for k, v in d.items()}
         for k, f in per_click:
             out[f"beat_ceiling_f1_{k}_per_click"] = f
+        out["shift_excess"] = self.shift_excess
         out["rank_score"] = self.rank_score
         return out
 
@@ -106,7 +120,8 @@ class AlignmentScore:
         return (f"F1 (mir_eval one-to-one, {tol}) {self.f1:.3f} [{self.n_worm} worm / {self.n_target} target notes]; "
                 f"F1 (seed any-match, {tol}) {self.f1_any:.3f}\n"
                 f"  vs worm's own shifts: z {self.shift_z:+.2f}, p {self.shift_p:.3f} "
-                f"(mean {self.shift_mean:.3f} ± {self.shift_sd:.3f}, {self.n_shifts} shifts); "
+                f"(mean {self.shift_mean:.3f} ± {self.shift_sd:.3f}, {self.n_shifts} shifts; F1 above them "
+                f"{self.shift_excess:+.3f}); "
                 f"uniform chance {self.uniform_mean:.3f} ± {self.uniform_sd:.3f} (sd ± {self.uniform_sd_se:.3f}); "
                 f"refractory-matched {self.refractory_mean:.3f}; "
                 f"best metronome at {self.n_worm} notes {self.metronome_f1:.3f}; beat ceiling {beat}")
@@ -116,19 +131,19 @@ def label(key: str, tol_s: float = N.TOL_S) -> str:
     return LABELS.get(key, key).format(tol=f"{tol_s * 1000:g}")
 
 
-def rank_score(score: AlignmentScore, min_notes: int = MIN_NOTES, rank_by: str = "f1") -> float:
+def rank_score(score: AlignmentScore, min_notes: int = MIN_NOTES, rank_by: str = "shift_excess") -> float:
     """The number runs are ranked by (higher is better); -inf below ``min_notes``."""
     if rank_by not in RANK_BY:
         raise ValueError(f"rank_by must be one of {RANK_BY}, got {rank_by!r}")
     if score.n_worm < min_notes:
         return -math.inf
-    return float(score.shift_z if rank_by == "shift_z" else score.f1)
+    return float({"shift_excess": score.shift_excess, "shift_z": score.shift_z, "f1": score.f1}[rank_by])
 
 
 def score_with_nulls(worm_onsets_s, target_onsets_s, *, start_s: float, stop_s: float, beat_s: float | None = None,
                      tol_s: float = N.TOL_S, n_shifts: int = N.N_SHIFTS, n_uniform: int = N.N_UNIFORM,
                      seed: int = 0, min_notes: int = MIN_NOTES, beat_origin_s: float = 0.0,
-                     rank_by: str = "f1") -> AlignmentScore:
+                     rank_by: str = "shift_excess") -> AlignmentScore:
     """Score the worm's onsets in [start_s, stop_s) against the target's, with every null.
 
     Onsets are seconds on one clock (the target's): window a run that started
@@ -187,6 +202,7 @@ def null_columns(s: AlignmentScore) -> dict[str, float]:
     """The nulls of one score as labelled table columns (tolerance in the row)."""
     return {
         "z vs worm's own shifts": s.shift_z,
+        "F1 above own shifts": s.shift_excess,
         "p (shift null)": s.shift_p,
         "uniform chance F1 (one-to-one)": s.uniform_mean,
         "uniform chance sd": s.uniform_sd,

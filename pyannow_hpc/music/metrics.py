@@ -73,7 +73,11 @@ def metric_label(key: str, tol_s: float = TOL_S) -> str:
         "worm_rate_hz": "worm notes/s",
         "target_rate_hz": "target notes/s",
     }
-    return labels.get(key, key)
+    if key in labels:
+        return labels[key]
+    from .alignment import label  # the nulls' labels (z, chance, metronome ceilings)
+
+    return label(key, tol_s)
 
 
 def _onsets(x) -> np.ndarray:

@@ -106,6 +106,14 @@ def _load_target(cfg: SweepConfig) -> NoteSequence:
     return load_target(None if cfg.target in ("", "default") else cfg.target)
 
 
+def _with_beat(target: NoteSequence, attrs) -> NoteSequence:
+    """The ledger stores the target's notes; its beat (for the beat ceiling) is an attr."""
+    beat = attrs.get("target_beat_s")
+    if target is None or target.beat_s or beat is None or not math.isfinite(float(beat)):
+        return target
+    return dataclasses.replace(target, beat_s=float(beat))
+
+
 def _check_writable(path: Path) -> None:
     """Fail now, with one line, if the ledger cannot be written (not after the first task)."""
     import os
@@ -135,7 +143,8 @@ def _fresh_ledger(cfg: SweepConfig, target: NoteSequence, size: int) -> L.Ledger
         shard=f"{cfg.shard.index}/{cfg.shard.count}", fixed_params=json.dumps(cfg.fixed_params),
         param_scales=json.dumps({p.name: p.scale for p in cfg.params}), window_start_s=cfg.simulation.start_s,
         duration_s=cfg.simulation.duration_s, burn_in_s=cfg.simulation.burn_in_s, rank_by=cfg.output.rank_by,
-        min_notes=cfg.output.min_notes, start_utc=utc_now(), end_utc="", n_runs=1,
+        min_notes=cfg.output.min_notes, target_beat_s=target.beat_s if target.beat_s else float("nan"),
+        start_utc=utc_now(), end_utc="", n_runs=1,
     )
     return L.LedgerData.new(ids, cfg.param_names, values, seeds, attrs=attrs, target=target)
 
@@ -202,7 +211,7 @@ def describe_plan(cfg: SweepConfig, led: L.LedgerData) -> str:
 def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
     path = Path(cfg.output.ledger)
     led = plan(cfg, size=size, force=force)
-    target = led.target
+    target = _with_beat(led.target, led.attrs)
     L.remove_stale_temps(path)
     L.write_ledger(path, led)  # proves the path is writable and leaves a ledger from the start
     fn = task_fn if task_fn is not None else PipelineTask.from_config(cfg, target)

@@ -50,3 +50,16 @@ def test_burn_in_is_a_later_stretch_of_the_same_run(target):
     assert np.all(res.activity.spike_times_ms >= 0)
     same = discard_burn_in(act, 0.0)
     assert same is act
+
+
+@pytest.mark.parametrize("section, bad", [("simulation", "burn_in_s = -1.0"), ("output", 'rank_by = "loudness"'),
+                                          ("output", "min_notes = -2")])
+def test_config_checks_burn_in_and_ranking(section, bad):
+    from pyannow_hpc.config import loads_config
+    from pyannow_hpc.errors import ConfigError
+
+    params = 'model = "boyle2008"\n[params]\ndrive_g_syn = { range = [0.09, 0.11] }\n'
+    with pytest.raises(ConfigError, match=bad.split(" ")[0]):
+        loads_config(f"{params}[{section}]\n{bad}\n")
+    cfg = loads_config(f"{params}[simulation]\nburn_in_s = 0.0\n")
+    assert cfg.simulation.burn_in_s == 0.0 and cfg.output.rank_by == "shift_excess"

@@ -32,3 +32,17 @@ def parse_param_overrides(items: list[str]) -> dict[str, float]:
         except ValueError:
             raise ParameterError(f"parameter {name.strip()} must be a number, got {value!r}") from None
     return out
+
+
+def error_on_rank0_only(comm, run, args) -> int:
+    """``run(args)``; a PyannowError (raised on every rank by ``parallel.comm.on_root``)
+    propagates on rank 0, where the CLI prints its one line, and is only returned
+    as its exit code elsewhere: one error line per job, the same status on every rank."""
+    from ..errors import PyannowError
+
+    try:
+        return run(args)
+    except PyannowError as exc:
+        if comm.Get_rank() == 0:
+            raise
+        return exc.exit_code

@@ -4,10 +4,13 @@
 
 1. rank 0 alone validates everything that can fail *before* work starts
    (output path, target file, an existing ledger from another config) and
-   broadcasts the verdict, so all ranks either start together or exit together
-   with the same one-line error: no deadlock, no traceback;
+   broadcasts the verdict (:func:`.comm.on_root`), so all ranks either start
+   together or exit together with the same one-line error: no deadlock, no traceback;
 2. the scheduler (:mod:`.scheduler`) hands tasks out dynamically; each task
-   simulates, extracts onsets and scores them (:class:`PipelineTask`);
+   simulates, extracts onsets and scores them (:class:`PipelineTask`). The
+   tasks and the task function are rebuilt from the ledger
+   (``LedgerData.task(row)``, ``LedgerData.settings()``), fresh or resumed, so
+   what runs is what the ledger says ran;
 3. rank 0 records every outcome in the in-memory ledger and flushes it
    copy-on-write in batches (:mod:`pyannow_hpc.store.ledger`); a resumed run
    skips done tasks and recomputes pending/in-flight ones;
@@ -37,7 +40,8 @@ from ..music.notes import NoteSequence
 from ..store import ledger as L
 from ..store.recorder import Recorder
 from ..store.recorder import fmt as _fmt
-from .comm import idle_barrier, rank_prefix, reduce_op, world
+from ..store.tasks import RunSettings
+from .comm import idle_barrier, on_root, rank_prefix, reduce_op, world
 from .isolation import Task, TaskFn, TaskResult, run_isolated, run_task
 from .sampling import task_table
 from .scheduler import RankStats, schedule
@@ -66,10 +70,13 @@ class PipelineTask:
     window_start_s: float
 
     @classmethod
+    def from_settings(cls, settings: RunSettings, target: NoteSequence) -> "PipelineTask":
+        s = settings
+        return cls(target, s.backend, s.model, s.duration_s, s.dt_ms, s.integrator, s.onset_method, s.window_start_s)
+
+    @classmethod
     def from_config(cls, cfg: SweepConfig, target: NoteSequence) -> "PipelineTask":
-        sim = cfg.simulation
-        return cls(target, cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator,
-                   sim.onset_method, sim.start_s)
+        return cls.from_settings(run_settings(cfg), target)
 
     def __call__(self, task: Task) -> TaskResult:
         from ..pipeline import evaluate_params
@@ -95,6 +102,12 @@ class SweepSummary:
     schedule_s: float  # the scheduling phase alone (tasks/s = done / schedule_s)
     busy_s: float  # summed task time over ranks
     size: int
+
+
+def run_settings(cfg: SweepConfig) -> RunSettings:
+    """What every task of ``cfg`` shares (stored in the ledger's attrs)."""
+    sim = cfg.simulation
+    return RunSettings(cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator, sim.onset_method, sim.start_s)
 
 
 def _load_target(cfg: SweepConfig) -> NoteSequence:
@@ -127,11 +140,12 @@ def _fresh_ledger(cfg: SweepConfig, target: NoteSequence, size: int) -> L.Ledger
     ids, values, seeds, n_total = task_table(cfg)
     attrs = provenance(
         mpi_size=size, config_text=cfg.text, config_source=cfg.source, config_hash=cfg.config_hash(),
-        backend=cfg.backend, model=cfg.model, target_name=target.name or cfg.target, target=cfg.target,
+        target_name=target.name or cfg.target, target=cfg.target,
         n_tasks_total=n_total, sampler=cfg.sampler.method, sweep_seed=cfg.sampler.seed, n_samples=cfg.sampler.n_samples,
         shard=f"{cfg.shard.index}/{cfg.shard.count}", fixed_params=json.dumps(cfg.fixed_params),
-        param_scales=json.dumps({p.name: p.scale for p in cfg.params}), window_start_s=cfg.simulation.start_s,
-        duration_s=cfg.simulation.duration_s, start_utc=utc_now(), end_utc="", n_runs=1,
+        param_scales=json.dumps({p.name: p.scale for p in cfg.params}),
+        start_utc=utc_now(), end_utc="", n_runs=1,
+        **run_settings(cfg).attrs(),  # backend, model, duration_s, dt_ms, integrator, onset_method, window_start_s
     )
     return L.LedgerData.new(ids, cfg.param_names, values, seeds, attrs=attrs, target=target)
 
@@ -164,6 +178,8 @@ def _resume_ledger(cfg: SweepConfig, path: Path, size: int, force: bool) -> L.Le
     if cfg.scheduler.retry_failed:
         redo |= old.status == L.FAILED
     old.reset(np.flatnonzero(redo))
+    for key, value in run_settings(cfg).attrs().items():  # ledgers written before the settings were stored
+        old.attrs.setdefault(key, value)
     old.attrs.update(mpi_size=size, last_start_utc=utc_now(), end_utc="", n_runs=int(old.attrs.get("n_runs", 1)) + 1)
     return old
 
@@ -198,11 +214,15 @@ def describe_plan(cfg: SweepConfig, led: L.LedgerData) -> str:
 def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
     path = Path(cfg.output.ledger)
     led = plan(cfg, size=size, force=force)
-    target = led.target
     L.remove_stale_temps(path)
     L.write_ledger(path, led)  # proves the path is writable and leaves a ledger from the start
-    fn = task_fn if task_fn is not None else PipelineTask.from_config(cfg, target)
+    fn = task_fn if task_fn is not None else PipelineTask.from_settings(led.settings(), led.target)
     return led, fn
+
+
+def _raise(error: BaseException | None) -> None:
+    if error is not None:
+        raise error
 
 
 class Terminated(SystemExit):
@@ -265,22 +285,10 @@ def run_sweep(
     rank, size = comm.Get_rank(), comm.Get_size()
     log = log or (lambda msg: print(f"{rank_prefix(comm) if rank else ''}{msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
-    plan = None
-    if rank == 0:
-        try:
-            led, fn = _prepare(cfg, size, force, task_fn)
-            plan = ("ok", fn)
-        except BaseException as exc:
-            idle_barrier(comm)
-            comm.bcast(("error", exc if isinstance(exc, PyannowError) else PyannowError(f"rank 0 failed: {exc!r}")), root=0)
-            raise
-    elif task_fn is None:
+    if rank != 0 and task_fn is None:
         _warm_up(cfg)  # overlaps with rank 0's planning instead of delaying the first task
-    idle_barrier(comm)  # workers sleep, not spin, while rank 0 prepares
-    verdict, payload = comm.bcast(plan, root=0)
-    if verdict == "error":
-        raise payload
-    fn = payload
+    # rank 0 keeps the ledger; the others get the task function (or rank 0's error)
+    led, fn = on_root(comm, _prepare, cfg, size, force, task_fn, share=lambda prepared: (None, prepared[1]))
     isolate, timeout_s = cfg.isolate_tasks, cfg.scheduler.task_timeout_s
     if isolate and task_fn is None:
         from ..worm import BACKENDS
@@ -297,10 +305,8 @@ def run_sweep(
     if rank == 0:
         todo = np.flatnonzero(led.status == L.PENDING)
         n_skipped = len(led) - len(todo)
-        names, fixed = led.param_names, cfg.fixed_params
         # a task sees every parameter that differs from the model default: fixed + varied
-        tasks = [Task(int(led.task_ids[i]), {**fixed, **dict(zip(names, map(float, led.params[i])))}, int(led.seeds[i]))
-                 for i in todo]
+        tasks = [led.task(int(i)) for i in todo]
         if n_skipped:
             log(f"resuming {cfg.output.ledger}: {n_skipped} of {len(led)} tasks already recorded, {len(tasks)} to run")
         log(f"sweep: {len(tasks)} tasks on {size} rank(s) ({'rank 0 works too' if rank0_works or size == 1 else 'rank 0 coordinates'}), "
@@ -336,8 +342,7 @@ def run_sweep(
     sums = comm.allreduce(np.array([stats.done, stats.failed, stats.busy_s, stats.loss_sum]), op=reduce_op(comm, "sum"))
     best = comm.allreduce(stats.best_loss, op=reduce_op(comm, "min"))
     wall = time.perf_counter() - t0
-    if error is not None:
-        raise error
+    on_root(comm, _raise, error)  # rank 0's ledger error ends every rank, with its exit code
     if rank != 0:
         log(f"ran {stats.done + stats.failed} tasks ({stats.failed} failed), busy {stats.busy_s:.2f} s of {sched_s:.2f} s scheduling")
     done, failed = int(sums[0]), int(sums[1])

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pyannow_hpc.cli.refine import read_refine
+from pyannow_hpc.parallel.refine import read_refine
 from pyannow_hpc.store.ledger import DONE, read_ledger
 
 pytestmark = pytest.mark.c302

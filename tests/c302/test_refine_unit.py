@@ -8,8 +8,9 @@ import h5py
 import numpy as np
 import pytest
 
-from pyannow_hpc.cli.refine import envelope_correlation, pick_top, read_refine, write_refine
 from pyannow_hpc.parallel.isolation import Outcome
+from pyannow_hpc.parallel.refine import RANK_BY, read_refine, write_refine
+from pyannow_hpc.worm.fidelity import envelope_correlation
 from pyannow_hpc.store.ledger import DONE, FAILED, LedgerData, read_ledger, write_ledger
 
 
@@ -40,8 +41,11 @@ def _ledger(tmp_path, f1, status=None):
 
 def test_pick_top_skips_failed_and_nan(tmp_path):
     _, led = _ledger(tmp_path, [0.1, 0.5, np.nan, 0.9, 0.5], status=[DONE, DONE, DONE, FAILED, DONE])
-    assert pick_top(led, 2, "f1_mireval") == [1, 4]  # task 13 failed, ties by task id
-    assert pick_top(led, 10, "onset_loss") == [1, 4, 0]
+    def pick_top(k, by):
+        return led.best_rows(by, k, higher_is_better=RANK_BY[by])
+
+    assert pick_top(2, "f1_mireval") == [1, 4]  # task 13 failed, ties by task id
+    assert pick_top(10, "onset_loss") == [1, 4, 0]
 
 
 def test_write_refine_merges_by_task_id_and_keeps_the_ledger(tmp_path):

@@ -54,37 +54,28 @@ RANK0_WORKS_UP_TO = 8
 class PipelineTask:
     """The real task: simulate -> onsets -> metrics (``pipeline.evaluate_params``).
 
-    ``task.params`` holds the config's fixed parameters and the task's varied ones.
+    ``task.params`` holds the config's fixed parameters and the task's varied
+    ones; ``settings`` the rest of the recipe, as the ledger stores it.
 
     A frozen dataclass rather than a closure so it pickles: it is broadcast to
     every rank and sent to isolated child processes.
     """
 
     target: NoteSequence
-    backend: str
-    model: str
-    duration_s: float
-    dt_ms: float
-    integrator: str
-    onset_method: str
-    window_start_s: float
-
-    @classmethod
-    def from_settings(cls, settings: RunSettings, target: NoteSequence) -> "PipelineTask":
-        s = settings
-        return cls(target, s.backend, s.model, s.duration_s, s.dt_ms, s.integrator, s.onset_method, s.window_start_s)
+    settings: RunSettings
 
     @classmethod
     def from_config(cls, cfg: SweepConfig, target: NoteSequence) -> "PipelineTask":
-        return cls.from_settings(run_settings(cfg), target)
+        return cls(target, run_settings(cfg))
 
     def __call__(self, task: Task) -> TaskResult:
         from ..pipeline import evaluate_params
 
+        s = self.settings
         res = evaluate_params(
-            task.params, target=self.target, backend=self.backend, model=self.model,
-            duration_s=self.duration_s, dt_ms=self.dt_ms, seed=task.seed, integrator=self.integrator,
-            onset_method=self.onset_method, window_start_s=self.window_start_s,
+            task.params, target=self.target, backend=s.backend, model=s.model,
+            duration_s=s.duration_s, dt_ms=s.dt_ms, seed=task.seed, integrator=s.integrator,
+            onset_method=s.onset_method, window_start_s=s.window_start_s,
         )
         return TaskResult(res.metrics, res.notes.onset_s, res.notes.pitch)
 
@@ -106,8 +97,7 @@ class SweepSummary:
 
 def run_settings(cfg: SweepConfig) -> RunSettings:
     """What every task of ``cfg`` shares (stored in the ledger's attrs)."""
-    sim = cfg.simulation
-    return RunSettings(cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator, sim.onset_method, sim.start_s)
+    return RunSettings.from_config(cfg)
 
 
 def _load_target(cfg: SweepConfig) -> NoteSequence:
@@ -216,7 +206,7 @@ def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
     led = plan(cfg, size=size, force=force)
     L.remove_stale_temps(path)
     L.write_ledger(path, led)  # proves the path is writable and leaves a ledger from the start
-    fn = task_fn if task_fn is not None else PipelineTask.from_settings(led.settings(), led.target)
+    fn = task_fn if task_fn is not None else PipelineTask(led.target, led.settings())
     return led, fn
 
 

@@ -156,9 +156,7 @@ class LedgerData:
             raise LedgerError("the ledger stores neither its run settings nor its config_text: re-run the sweep")
         from ..config import loads_config
 
-        cfg = loads_config(str(text), source="ledger:/config_text")
-        sim = cfg.simulation
-        return RunSettings(cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator, sim.onset_method, sim.start_s)
+        return RunSettings.from_config(loads_config(str(text), source="ledger:/config_text"))
 
     def best_rows(self, key: str, k: int, *, higher_is_better: bool) -> list[int]:
         """Rows of the best ``k`` done tasks by metric ``key`` (ties: lower task id first)."""

@@ -51,6 +51,12 @@ class RunSettings:
     onset_method: str
     window_start_s: float
 
+    @classmethod
+    def from_config(cls, cfg) -> "RunSettings":
+        """From a :class:`~pyannow_hpc.config.SweepConfig` (not imported: the store stays below config)."""
+        sim = cfg.simulation
+        return cls(cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator, sim.onset_method, sim.start_s)
+
     def attrs(self) -> dict[str, object]:
         return asdict(self)
 

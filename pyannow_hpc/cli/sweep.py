@@ -110,7 +110,7 @@ def _sweep(args) -> int:
 
 
 def run(args) -> int:
-    from ..errors import ConfigError
+    from ..errors import ConfigError, PyannowError
     from ..parallel.comm import launcher_size, world
     from ._common import error_on_rank0_only
 
@@ -123,7 +123,9 @@ def run(args) -> int:
             "(pip install 'pyannow_hpc[mpi]'), PYANNOW_NO_MPI unset, and srun given --mpi=pmi2 (MPICH) or pmix?"
         )
     try:
-        return error_on_rank0_only(comm, _sweep, args)  # a PyannowError: one line, printed by rank 0
+        return error_on_rank0_only(comm, _sweep, args)
+    except PyannowError:
+        raise  # rank 0's: printed once, as one line, by the CLI
     except BaseException:
         if size > 1:  # a bug on one rank must not leave the others waiting forever
             traceback.print_exc()

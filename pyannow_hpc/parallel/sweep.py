@@ -210,11 +210,6 @@ def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
     return led, fn
 
 
-def _raise(error: BaseException | None) -> None:
-    if error is not None:
-        raise error
-
-
 class Terminated(SystemExit):
     """SIGTERM during a sweep: rank 0 flushes what it has, then exits 143."""
 
@@ -332,29 +327,38 @@ def run_sweep(
     sums = comm.allreduce(np.array([stats.done, stats.failed, stats.busy_s, stats.loss_sum]), op=reduce_op(comm, "sum"))
     best = comm.allreduce(stats.best_loss, op=reduce_op(comm, "min"))
     wall = time.perf_counter() - t0
-    on_root(comm, _raise, error)  # rank 0's ledger error ends every rank, with its exit code
     if rank != 0:
         log(f"ran {stats.done + stats.failed} tasks ({stats.failed} failed), busy {stats.busy_s:.2f} s of {sched_s:.2f} s scheduling")
     done, failed = int(sums[0]), int(sums[1])
     summary = SweepSummary(cfg.output.ledger, len(tasks) + n_skipped, n_skipped, done, failed, float(best),
                            float(sums[3] / done) if done else math.nan, wall, sched_s, float(sums[2]), size)
-    if rank == 0:
-        from ..store.provenance import utc_now
-
-        if not np.any(led.status == L.PENDING):
-            led.attrs["end_utc"] = utc_now()
-        recorder.flush()
-        c = led.counts()
-        log(f"sweep done: {done} ok, {failed} failed this run ({c['done']} done, {c['failed']} failed, "
-            f"{c['pending']} pending in the ledger); best onset_loss {_fmt(best)}, mean {_fmt(summary.mean_loss)}; "
-            f"{wall:.2f} s wall ({sched_s:.2f} s scheduling, tasks busy {summary.busy_s:.2f} s over {size} rank(s)), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
-        if cfg.output.report and cfg.shard.count > 1:
-            # one shard's report would show a fraction of the sweep: the merge
-            # step (scripts/slurm/merge.sbatch) renders the whole one
-            log(f"report skipped for shard {cfg.shard.index}/{cfg.shard.count}: run `pyannow-hpc report` on the merged ledger")
-        elif cfg.output.report:
-            _render_report(cfg, log, progress)
+    # rank 0's epilogue (a ledger error from the run, the last flush, the report)
+    # fails every rank with its error, or none
+    on_root(comm, _finish, cfg, led, recorder, summary, error, log, progress)
     return summary
+
+
+def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: SweepSummary,
+            error: BaseException | None, log, progress: bool) -> None:
+    """Rank 0, after the last task: the final flush, the summary line, the report."""
+    from ..store.provenance import utc_now
+
+    if error is not None:  # the ledger write that failed mid-run (workers were drained)
+        raise error
+    if not np.any(led.status == L.PENDING):
+        led.attrs["end_utc"] = utc_now()
+    recorder.flush()
+    c, s = led.counts(), summary
+    log(f"sweep done: {s.done} ok, {s.failed} failed this run ({c['done']} done, {c['failed']} failed, "
+        f"{c['pending']} pending in the ledger); best onset_loss {_fmt(s.best_loss)}, mean {_fmt(s.mean_loss)}; "
+        f"{s.wall_s:.2f} s wall ({s.schedule_s:.2f} s scheduling, tasks busy {s.busy_s:.2f} s over {s.size} rank(s)), "
+        f"ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
+    if cfg.output.report and cfg.shard.count > 1:
+        # one shard's report would show a fraction of the sweep: the merge
+        # step (scripts/slurm/merge.sbatch) renders the whole one
+        log(f"report skipped for shard {cfg.shard.index}/{cfg.shard.count}: run `pyannow-hpc report` on the merged ledger")
+    elif cfg.output.report:
+        _render_report(cfg, log, progress)
 
 
 def replace_output(cfg: SweepConfig, ledger: str) -> SweepConfig:

@@ -212,15 +212,7 @@ def test_a_ledger_error_on_rank0_mid_sweep_ends_every_rank_with_it(shared_dir, m
     comm = world()
     c = cfg(shared_dir, "full_disk.h5")
     monkeypatch.setenv("FAKE_TASK_SLEEP_S", "0.01")
-    real, calls = L.write_ledger, []
-
-    def flaky(path, led):
-        calls.append(1)
-        if len(calls) > 2:
-            raise OutputError(f"no space left on device while writing {path}")
-        return real(path, led)
-
-    monkeypatch.setattr(L, "write_ledger", flaky)
+    monkeypatch.setattr(L, "write_ledger", fake_tasks.disk_full_after(2, L.write_ledger))
     with pytest.raises(OutputError) as info:
         run(c, fake_tasks.slow)
     seen = (type(info.value).__name__, str(info.value).split(" while ")[0], info.value.exit_code)

@@ -120,15 +120,7 @@ def test_full_disk_mid_sweep_is_one_clear_error(tmp_path, monkeypatch):
     cfg = cfg_for(tmp_path)
     monkeypatch.setenv("FAKE_TASK_SLEEP_S", "0.02")
     real = L.write_ledger
-    calls = []
-
-    def flaky(path, led):
-        calls.append(1)
-        if len(calls) > 2:
-            raise OutputError(f"no space left on device while writing {path}")
-        return real(path, led)
-
-    monkeypatch.setattr(L, "write_ledger", flaky)
+    monkeypatch.setattr(L, "write_ledger", fake_tasks.disk_full_after(2, real))
     with pytest.raises(OutputError, match="no space left"):
         run(cfg, fake_tasks.slow)
     monkeypatch.setattr(L, "write_ledger", real)

@@ -35,7 +35,8 @@ def _refine(args) -> int:
     import sys
 
     from ..parallel.comm import world
-    from ..parallel.refine import RefineOptions, markdown_table, refine_rows, run_refine
+    from ..music.metrics import format_table_markdown
+    from ..parallel.refine import RefineOptions, refine_rows, run_refine
 
     opts = RefineOptions(args.ledger, args.top, args.by, args.backend, args.duration_s, args.dt_ms,
                          args.envelope_ms, args.task_timeout_s)
@@ -46,10 +47,7 @@ def _refine(args) -> int:
     from ..store.tasks import TaskStatus
 
     led = read_ledger(args.ledger)  # what was written, as the report will read it
-    records = {o.task_id: led.refine[o.task_id] for o in outcomes}
-    row_of = {int(t): i for i, t in enumerate(led.task_ids)}
-    params_of = {tid: led.task(row_of[tid]).params for tid in records}
-    print(markdown_table(refine_rows(records, params_of, args.backend)))
+    print(format_table_markdown(refine_rows(led, [o.task_id for o in outcomes])))
     ok = [o for o in outcomes if o.status == TaskStatus.DONE]
     print(f"refine: {len(ok)} of {len(outcomes)} ok -> {args.ledger}:/refine", file=sys.stderr)
     return 0 if ok else 3

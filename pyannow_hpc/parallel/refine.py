@@ -150,40 +150,37 @@ def read_refine(path) -> dict[int, dict]:
     return read_ledger(path).refine
 
 
-def refine_rows(records: Mapping[int, Mapping], params_of: Mapping[int, Mapping[str, float]], backend: str) -> list[dict]:
-    """One labelled row per refined task (the CLI's table, the report's CSV)."""
+def _real_rung(record: Mapping) -> str:
+    """The real simulator a record was refined on (its ``<backend>.f1_mireval`` key)."""
+    return next((k.split(".")[0] for k in record if k.endswith(".f1_mireval")
+                 and k.split(".")[0] not in ("surrogate", "gap")), "real")
+
+
+def refine_rows(led, task_ids: Sequence[int] | None = None) -> list[dict]:
+    """One labelled row per refined task of ``led`` (all, or ``task_ids``), for the
+    CLI's table and the report's CSV; a failed task has its error in ``failed``."""
     from ..music.metrics import metric_label
 
     f1 = metric_label("f1_mireval")
+    row_of = {int(t): i for i, t in enumerate(led.task_ids)}
     rows = []
-    for task_id in sorted(records):
-        m = records[task_id]
-        row = {"task": task_id, "parameters": ", ".join(f"{k}={v:.4g}" for k, v in params_of.get(task_id, {}).items())}
+    for task_id in sorted(led.refine if task_ids is None else task_ids):
+        m = led.refine[task_id]
+        params = led.task(row_of[task_id]).params if task_id in row_of else {}
+        row = {"task": task_id, "parameters": ", ".join(f"{k}={v:.4g}" for k, v in params.items())}
         if int(m["status"]) != TaskStatus.DONE:
             rows.append({**row, "failed": str(m.get("error", ""))[:80]})
             continue
-        for rung in ("surrogate", backend):
+        rungs = ("surrogate", _real_rung(m))
+        for rung in rungs:
             row[f"{f1}: {rung}"] = m[f"{rung}.f1_mireval"]
             # ledgers refined before the chance column was stored have NaN here
             row[f"chance {f1} at its note count: {rung}"] = m.get(f"{rung}.chance_f1_mireval", math.nan)
-        for rung in ("surrogate", backend):
+        for rung in rungs:
             row[f"note rate (1/s): {rung}"] = m[f"{rung}.worm_rate_hz"]
         row["corr(V envelope)"] = m["gap.corr_v_envelope"]
         rows.append(row)
     return rows
-
-
-def markdown_table(rows: Sequence[Mapping]) -> str:
-    """``rows`` as a Markdown table over the union of their columns (failed rows say why)."""
-    cols = list(dict.fromkeys(k for r in rows for k in r if k != "failed"))
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        if "failed" in r:
-            cells = [str(r["task"]), r["parameters"], f"failed: {r['failed']}"] + [""] * (len(cols) - 3)
-        else:
-            cells = [f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def run_refine(opts: RefineOptions, *, comm, log: Callable[[str], None]) -> list[Outcome] | None:

@@ -51,3 +51,15 @@ def check_burn_in(value: float) -> float:
     if not (value >= 0 and math.isfinite(value)):
         raise ConfigError(f"--burn-in-s must be a finite number >= 0, got {value!r}")
     return value
+def error_on_rank0_only(comm, run, args) -> int:
+    """``run(args)``; a PyannowError (raised on every rank by ``parallel.comm.on_root``)
+    propagates on rank 0, where the CLI prints its one line, and is only returned
+    as its exit code elsewhere: one error line per job, the same status on every rank."""
+    from ..errors import PyannowError
+
+    try:
+        return run(args)
+    except PyannowError as exc:
+        if comm.Get_rank() == 0:
+            raise
+        return exc.exit_code

@@ -55,30 +55,26 @@ def _import_task(spec: str):
         raise ConfigError(f"--task {spec}: cannot import it ({exc})") from None
 
 
-def _config_from_rank0(comm, args):
-    """Rank 0 reads and validates the config and broadcasts it, or its error, so
-    every rank runs the same config (or fails with the same error) even where a
-    file differs between nodes, and no rank waits on one that gave up."""
+def _load(args):
     from ..config import load_config
-    from ..parallel.comm import idle_barrier
     from ..parallel.sweep import replace_output
-    from ..errors import PyannowError
 
-    cfg = error = None
-    if comm.Get_rank() == 0:
-        try:
-            cfg = load_config(args.config)
-            if args.shard:
-                cfg = cfg.with_shard(*args.shard)
-            if args.out:
-                cfg = replace_output(cfg, args.out)
-        except PyannowError as exc:
-            error = exc
-    idle_barrier(comm)
-    cfg, error = comm.bcast((cfg, error), root=0)
-    if error is not None:
-        raise error
+    cfg = load_config(args.config)
+    if args.shard:
+        cfg = cfg.with_shard(*args.shard)
+    if args.out:
+        cfg = replace_output(cfg, args.out)
     return cfg
+
+
+def _config_from_rank0(comm, args):
+    """Rank 0 reads and validates the config and every rank gets it, or its error
+    (:func:`~pyannow_hpc.parallel.comm.on_root`), so every rank runs the same
+    config (or fails with the same error) even where a file differs between
+    nodes, and no rank waits on one that gave up."""
+    from ..parallel.comm import on_root
+
+    return on_root(comm, _load, args)
 
 
 def _import_task_everywhere(comm, spec: str):
@@ -95,10 +91,28 @@ def _import_task_everywhere(comm, spec: str):
     return fn
 
 
-def run(args) -> int:
-    from ..parallel.comm import launcher_size, world
+def _sweep(args) -> int:
+    from ..parallel.comm import on_root, world
     from ..parallel.sweep import run_sweep
+
+    comm = world()
+    cfg = _config_from_rank0(comm, args)
+    task_fn = _import_task_everywhere(comm, args.task) if args.task else None
+    if args.dry_run:
+        from ..parallel.sweep import describe_plan, plan
+
+        text = on_root(comm, lambda: describe_plan(cfg, plan(cfg, size=comm.Get_size(), force=args.force)))
+        if comm.Get_rank() == 0:
+            print(text)
+        return 0
+    run_sweep(cfg, comm=comm, task_fn=task_fn, force=args.force, progress=not args.no_progress)
+    return 0
+
+
+def run(args) -> int:
     from ..errors import ConfigError, PyannowError
+    from ..parallel.comm import launcher_size, world
+    from ._common import error_on_rank0_only
 
     comm = world()
     rank, size = comm.Get_rank(), comm.Get_size()
@@ -109,23 +123,12 @@ def run(args) -> int:
             "(pip install 'pyannow_hpc[mpi]'), PYANNOW_NO_MPI unset, and srun given --mpi=pmi2 (MPICH) or pmix?"
         )
     try:
-        cfg = _config_from_rank0(comm, args)
-        task_fn = _import_task_everywhere(comm, args.task) if args.task else None
-        if args.dry_run:
-            from ..parallel.sweep import describe_plan, plan
-
-            if rank == 0:
-                print(describe_plan(cfg, plan(cfg, size=size, force=args.force)))
-            return 0
-        run_sweep(cfg, comm=comm, task_fn=task_fn, force=args.force, progress=not args.no_progress)
-    except PyannowError as exc:
-        if rank == 0:
-            raise  # printed once, as one line, by the CLI
-        return exc.exit_code
+        return error_on_rank0_only(comm, _sweep, args)
+    except PyannowError:
+        raise  # rank 0's: printed once, as one line, by the CLI
     except BaseException:
         if size > 1:  # a bug on one rank must not leave the others waiting forever
             traceback.print_exc()
             print(f"[rank {rank}/{size}] aborting all ranks", file=sys.stderr, flush=True)
             comm.Abort(1)
         raise
-    return 0

@@ -12,6 +12,7 @@ Models:
 Examples:
   pyannow-hpc train --net ode --out out/ode.npz
   mpiexec -n 2 pyannow-hpc train --net pde --colloc 10000 --adam-steps 200 --lbfgs-steps 0
+  pyannow-hpc train --net hybrid --ledger out/sweep_boyle.h5   # the sweep's best worm, as it was scored
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ MODELS = ("ode", "pde", "hybrid")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--net", default="ode", choices=MODELS, help="what to train (default: %(default)s)")
     p.add_argument("--target", default=None, metavar="PATH", help="score (default: the embedded Chopin mazurka)")
-    p.add_argument("--duration-s", type=float, default=10.0, help="worm/score window, s (default: %(default)s)")
+    p.add_argument("--duration-s", type=float, default=None,
+                   help="worm/score window, s (default: 10, or the ledger task's window with --ledger)")
     p.add_argument("--colloc", type=int, default=200,
                    help="collocation points, PINNs only; the hybrid trains on every frame (default: %(default)s, the seed's)")
     p.add_argument("--adam-steps", type=int, default=500, help="Adam steps (default: %(default)s)")
@@ -37,11 +39,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reducer", default="auto", choices=("auto", "mpi4jax", "mpi4py", "none"),
                    help="gradient allreduce: auto = mpi4jax if importable else mpi4py ('none' at N>1 only for timing)")
     p.add_argument("--ledger", default=None, metavar="SWEEP.h5",
-                   help="train on the worm of the best finished task of a sweep ledger (lowest onset_loss); "
-                        "its parameters and cell model, overridden by any --param")
+                   help="train on the worm of the best finished task of a sweep ledger (lowest onset_loss), "
+                        "exactly as the sweep scored it: its parameters (fixed + varied), seed, backend, model, "
+                        "integrator, dt, window and target; --param, --target and any simulation flag set to "
+                        "other than its default override them")
     p.add_argument("--out", "-o", default=None, metavar="PATH.npz", help="write the trained parameters here (rank 0)")
     p.add_argument("--json", action="store_true", help="print one JSON summary line (rank 0) instead of text")
     add_simulation_arguments(p)
+    # what "set to other than its default" means for --ledger's overrides
+    p.set_defaults(_sim_defaults={k: p.get_default(k) for k in _SIM_FLAGS})
+
+
+#: simulation flags a ledger task fixes (RunSettings / Task field -> args attribute)
+_SIM_FLAGS = ("backend", "model", "integrator", "dt_ms", "seed")
+DEFAULT_DURATION_S = 10.0
 
 
 def _validate(args) -> None:
@@ -55,41 +66,61 @@ def _validate(args) -> None:
         raise ConfigError(f"--out must end in .npz, got {args.out!r}")
 
 
-def best_ledger_params(path: str) -> tuple[str | None, dict[str, float]]:
-    """(cell model, parameters) of the ledger's finished task with the lowest onset_loss."""
-    import numpy as np
-
+def best_ledger_task(path: str):
+    """``(RunSettings, Task, target)`` of the ledger's finished task with the lowest onset_loss."""
     from ..errors import ConfigError
     from ..store.ledger import read_ledger
 
     led = read_ledger(path)
-    loss = np.where(led.status == 1, led.metrics.get("onset_loss", np.full(len(led.status), np.nan)), np.nan)
-    if not np.isfinite(loss).any():
+    rows = led.best_rows("onset_loss", 1, higher_is_better=False)
+    if not rows:
         raise ConfigError(f"ledger {path} has no finished task with an onset_loss to train on")
-    best = int(np.nanargmin(loss))
-    return led.attrs.get("model"), dict(zip(led.param_names, map(float, led.params[best])))
+    return led.settings(), led.task(rows[0]), led.target
+
+
+def _from_ledger(args, comm) -> tuple[dict, object, float]:
+    """Fill ``args`` from the ledger's best task (flags left at their default take the
+    ledger's value); returns (its parameters, its target, its window start)."""
+    from ..parallel.comm import on_root
+
+    settings, task, target = on_root(comm, best_ledger_task, args.ledger)
+    ledger_values = {**settings.attrs(), "seed": task.seed}
+    for name in _SIM_FLAGS:
+        if getattr(args, name) == args._sim_defaults[name]:
+            setattr(args, name, ledger_values[name])
+    if args.duration_s is None:
+        args.duration_s = settings.duration_s
+    return dict(task.params), (None if args.target else target), settings.window_start_s
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..parallel.comm import world
+    from ._common import error_on_rank0_only
+
+    return error_on_rank0_only(world(), _train, args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..parallel.comm import world
     from ..params import space
 
-    base: dict[str, float] = {}
+    comm = world()
+    base, target, window_start_s = {}, None, 0.0
     if args.ledger:
-        model, base = best_ledger_params(args.ledger)
-        args.model = str(model) if model else args.model
+        base, target, window_start_s = _from_ledger(args, comm)
+    if args.duration_s is None:
+        args.duration_s = DEFAULT_DURATION_S
     params = space(args.model).validate({**base, **parse_param_overrides(args.param)})
     _validate(args)
 
-    from ..parallel.comm import world
     from ..learn.optim import TrainConfig
     from ..learn.training import build_job, summary, write_params
 
-    comm = world()
     config = TrainConfig(adam_steps=args.adam_steps, lbfgs_steps=args.lbfgs_steps, learning_rate=args.lr,
                          reducer=args.reducer)
     job = build_job(args.net, params=params, backend=args.backend, model=args.model, integrator=args.integrator,
                     dt_ms=args.dt_ms, seed=args.seed, duration_s=args.duration_s, n_colloc=args.colloc,
-                    target_path=args.target, comm=comm)
+                    target_path=args.target, target=target, window_start_s=window_start_s, comm=comm)
     trained, hist = job.train(config, comm)
     info = summary(job, trained, hist, comm)
     if comm.Get_rank() == 0:

@@ -1,9 +1,10 @@
 """Training jobs for ``pyannow-hpc train``: real worm + target -> a sharded problem.
 
 Rank 0 loads the score and simulates the worm once; the frames go to every
-rank by broadcast (an error on rank 0 is broadcast too, so all ranks fail
-together instead of deadlocking); each rank then builds the same global
-problem and trains on its shard with the gradient allreduce of :mod:`.optim`.
+rank by broadcast (``parallel.comm.on_root``: an error on rank 0 is raised on
+every rank, so all ranks fail together instead of deadlocking); each rank then
+builds the same global problem and trains on its shard with the gradient
+allreduce of :mod:`.optim`.
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Callable
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ..errors import ConfigError
 from ..parallel.collectives import params_agree
-from ..errors import ConfigError, PyannowError
+from ..parallel.comm import on_root
 from ..worm import DEFAULT_MODEL
 from . import pinn_ode, pinn_pde
 from .features import activity_features, onset_labels
@@ -32,32 +34,28 @@ class Job:
     describe: Callable  # params -> dict of learned physics
 
 
-def _load(target_path, params, backend, model, integrator, dt_ms, seed, duration_s, comm):
-    """On rank 0: (frame times, z-scored worm matrix, target notes, drive f); broadcast to all."""
-    payload = None
-    if comm.Get_rank() == 0:
-        try:
-            from ..music.target import load_target
-            from ..worm import simulate
+def _simulate_worm(target, target_path, params, backend, model, integrator, dt_ms, seed, duration_s, window_start_s):
+    """(frame times, z-scored worm matrix, target window, drive f) -- on rank 0 alone."""
+    from ..music.target import load_target
+    from ..worm import simulate
 
-            target = load_target(target_path).window(0.0, duration_s)
-            act = simulate(params, backend=backend, model=model, duration_s=duration_s, seed=seed,
-                           integrator=integrator, dt_ms=dt_ms)
-            feats = activity_features(act)
-            payload = ("ok", feats.t_s, feats.matrix(), target, feats.drive_freq_hz or 1.5)
-        except PyannowError as exc:
-            payload = ("error", type(exc).__name__, str(exc))
-    payload = comm.bcast(payload, root=0)
-    if payload[0] == "error":
-        raise ConfigError(payload[2]) if payload[1] == "ConfigError" else PyannowError(payload[2])
-    return payload[1:]
+    if target is None:
+        target = load_target(target_path)
+    target = target.window(window_start_s, window_start_s + duration_s)
+    act = simulate(params, backend=backend, model=model, duration_s=duration_s, seed=seed,
+                   integrator=integrator, dt_ms=dt_ms)
+    feats = activity_features(act)
+    return feats.t_s, feats.matrix(), target, feats.drive_freq_hz or 1.5
 
 
 def build_job(net: str, *, params=None, backend="native", model=DEFAULT_MODEL, integrator="exponential", dt_ms=0.5,
-              seed=0, duration_s=10.0, n_colloc=200, target_path=None, comm) -> Job:
-    t_s, X, target, f_hz = _load(target_path, params, backend, model, integrator, dt_ms, seed, duration_s, comm)
+              seed=0, duration_s=10.0, n_colloc=200, target_path=None, target=None, window_start_s=0.0, comm) -> Job:
+    """``target`` (a NoteSequence, e.g. a sweep ledger's) wins over ``target_path``;
+    the worm is compared with its window ``[window_start_s, window_start_s + duration_s)``."""
+    t_s, X, target, f_hz = on_root(comm, _simulate_worm, target, target_path, params, backend, model, integrator,
+                                   dt_ms, seed, duration_s, window_start_s)
     if len(target) == 0:
-        raise ConfigError(f"the target has no notes in the first {duration_s:g} s")
+        raise ConfigError(f"the target has no notes in {window_start_s:g}-{window_start_s + duration_s:g} s")
     n = len(t_s)
     Z = NeuralScores(4, seed).fit(X).transform(X)
     Z = (Z - Z.mean(0)) / np.maximum(Z.std(0), 1e-9)

@@ -24,16 +24,12 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..store.ledger import DONE, FAILED
+from ..store.tasks import Task, TaskStatus
 
-
-@dataclass(frozen=True)
-class Task:
-    """One unit of sweep work: everything a task function needs."""
-
-    task_id: int
-    params: Mapping[str, float]
-    seed: int
+# Task (task_id, params, seed) is defined with the ledger's row schema in
+# store/tasks.py; it is imported here because every task function takes one
+__all__ = ["Task", "TaskResult", "Outcome", "TaskFn", "run_task", "run_isolated", "preload"]
+DONE, FAILED = TaskStatus.DONE, TaskStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -50,7 +46,7 @@ class Outcome:
     """A task's fate, as sent back to rank 0 and stored in the ledger."""
 
     task_id: int
-    status: int  # ledger.DONE or ledger.FAILED
+    status: int  # TaskStatus.DONE or TaskStatus.FAILED
     metrics: Mapping[str, float] = field(default_factory=dict)
     onsets_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pitches: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
@@ -61,12 +57,12 @@ class Outcome:
         """Plain tuple with raw bytes for the arrays: unpickles ~5x faster than the
         dataclass with its ndarrays (27 -> 6 us measured), which is rank 0's
         per-task cost at scale (docs/sweep.md, scaling model)."""
-        return (self.task_id, self.status, tuple(self.metrics.items()), self.onsets_s.tobytes(),
+        return (self.task_id, int(self.status), tuple(self.metrics.items()), self.onsets_s.tobytes(),
                 self.pitches.tobytes(), self.error, self.wall_s)
 
     @classmethod
     def unpack(cls, t: tuple) -> "Outcome":
-        return cls(t[0], t[1], dict(t[2]), np.frombuffer(t[3], dtype=np.float64),
+        return cls(t[0], TaskStatus(t[1]), dict(t[2]), np.frombuffer(t[3], dtype=np.float64),
                    np.frombuffer(t[4], dtype=np.int16), t[5], t[6])
 
 

@@ -29,8 +29,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..store.ledger import DONE
-from .isolation import Outcome, Task
+from ..store.tasks import Task, TaskStatus
+from .isolation import Outcome
 
 TAG_REQUEST = 0x5E1
 TAG_WORK = 0x5E2
@@ -50,7 +50,7 @@ class RankStats:
 
     def add(self, out: Outcome, loss_key: str = "onset_loss") -> None:
         self.busy_s += out.wall_s
-        if out.status == DONE:
+        if out.status == TaskStatus.DONE:
             self.done += 1
             loss = out.metrics.get(loss_key, math.nan)
             if math.isfinite(loss):

@@ -4,10 +4,13 @@
 
 1. rank 0 alone validates everything that can fail *before* work starts
    (output path, target file, an existing ledger from another config) and
-   broadcasts the verdict, so all ranks either start together or exit together
-   with the same one-line error: no deadlock, no traceback;
+   broadcasts the verdict (:func:`.comm.on_root`), so all ranks either start
+   together or exit together with the same one-line error: no deadlock, no traceback;
 2. the scheduler (:mod:`.scheduler`) hands tasks out dynamically; each task
-   simulates, extracts onsets and scores them (:class:`PipelineTask`);
+   simulates, extracts onsets and scores them (:class:`PipelineTask`). The
+   tasks and the task function are rebuilt from the ledger
+   (``LedgerData.task(row)``, ``LedgerData.settings()``), fresh or resumed, so
+   what runs is what the ledger says ran;
 3. rank 0 records every outcome in the in-memory ledger and flushes it
    copy-on-write in batches (:mod:`pyannow_hpc.store.ledger`); a resumed run
    skips done tasks and recomputes pending/in-flight ones;
@@ -37,7 +40,8 @@ from ..music.notes import NoteSequence
 from ..store import ledger as L
 from ..store.recorder import Recorder
 from ..store.recorder import fmt as _fmt
-from .comm import idle_barrier, rank_prefix, reduce_op, world
+from ..store.tasks import RunSettings
+from .comm import idle_barrier, on_root, rank_prefix, reduce_op, world
 from .isolation import Task, TaskFn, TaskResult, run_isolated, run_task
 from .sampling import task_table
 from .scheduler import RankStats, schedule
@@ -50,37 +54,29 @@ RANK0_WORKS_UP_TO = 8
 class PipelineTask:
     """The real task: simulate -> onsets -> metrics (``pipeline.evaluate_params``).
 
-    ``task.params`` holds the config's fixed parameters and the task's varied ones.
+    ``task.params`` holds the config's fixed parameters and the task's varied
+    ones; ``settings`` the rest of the recipe, as the ledger stores it.
 
     A frozen dataclass rather than a closure so it pickles: it is broadcast to
     every rank and sent to isolated child processes.
     """
 
     target: NoteSequence
-    backend: str
-    model: str
-    duration_s: float
-    dt_ms: float
-    integrator: str
-    onset_method: str
-    window_start_s: float
-    burn_in_s: float = 0.0
-    min_notes: int = 10
+    settings: RunSettings
 
     @classmethod
     def from_config(cls, cfg: SweepConfig, target: NoteSequence) -> "PipelineTask":
-        sim = cfg.simulation
-        return cls(target, cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator,
-                   sim.onset_method, sim.start_s, sim.burn_in_s, cfg.output.min_notes)
+        return cls(target, run_settings(cfg))
 
     def __call__(self, task: Task) -> TaskResult:
         from ..pipeline import evaluate_params
 
+        s = self.settings
         res = evaluate_params(
-            task.params, target=self.target, backend=self.backend, model=self.model,
-            duration_s=self.duration_s, dt_ms=self.dt_ms, seed=task.seed, integrator=self.integrator,
-            onset_method=self.onset_method, window_start_s=self.window_start_s, burn_in_s=self.burn_in_s,
-            min_notes=self.min_notes,
+            task.params, target=self.target, backend=s.backend, model=s.model,
+            duration_s=s.duration_s, dt_ms=s.dt_ms, seed=task.seed, integrator=s.integrator,
+            onset_method=s.onset_method, window_start_s=s.window_start_s, burn_in_s=s.burn_in_s,
+            min_notes=s.min_notes,
         )
         return TaskResult(res.metrics, res.notes.onset_s, res.notes.pitch)
 
@@ -98,6 +94,11 @@ class SweepSummary:
     schedule_s: float  # the scheduling phase alone (tasks/s = done / schedule_s)
     busy_s: float  # summed task time over ranks
     size: int
+
+
+def run_settings(cfg: SweepConfig) -> RunSettings:
+    """What every task of ``cfg`` shares (stored in the ledger's attrs)."""
+    return RunSettings.from_config(cfg)
 
 
 def _load_target(cfg: SweepConfig) -> NoteSequence:
@@ -138,13 +139,14 @@ def _fresh_ledger(cfg: SweepConfig, target: NoteSequence, size: int) -> L.Ledger
     ids, values, seeds, n_total = task_table(cfg)
     attrs = provenance(
         mpi_size=size, config_text=cfg.text, config_source=cfg.source, config_hash=cfg.config_hash(),
-        backend=cfg.backend, model=cfg.model, target_name=target.name or cfg.target, target=cfg.target,
+        target_name=target.name or cfg.target, target=cfg.target,
         n_tasks_total=n_total, sampler=cfg.sampler.method, sweep_seed=cfg.sampler.seed, n_samples=cfg.sampler.n_samples,
         shard=f"{cfg.shard.index}/{cfg.shard.count}", fixed_params=json.dumps(cfg.fixed_params),
-        param_scales=json.dumps({p.name: p.scale for p in cfg.params}), window_start_s=cfg.simulation.start_s,
-        duration_s=cfg.simulation.duration_s, burn_in_s=cfg.simulation.burn_in_s, rank_by=cfg.output.rank_by,
-        min_notes=cfg.output.min_notes, target_beat_s=target.beat_s if target.beat_s else float("nan"),
+        param_scales=json.dumps({p.name: p.scale for p in cfg.params}),
+        rank_by=cfg.output.rank_by,
+        target_beat_s=target.beat_s if target.beat_s else float("nan"),
         start_utc=utc_now(), end_utc="", n_runs=1,
+        **run_settings(cfg).attrs(),  # backend, model, window, dt, integrator, onsets, burn-in, min_notes
     )
     return L.LedgerData.new(ids, cfg.param_names, values, seeds, attrs=attrs, target=target)
 
@@ -177,6 +179,8 @@ def _resume_ledger(cfg: SweepConfig, path: Path, size: int, force: bool) -> L.Le
     if cfg.scheduler.retry_failed:
         redo |= old.status == L.FAILED
     old.reset(np.flatnonzero(redo))
+    for key, value in run_settings(cfg).attrs().items():  # ledgers written before the settings were stored
+        old.attrs.setdefault(key, value)
     old.attrs.update(mpi_size=size, last_start_utc=utc_now(), end_utc="", n_runs=int(old.attrs.get("n_runs", 1)) + 1)
     return old
 
@@ -211,10 +215,9 @@ def describe_plan(cfg: SweepConfig, led: L.LedgerData) -> str:
 def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
     path = Path(cfg.output.ledger)
     led = plan(cfg, size=size, force=force)
-    target = _with_beat(led.target, led.attrs)
     L.remove_stale_temps(path)
     L.write_ledger(path, led)  # proves the path is writable and leaves a ledger from the start
-    fn = task_fn if task_fn is not None else PipelineTask.from_config(cfg, target)
+    fn = task_fn if task_fn is not None else PipelineTask(_with_beat(led.target, led.attrs), led.settings())
     return led, fn
 
 
@@ -278,22 +281,10 @@ def run_sweep(
     rank, size = comm.Get_rank(), comm.Get_size()
     log = log or (lambda msg: print(f"{rank_prefix(comm) if rank else ''}{msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
-    plan = None
-    if rank == 0:
-        try:
-            led, fn = _prepare(cfg, size, force, task_fn)
-            plan = ("ok", fn)
-        except BaseException as exc:
-            idle_barrier(comm)
-            comm.bcast(("error", exc if isinstance(exc, PyannowError) else PyannowError(f"rank 0 failed: {exc!r}")), root=0)
-            raise
-    elif task_fn is None:
+    if rank != 0 and task_fn is None:
         _warm_up(cfg)  # overlaps with rank 0's planning instead of delaying the first task
-    idle_barrier(comm)  # workers sleep, not spin, while rank 0 prepares
-    verdict, payload = comm.bcast(plan, root=0)
-    if verdict == "error":
-        raise payload
-    fn = payload
+    # rank 0 keeps the ledger; the others get the task function (or rank 0's error)
+    led, fn = on_root(comm, _prepare, cfg, size, force, task_fn, share=lambda prepared: (None, prepared[1]))
     isolate, timeout_s = cfg.isolate_tasks, cfg.scheduler.task_timeout_s
     if isolate and task_fn is None:
         from ..worm import BACKENDS
@@ -310,10 +301,8 @@ def run_sweep(
     if rank == 0:
         todo = np.flatnonzero(led.status == L.PENDING)
         n_skipped = len(led) - len(todo)
-        names, fixed = led.param_names, cfg.fixed_params
         # a task sees every parameter that differs from the model default: fixed + varied
-        tasks = [Task(int(led.task_ids[i]), {**fixed, **dict(zip(names, map(float, led.params[i])))}, int(led.seeds[i]))
-                 for i in todo]
+        tasks = [led.task(int(i)) for i in todo]
         if n_skipped:
             log(f"resuming {cfg.output.ledger}: {n_skipped} of {len(led)} tasks already recorded, {len(tasks)} to run")
         log(f"sweep: {len(tasks)} tasks on {size} rank(s) ({'rank 0 works too' if rank0_works or size == 1 else 'rank 0 coordinates'}), "
@@ -349,30 +338,38 @@ def run_sweep(
     sums = comm.allreduce(np.array([stats.done, stats.failed, stats.busy_s, stats.loss_sum]), op=reduce_op(comm, "sum"))
     best = comm.allreduce(stats.best_loss, op=reduce_op(comm, "min"))
     wall = time.perf_counter() - t0
-    if error is not None:
-        raise error
     if rank != 0:
         log(f"ran {stats.done + stats.failed} tasks ({stats.failed} failed), busy {stats.busy_s:.2f} s of {sched_s:.2f} s scheduling")
     done, failed = int(sums[0]), int(sums[1])
     summary = SweepSummary(cfg.output.ledger, len(tasks) + n_skipped, n_skipped, done, failed, float(best),
                            float(sums[3] / done) if done else math.nan, wall, sched_s, float(sums[2]), size)
-    if rank == 0:
-        from ..store.provenance import utc_now
-
-        if not np.any(led.status == L.PENDING):
-            led.attrs["end_utc"] = utc_now()
-        recorder.flush()
-        c = led.counts()
-        log(f"sweep done: {done} ok, {failed} failed this run ({c['done']} done, {c['failed']} failed, "
-            f"{c['pending']} pending in the ledger); best onset_loss {_fmt(best)}, mean {_fmt(summary.mean_loss)}; "
-            f"{wall:.2f} s wall ({sched_s:.2f} s scheduling, tasks busy {summary.busy_s:.2f} s over {size} rank(s)), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
-        if cfg.output.report and cfg.shard.count > 1:
-            # one shard's report would show a fraction of the sweep: the merge
-            # step (scripts/slurm/merge.sbatch) renders the whole one
-            log(f"report skipped for shard {cfg.shard.index}/{cfg.shard.count}: run `pyannow-hpc report` on the merged ledger")
-        elif cfg.output.report:
-            _render_report(cfg, log, progress)
+    # rank 0's epilogue (a ledger error from the run, the last flush, the report)
+    # fails every rank with its error, or none
+    on_root(comm, _finish, cfg, led, recorder, summary, error, log, progress)
     return summary
+
+
+def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: SweepSummary,
+            error: BaseException | None, log, progress: bool) -> None:
+    """Rank 0, after the last task: the final flush, the summary line, the report."""
+    from ..store.provenance import utc_now
+
+    if error is not None:  # the ledger write that failed mid-run (workers were drained)
+        raise error
+    if not np.any(led.status == L.PENDING):
+        led.attrs["end_utc"] = utc_now()
+    recorder.flush()
+    c, s = led.counts(), summary
+    log(f"sweep done: {s.done} ok, {s.failed} failed this run ({c['done']} done, {c['failed']} failed, "
+        f"{c['pending']} pending in the ledger); best onset_loss {_fmt(s.best_loss)}, mean {_fmt(s.mean_loss)}; "
+        f"{s.wall_s:.2f} s wall ({s.schedule_s:.2f} s scheduling, tasks busy {s.busy_s:.2f} s over {s.size} rank(s)), "
+        f"ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
+    if cfg.output.report and cfg.shard.count > 1:
+        # one shard's report would show a fraction of the sweep: the merge
+        # step (scripts/slurm/merge.sbatch) renders the whole one
+        log(f"report skipped for shard {cfg.shard.index}/{cfg.shard.count}: run `pyannow-hpc report` on the merged ledger")
+    elif cfg.output.report:
+        _render_report(cfg, log, progress)
 
 
 def replace_output(cfg: SweepConfig, ledger: str) -> SweepConfig:

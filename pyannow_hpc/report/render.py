@@ -204,6 +204,15 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     if retest_rows:
         write_text(out / "retest.csv", format_table_csv(retest_rows))
         downloads["in-window vs unseen (CSV)"] = "retest.csv"
+    refined = ""
+    if getattr(data, "refine", None):  # `pyannow-hpc refine` results (parallel/refine.py owns the rows)
+        from ..parallel.refine import refine_rows
+
+        refine_tbl = refine_rows(data)
+        write_text(out / "refine.csv", format_table_csv(refine_tbl))
+        write_text(out / "refine.md", format_table_markdown(refine_tbl, ".4g") + "\n")
+        downloads["refine: surrogate vs real simulator (CSV)"] = "refine.csv"
+        refined = f" {len(refine_tbl)} tasks re-run on {data.refine_attrs.get('backend', 'the real simulator')} (refine.csv)."
     if tol_tbl:
         write_text(out / "best_f1_tolerances.csv", format_table_csv(tol_tbl))
         downloads["best worm at ±25/50/100 ms (CSV)"] = "best_f1_tolerances.csv"
@@ -277,7 +286,7 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     counts = f"{int((status == 1).sum())} of {n} tasks done, {int((status == 2).sum())} failed, {int((status == 0).sum())} pending"
     page = html_page.page(
         title=f"pyannow_hpc sweep report: {source or 'ledger'}",
-        intro=f"{counts}; scored window {start_s:g}–{start_s + duration_s:g} s of {attrs.get('target_name', 'the target')}.",
+        intro=f"{counts}; scored window {start_s:g}–{start_s + duration_s:g} s of {attrs.get('target_name', 'the target')}.{refined}",
         tracks=tracks,
         figures=figures,
         summary=summary_tbl,

@@ -9,12 +9,21 @@ Layout (format ``pyannow-ledger/1``)::
     /tasks/params       float64 (n, k)  varied parameters, columns = param_names
     /tasks/param_names  str (k,)
     /tasks/seed         int64 (n,)
-    /tasks/status       int8 (n,)       0 pending, 1 done, 2 failed
+    /tasks/status       int8 (n,)       store.tasks.TaskStatus: 0 pending, 1 done, 2 failed
     /tasks/error        str (n,)        "" unless failed
     /tasks/metrics/<k>  float64 (n,)    pyannow_hpc.music.metrics.evaluate() keys, NaN if not done
     /tasks/onset_offsets int64 (n+1,)   CSR: task i's notes are [off[i], off[i+1])
     /tasks/onsets_s     float64, /tasks/pitches int16
     /target             onset_s, pitch, velocity, duration_s (the scored target)
+    /refine             attrs: the refine run's settings; /refine/<task_id>: attrs status,
+                        error, wall_s and every metric, datasets onsets_s, pitches (``refine``)
+
+The root attrs also hold the run settings every task shares
+(:class:`~.tasks.RunSettings`: backend, model, duration_s, dt_ms, integrator,
+onset_method, window_start_s) and ``fixed_params``; with a row's params and
+seed they are the whole recipe of that task (:meth:`LedgerData.task`,
+:meth:`LedgerData.settings`). ``/refine`` lives in :class:`LedgerData` too,
+so every rewrite (a resumed sweep's flushes) keeps it.
 
 Crash safety is by construction, not by luck: rank 0 keeps the ledger in
 memory and every flush writes a complete new file beside the old one, fsyncs
@@ -39,9 +48,11 @@ from ..music.metrics import KEYS as METRIC_KEYS  # the evaluate() keys; extra ke
 from ..music.notes import NoteSequence
 from .atomic import atomic_path
 from .result import read_notes, write_notes
+from .tasks import RunSettings, Task, TaskStatus
 
 FORMAT = "pyannow-ledger/1"
-PENDING, DONE, FAILED = 0, 1, 2
+#: the status codes under their old names (TaskStatus is the one definition)
+PENDING, DONE, FAILED = TaskStatus.PENDING, TaskStatus.DONE, TaskStatus.FAILED
 
 
 class LedgerError(OutputError):
@@ -63,6 +74,10 @@ class LedgerData:
     attrs: dict = field(default_factory=dict)
     target: NoteSequence | None = None
     task_ids: np.ndarray | None = None
+    #: ``/refine``: the refine run's settings, and per task id its record
+    #: (status, error, wall_s, metric keys, onsets_s, pitches)
+    refine_attrs: dict = field(default_factory=dict)
+    refine: dict[int, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.task_ids is None:
@@ -113,6 +128,53 @@ class LedgerData:
         """Mark rows pending again (resume: in-flight or to-be-retried tasks)."""
         for row in np.atleast_1d(rows):
             self.record(int(row), PENDING)
+
+    # -- a row as a task --------------------------------------------------
+    def fixed_params(self) -> dict[str, float]:
+        """The sweep's ``[fixed]`` values (held for every task)."""
+        raw = self.attrs.get("fixed_params", "{}")
+        return {k: float(v) for k, v in (json.loads(raw) if isinstance(raw, str) else raw).items()}
+
+    def task(self, row: int) -> Task:
+        """Row ``row`` as the task the sweep ran: fixed + varied parameters, its seed."""
+        varied = dict(zip(self.param_names, map(float, self.params[row])))
+        return Task(int(self.task_ids[row]), {**self.fixed_params(), **varied}, int(self.seeds[row]))
+
+    def settings(self) -> RunSettings:
+        """How the sweep simulated and scored every task (:class:`RunSettings`).
+
+        Read from the attrs; a ledger written before they were stored gets them
+        from its ``config_text`` (the sweep's TOML), parsed as the sweep did.
+        """
+        if all(k in self.attrs for k in RunSettings.required_fields()):
+            a = self.attrs
+            return RunSettings(str(a["backend"]), str(a["model"]), float(a["duration_s"]), float(a["dt_ms"]),
+                               str(a["integrator"]), str(a["onset_method"]), float(a["window_start_s"]),
+                               float(a.get("burn_in_s", 0.0)), int(a.get("min_notes", 10)))
+        text = self.attrs.get("config_text")
+        if not text:
+            raise LedgerError("the ledger stores neither its run settings nor its config_text: re-run the sweep")
+        from ..config import loads_config
+
+        return RunSettings.from_config(loads_config(str(text), source="ledger:/config_text"))
+
+    def best_rows(self, key: str, k: int, *, higher_is_better: bool) -> list[int]:
+        """Rows of the best ``k`` done tasks by metric ``key`` (ties: lower task id first)."""
+        vals = self.metrics.get(key)
+        if vals is None:
+            return []
+        rows = np.flatnonzero((self.status == DONE) & np.isfinite(vals))
+        order = np.lexsort((np.asarray(self.task_ids)[rows], -vals[rows] if higher_is_better else vals[rows]))
+        return [int(r) for r in rows[order][:k]]
+
+    def record_refine(self, task_id: int, status: int, metrics: Mapping[str, float], error: str = "",
+                      wall_s: float = 0.0, onsets_s=(), pitches=()) -> None:
+        """Store (or replace) task ``task_id``'s refine result."""
+        rec = {"status": int(status), "error": error, "wall_s": float(wall_s)}
+        rec.update({k: float(v) for k, v in metrics.items()})
+        rec["onsets_s"] = np.asarray(onsets_s, dtype=np.float64)
+        rec["pitches"] = np.asarray(pitches, dtype=np.int16)
+        self.refine[int(task_id)] = rec
 
 
 def diff_results(a: LedgerData, b: LedgerData) -> list[str]:
@@ -171,6 +233,29 @@ def _write_h5(path: Path, led: LedgerData) -> None:
         _dataset(t, "pitches", np.concatenate([np.zeros(0, np.int16), *led.pitches]).astype(np.int16))
         if led.target is not None:
             write_notes(f.create_group("target"), led.target)
+        if led.refine or led.refine_attrs:
+            _write_refine(f.create_group("refine"), led)
+
+
+def _write_refine(g, led: LedgerData) -> None:
+    for k, v in led.refine_attrs.items():
+        g.attrs[k] = v
+    for task_id, rec in sorted(led.refine.items()):
+        t = g.create_group(str(task_id))
+        for k, v in rec.items():
+            if k in ("onsets_s", "pitches"):
+                t.create_dataset(k, data=v)
+            else:
+                t.attrs[k] = v
+
+
+def _read_refine(g) -> tuple[dict, dict[int, dict]]:
+    records = {}
+    for name, grp in g.items():
+        rec = {k: _attr(v) for k, v in grp.attrs.items()}
+        rec["onsets_s"], rec["pitches"] = grp["onsets_s"][()], grp["pitches"][()]
+        records[int(name)] = rec
+    return {k: _attr(v) for k, v in g.attrs.items()}, records
 
 
 def write_ledger(path: str | os.PathLike, led: LedgerData) -> Path:
@@ -218,6 +303,7 @@ def read_ledger(path: str | os.PathLike) -> LedgerData:
             onsets, pitches = t["onsets_s"][()], t["pitches"][()]
             n = len(offsets) - 1
             names = tuple(_attr(x) for x in t["param_names"][()])
+            refine_attrs, refine = _read_refine(f["refine"]) if "refine" in f else ({}, {})
             return LedgerData(
                 param_names=names,
                 params=t["params"][()].reshape(n, len(names)),
@@ -230,6 +316,8 @@ def read_ledger(path: str | os.PathLike) -> LedgerData:
                 attrs={k: _attr(v) for k, v in f.attrs.items()},
                 target=read_notes(f["target"]) if "target" in f else None,
                 task_ids=t["task_id"][()],
+                refine_attrs=refine_attrs,
+                refine=refine,
             )
     except LedgerError:
         raise

@@ -6,12 +6,9 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import ledger as L
-
-if TYPE_CHECKING:
-    from ..parallel.isolation import Outcome
+from .tasks import TaskStatus
 
 #: a flush may take at most this share of the run: the interval grows with the write time
 FLUSH_SHARE = 0.1
@@ -43,10 +40,13 @@ class Recorder:
             self.bar = tqdm(total=n_todo, unit="task", file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
                             mininterval=every_s, maxinterval=max(10.0, every_s))
 
-    def __call__(self, out: Outcome) -> None:
+    def __call__(self, out) -> None:
+        """Record one outcome (``parallel.isolation.Outcome``; the store does not import
+        the scheduler's side, so it is typed by what it uses: task_id, status,
+        metrics, error, onsets_s, pitches)."""
         self.led.record(self.row[out.task_id], out.status, out.metrics, out.error, out.onsets_s, out.pitches)
         self.dirty += 1
-        if out.status == L.DONE:
+        if out.status == TaskStatus.DONE:
             self.best = min(self.best, out.metrics.get("onset_loss", math.inf))
         else:
             self.failed += 1

@@ -9,31 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pyannow_hpc.cli.refine import read_refine
+from sweep_config import sweep_toml
+from pyannow_hpc.parallel.refine import read_refine
 from pyannow_hpc.store.ledger import DONE, read_ledger
 
 pytestmark = pytest.mark.c302
 
-SWEEP = """
-backend = "{backend}"
-model = "pyannow"
-target = "default"
-[sampler]
-method = "sobol"
-n_samples = {n}
-seed = 0
-[params]
-g_egl19 = {{ range = [4.0, 16.0], scale = "log" }}
-[simulation]
-duration_s = 0.2  # the default run's network template is reused
-dt_ms = {dt}
-onset_method = "{onsets}"
-[scheduler]
-task_timeout_s = 600.0
-[output]
-ledger = "{ledger}"
-report = false
-"""
+def sweep(backend, n, dt_ms, onsets, ledger):
+    # 0.2 s: the default run's network template is reused
+    return sweep_toml(ledger, backend=backend, target="default", n_samples=n,
+                      params={"g_egl19": {"range": [4.0, 16.0], "scale": "log"}},
+                      simulation={"duration_s": 0.2, "dt_ms": dt_ms, "onset_method": onsets},
+                      scheduler={"task_timeout_s": 600.0}, output={"report": False})
 
 
 def _mpiexec():
@@ -56,7 +43,7 @@ def mpi_env(c302_env, default_run):
 
 
 def test_c302_sweep_under_mpiexec_2(tmp_path, mpi_env, c302_env):
-    (tmp_path / "c302.toml").write_text(SWEEP.format(backend="c302", n=2, dt=0.05, onsets="threshold", ledger="c302.h5"))
+    (tmp_path / "c302.toml").write_text(sweep("c302", 2, 0.05, "threshold", "c302.h5"))
     p = _run([_mpiexec(), "-n", "2", sys.executable, "-m", "pyannow_hpc", "sweep", "c302.toml", "--no-progress"],
              tmp_path, mpi_env)
     # the dynamic scheduler decides who runs what; rank 1 must have taken part
@@ -70,7 +57,7 @@ def test_c302_sweep_under_mpiexec_2(tmp_path, mpi_env, c302_env):
 
 
 def test_refine_native_sweep_on_c302_under_mpiexec_2(tmp_path, mpi_env, c302_env):
-    (tmp_path / "s.toml").write_text(SWEEP.format(backend="native", n=4, dt=0.5, onsets="crest", ledger="s.h5"))
+    (tmp_path / "s.toml").write_text(sweep("native", 4, 0.5, "crest", "s.h5"))
     _run([sys.executable, "-m", "pyannow_hpc", "sweep", "s.toml", "--no-progress"], tmp_path,
          dict(mpi_env, PYANNOW_NO_MPI="1"))
     led = read_ledger(tmp_path / "s.h5")

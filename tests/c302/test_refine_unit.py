@@ -8,8 +8,9 @@ import h5py
 import numpy as np
 import pytest
 
-from pyannow_hpc.cli.refine import envelope_correlation, pick_top, read_refine, write_refine
 from pyannow_hpc.parallel.isolation import Outcome
+from pyannow_hpc.parallel.refine import RANK_BY, read_refine, write_refine
+from pyannow_hpc.worm.fidelity import envelope_correlation
 from pyannow_hpc.store.ledger import DONE, FAILED, LedgerData, read_ledger, write_ledger
 
 
@@ -40,8 +41,11 @@ def _ledger(tmp_path, f1, status=None):
 
 def test_pick_top_skips_failed_and_nan(tmp_path):
     _, led = _ledger(tmp_path, [0.1, 0.5, np.nan, 0.9, 0.5], status=[DONE, DONE, DONE, FAILED, DONE])
-    assert pick_top(led, 2, "f1_mireval") == [1, 4]  # task 13 failed, ties by task id
-    assert pick_top(led, 10, "onset_loss") == [1, 4, 0]
+    def pick_top(k, by):
+        return led.best_rows(by, k, higher_is_better=RANK_BY[by])
+
+    assert pick_top(2, "f1_mireval") == [1, 4]  # task 13 failed, ties by task id
+    assert pick_top(10, "onset_loss") == [1, 4, 0]
 
 
 def test_write_refine_merges_by_task_id_and_keeps_the_ledger(tmp_path):
@@ -73,3 +77,32 @@ def test_cli_errors_are_one_line(tmp_path):
     path, _ = _ledger(tmp_path, [0.1])
     p = _cli(str(path), "--top", "0", cwd=tmp_path)
     assert p.returncode == 2 and "--top must be >= 1" in p.stderr
+
+
+def test_the_report_shows_refine_results(tmp_path):
+    """A ledger's /refine reaches the report: refine.csv, one labelled row per refined task."""
+    import csv
+
+    from pyannow_hpc.music.notes import NoteSequence
+    from pyannow_hpc.report.render import render
+
+    path, led = _ledger(tmp_path, [0.1, 0.4, 0.3])
+    led.target = NoteSequence.from_arrays([0.5, 1.0, 1.5], [60, 62, 64], name="t")
+    led.attrs.update(duration_s=2.0, window_start_s=0.0, fixed_params='{"g_exp2": 6.0}')
+    for row in range(3):
+        led.onsets_s[row], led.pitches[row] = np.array([0.5, 1.2]), np.array([60, 61], np.int16)
+    write_ledger(path, led)
+    m = {"surrogate.f1_mireval": 0.4, "c302.f1_mireval": 0.25, "surrogate.chance_f1_mireval": 0.1,
+         "c302.chance_f1_mireval": 0.12, "surrogate.worm_rate_hz": 1.0, "c302.worm_rate_hz": 1.5,
+         "gap.corr_v_envelope": 0.6}
+    write_refine(path, {"backend": "c302"}, [Outcome(11, DONE, m, np.array([0.4]), np.array([60], np.int16)),
+                                             Outcome(12, FAILED, error="SimulationError: NEURON blew up")])
+    index = render(path, tmp_path / "rep", top_k=2, progress=False)
+    with open(tmp_path / "rep" / "refine.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["task"]) for r in rows] == [11, 12]
+    assert rows[0]["parameters"] == "g_exp2=6, g_egl19=1.5"  # the task as the sweep ran it
+    f1 = "F1 (mir_eval one-to-one, ±50 ms)"
+    assert float(rows[0][f"{f1}: c302"]) == 0.25 and float(rows[0][f"chance {f1} at its note count: c302"]) == 0.12
+    assert rows[1]["failed"] == "SimulationError: NEURON blew up"
+    assert "2 tasks re-run on c302 (refine.csv)" in index.read_text()

@@ -3,13 +3,16 @@ import json
 import numpy as np
 
 from pyannow_hpc.cli import main
-from pyannow_hpc.cli.train import best_ledger_params
-from pyannow_hpc.store.ledger import LedgerData, write_ledger
+from pyannow_hpc.cli.train import best_ledger_task
+from pyannow_hpc.store.ledger import LedgerData, read_ledger, write_ledger
+from pyannow_hpc.store.tasks import RunSettings
+
+SETTINGS = RunSettings("native", "pyannow", 3.0, 0.5, "exponential", "crest", 0.0)
 
 
 def _ledger(path, losses, status):
     led = LedgerData.new(np.arange(len(losses)), ("g_egl19", "tau_ca_ms"), [[8.0, 15.0], [12.0, 30.0], [4.0, 5.0]][: len(losses)],
-                         np.zeros(len(losses), int), attrs={"model": "pyannow", "backend": "native"})
+                         np.arange(len(losses)) + 7, attrs={**SETTINGS.attrs(), "fixed_params": '{"g_exp2": 6.0}'})
     led.status[:] = status
     led.metrics["onset_loss"][:] = losses
     write_ledger(path, led)
@@ -18,13 +21,47 @@ def _ledger(path, losses, status):
 
 def test_best_ledger_task_feeds_training(tmp_path, capsys):
     p = _ledger(tmp_path / "sweep.h5", [0.5, 0.2, 0.1], [1, 1, 2])  # task 2 failed: not eligible
-    model, params = best_ledger_params(str(p))
-    assert model == "pyannow" and params == {"g_egl19": 12.0, "tau_ca_ms": 30.0}
+    settings, task, _ = best_ledger_task(str(p))
+    assert settings == SETTINGS and task.seed == 8
+    assert task.params == {"g_egl19": 12.0, "tau_ca_ms": 30.0, "g_exp2": 6.0}  # the fixed value too
     rc = main(["train", "--ledger", str(p), "--net", "hybrid", "--duration-s", "3", "--adam-steps", "3",
                "--lbfgs-steps", "1", "--json", "-p", "g_egl19=10"])
     assert rc == 0
     info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert info["net"] == "hybrid" and info["final_loss"] == info["final_loss"]  # finite, not NaN
+
+
+def test_train_on_a_ledger_trains_on_the_worm_the_sweep_scored(tmp_path, monkeypatch, capsys):
+    """A real sweep with a fixed value, a non-default dt, a window that does not
+    start at 0 and per-task seeds: `train --ledger` simulates the best task's
+    worm bit for bit, and its notes are the ones the ledger stored."""
+    from sweep_config import sweep_toml
+
+    import pyannow_hpc.worm as worm
+    from pyannow_hpc.pipeline import evaluate_params
+
+    toml = tmp_path / "s.toml"
+    toml.write_text(sweep_toml(tmp_path / "s.h5", n_samples=4, seed=3, fixed={"g_exp2": 9.0},
+                               params={"g_egl19": {"range": [2.0, 20.0], "scale": "log"}},
+                               simulation={"start_s": 1.0, "duration_s": 2.0, "dt_ms": 0.25}))
+    assert main(["sweep", str(toml), "--no-progress"]) == 0
+    led = read_ledger(tmp_path / "s.h5")
+    best = led.best_rows("onset_loss", 1, higher_is_better=False)[0]
+    task, settings = led.task(best), led.settings()
+    assert task.params["g_exp2"] == 9.0 and settings.dt_ms == 0.25 and task.seed != 0
+
+    real, seen = worm.simulate, []
+    monkeypatch.setattr(worm, "simulate", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    assert main(["train", "--ledger", str(tmp_path / "s.h5"), "--net", "hybrid", "--adam-steps", "2",
+                 "--lbfgs-steps", "0", "--json"]) == 0
+    assert len(seen) == 1
+    trained_worm = seen[0]
+    ref = evaluate_params(task.params, target=led.target, seed=task.seed, onset_method=settings.onset_method,
+                          window_start_s=settings.window_start_s, keep_activity=True, **settings.simulate_kwargs())
+    assert np.array_equal(trained_worm.v_mV, ref.activity.v_mV) and np.array_equal(trained_worm.t_ms, ref.activity.t_ms)
+    # ...and its notes (from its spikes) are the ones the sweep scored and stored
+    assert np.array_equal(ref.notes.onset_s, led.onsets_s[best]) and np.array_equal(ref.notes.pitch, led.pitches[best])
+    assert len(led.onsets_s[best]) > 0
 
 
 def test_train_bad_inputs_are_one_line_errors(tmp_path, capsys):

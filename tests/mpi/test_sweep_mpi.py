@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import fake_tasks
+from sweep_config import sweep_toml
 from pyannow_hpc.config import loads_config
 from pyannow_hpc.parallel import sweep as S
 from pyannow_hpc.parallel.comm import SerialComm, world
@@ -20,23 +21,9 @@ from pyannow_hpc.store import ledger as L
 
 pytestmark = pytest.mark.mpi
 
-CFG = """
-backend = "native"
-model = "pyannow"
-[sampler]
-method = "lhs"
-n_samples = {n}
-seed = 11
-[params]
-g_egl19 = {{ range = [1.0, 20.0], scale = "log" }}
-v_half_ca_mV = [-40, -5]
-[scheduler]
-task_timeout_s = 0.5
-rank0_works = {rank0_works}
-[output]
-ledger = "{ledger}"
-flush_every_s = 0.05
-"""
+#: this file's sweep: LHS over two parameters, short timeouts, frequent flushes
+SWEEP = dict(method="lhs", seed=11, params={"g_egl19": {"range": [1.0, 20.0], "scale": "log"}, "v_half_ca_mV": [-40, -5]},
+             output={"flush_every_s": 0.05})
 
 
 @pytest.fixture
@@ -55,16 +42,20 @@ def tiny_target(monkeypatch):
     monkeypatch.setattr(S, "_load_target", lambda cfg: NoteSequence.from_arrays([0.5, 1.5], [60, 67], name="tiny"))
 
 
-def cfg(dirpath, name, n=None, rank0_works='"auto"'):
+def toml(dirpath, name, n=None, rank0_works="auto"):
     n = n or 12 * world().Get_size() + 5  # more tasks than ranks, not a multiple
-    return loads_config(CFG.format(n=n, ledger=dirpath / name, rank0_works=rank0_works))
+    return sweep_toml(dirpath / name, n_samples=n, scheduler={"task_timeout_s": 0.5, "rank0_works": rank0_works}, **SWEEP)
+
+
+def cfg(dirpath, name, n=None, rank0_works="auto"):
+    return loads_config(toml(dirpath, name, n, rank0_works))
 
 
 def run(c, fn, comm=None):
     return S.run_sweep(c, comm=comm or world(), task_fn=fn, progress=False, log=lambda m: None)
 
 
-@pytest.mark.parametrize("rank0_works", ["true", "false"])
+@pytest.mark.parametrize("rank0_works", [True, False])
 def test_all_ranks_give_the_serial_results(shared_dir, rank0_works):
     comm = world()
     size = comm.Get_size()
@@ -180,7 +171,7 @@ def test_only_rank0_reads_the_config(shared_dir):
     comm = world()
     cfg_path = shared_dir / "cli.toml"
     if comm.Get_rank() == 0:  # (the target is the tiny_target fixture's)
-        cfg_path.write_text(CFG.format(n=10, ledger=shared_dir / "cli.h5", rank0_works='"auto"'))
+        cfg_path.write_text(toml(shared_dir, "cli.h5", n=10))
     comm.barrier()
     mine = str(cfg_path) if comm.Get_rank() == 0 else str(shared_dir / "missing-on-this-rank.toml")
     assert main(["sweep", mine, "--task", "fake_tasks:quick", "--no-progress"]) == 0
@@ -213,3 +204,16 @@ def test_as_many_long_tasks_as_ranks_run_one_per_rank():
     assert comm.allgather(stats.done) == [1] * size
     if size > 1:
         assert wall < 0.3 * size  # in parallel, not one after the other
+
+
+def test_a_ledger_error_on_rank0_mid_sweep_ends_every_rank_with_it(shared_dir, monkeypatch):
+    """Rank 0's disk fills after the first flushes: every rank raises the same
+    OutputError (exit code 2), none returns as if the sweep had succeeded."""
+    comm = world()
+    c = cfg(shared_dir, "full_disk.h5")
+    monkeypatch.setenv("FAKE_TASK_SLEEP_S", "0.01")
+    monkeypatch.setattr(L, "write_ledger", fake_tasks.disk_full_after(2, L.write_ledger))
+    with pytest.raises(OutputError) as info:
+        run(c, fake_tasks.slow)
+    seen = (type(info.value).__name__, str(info.value).split(" while ")[0], info.value.exit_code)
+    assert comm.allgather(seen) == [("OutputError", "no space left on device", 2)] * comm.Get_size()

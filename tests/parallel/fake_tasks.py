@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from pyannow_hpc.parallel.isolation import Task, TaskResult
-from pyannow_hpc.errors import SimulationError
+from pyannow_hpc.errors import OutputError, SimulationError
 from pyannow_hpc.store.ledger import METRIC_KEYS
 
 
@@ -78,3 +78,16 @@ def cleans_up_on_sigterm(task: Task) -> TaskResult:
     signal.signal(signal.SIGTERM, signal.SIG_IGN if task.params.get("stubborn") else on_term)
     time.sleep(60)
     raise AssertionError("not stopped")
+
+
+def disk_full_after(n_writes: int, write):
+    """``write`` (the ledger writer) that works ``n_writes`` times, then fails as a full disk would."""
+    calls = []
+
+    def flaky(path, led):
+        calls.append(1)
+        if len(calls) > n_writes:
+            raise OutputError(f"no space left on device while writing {path}")
+        return write(path, led)
+
+    return flaky

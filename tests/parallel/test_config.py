@@ -1,20 +1,11 @@
 import pytest
 
+from sweep_config import sweep_toml
 from pyannow_hpc.config import load_config, loads_config
 from pyannow_hpc.errors import ConfigError
 
-BASE = """
-backend = "native"
-model = "pyannow"
-[sampler]
-method = "sobol"
-n_samples = 8
-[params]
-g_egl19 = { range = [1.0, 20.0], scale = "log" }
-tau_ca_ms = [5, 40]
-[output]
-ledger = "out/x.h5"
-"""
+BASE = sweep_toml("out/x.h5", n_samples=8,
+                  params={"g_egl19": {"range": [1.0, 20.0], "scale": "log"}, "tau_ca_ms": [5, 40]})
 
 
 def test_valid_config_parses_with_units_and_defaults():

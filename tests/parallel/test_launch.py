@@ -15,30 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sweep_config import sweep_toml
 from pyannow_hpc.music.notes import NoteSequence
 from pyannow_hpc.music.target import save_midi
 from pyannow_hpc.store import ledger as L
 
 MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
 
-CFG = """
-backend = "native"
-model = "pyannow"
-target = "{target}"
-[sampler]
-method = "sobol"
-n_samples = {n}
-seed = 7
-[params]
-g_egl19 = {{ range = [2.0, 20.0], scale = "log" }}
-v_half_ca_mV = [-40, -5]
-tau_ca_ms = {{ range = [5.0, 40.0], scale = "log" }}
-[simulation]
-duration_s = {duration_s}
-[output]
-ledger = "{ledger}"
-flush_every_s = 0.05
-"""
+#: three varied parameters, flushing often (the kill tests read the ledger as it grows)
+PARAMS = {"g_egl19": {"range": [2.0, 20.0], "scale": "log"}, "v_half_ca_mV": [-40, -5],
+          "tau_ca_ms": {"range": [5.0, 40.0], "scale": "log"}}
 
 
 def env():
@@ -54,7 +40,8 @@ def write_cfg(tmp_path, name, n=12, duration_s=2.0):
         rng = np.random.default_rng(0)
         save_midi(NoteSequence.from_arrays(np.sort(rng.uniform(0, 10, 40)), rng.integers(40, 90, 40), name="t"), target)
     path = tmp_path / f"{name}.toml"
-    path.write_text(CFG.format(target=target, n=n, ledger=tmp_path / f"{name}.h5", duration_s=duration_s))
+    path.write_text(sweep_toml(tmp_path / f"{name}.h5", target=target, n_samples=n, seed=7, params=PARAMS,
+                               simulation={"duration_s": duration_s}, output={"flush_every_s": 0.05}))
     return path
 
 

@@ -1,24 +1,18 @@
 import numpy as np
 import pytest
 
+from sweep_config import sweep_toml
 from pyannow_hpc.config import loads_config
 from pyannow_hpc.parallel.sampling import grid_shape, sample_unit, scale_unit, shard_ids, task_seed, task_table
 
-CFG = """
-model = "pyannow"
-[sampler]
-method = "{method}"
-n_samples = {n}
-seed = 3
-[params]
-g_egl19 = {{ range = [1.0, 20.0], scale = "log" }}
-v_half_ca_mV = [-40, -5]
-"""
+def config(method, n, seed=3, v_half_ca_mV=(-40, -5)):
+    params = {"g_egl19": {"range": [1.0, 20.0], "scale": "log"}, "v_half_ca_mV": v_half_ca_mV}
+    return loads_config(sweep_toml("unused.h5", method=method, n_samples=n, seed=seed, params=params))
 
 
 @pytest.mark.parametrize("method", ["sobol", "lhs", "random", "grid"])
 def test_samples_stay_in_range_and_are_reproducible(method):
-    cfg = loads_config(CFG.format(method=method, n=64))
+    cfg = config(method, 64)
     ids, values, seeds, total = task_table(cfg)
     assert values.shape == (total, 2) and len(ids) == len(seeds) == total
     assert np.all(values[:, 0] >= 1.0) and np.all(values[:, 0] <= 20.0)
@@ -26,19 +20,19 @@ def test_samples_stay_in_range_and_are_reproducible(method):
     again = task_table(cfg)
     assert np.array_equal(values, again[1]) and np.array_equal(seeds, again[2])
     if method != "grid":
-        other = task_table(loads_config(CFG.format(method=method, n=64).replace("seed = 3", "seed = 4")))
+        other = task_table(config(method, 64, seed=4))
         assert not np.array_equal(values, other[1])
 
 
 def test_lhs_hits_every_stratum_once():
-    ranges = loads_config(CFG.format(method="lhs", n=10)).params
+    ranges = config("lhs", 10).params
     u = sample_unit("lhs", 10, ranges, seed=1)
     for j in range(2):
         assert sorted(np.floor(u[:, j] * 10).astype(int)) == list(range(10))
 
 
 def test_log_axis_is_log_uniform():
-    ranges = loads_config(CFG.format(method="random", n=4000)).params
+    ranges = config("random", 4000).params
     v = scale_unit(sample_unit("random", 4000, ranges, seed=0), ranges)
     # log-uniform on [1, 20]: median = geometric mean sqrt(20) ~ 4.47, not 10.5
     assert abs(np.median(v[:, 0]) - np.sqrt(20.0)) < 0.4
@@ -46,12 +40,12 @@ def test_log_axis_is_log_uniform():
 
 
 def test_grid_shape_and_points():
-    cfg = loads_config(CFG.format(method="grid", n=30))
+    cfg = config("grid", 30)
     assert grid_shape(cfg.params, 30) == (5, 5)
     ids, values, _, total = task_table(cfg)
     assert total == 25 and len(np.unique(values[:, 0])) == 5
     assert values[:, 0].min() == 1.0 and values[:, 0].max() == pytest.approx(20.0)
-    cfg = loads_config(CFG.format(method="grid", n=1).replace("[-40, -5]", "{ range = [-40, -5], points = 3 }"))
+    cfg = config("grid", 1, v_half_ca_mV={"range": [-40, -5], "points": 3})
     assert grid_shape(cfg.params, 1) == (2, 3)
 
 
@@ -66,7 +60,7 @@ def test_shards_partition_the_design():
         parts = [shard_ids(23, i, 4, contiguous) for i in range(4)]
         assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(23))
         assert max(map(len, parts)) - min(map(len, parts)) <= 1
-    cfg = loads_config(CFG.format(method="grid", n=16))
+    cfg = config("grid", 16)
     full = task_table(cfg)
     s1 = task_table(cfg.with_shard(1, 3))
     assert np.array_equal(s1[0], [1, 4, 7, 10, 13]) and np.array_equal(s1[1], full[1][s1[0]])
@@ -75,7 +69,7 @@ def test_shards_partition_the_design():
 
 def test_sobol_shards_each_cover_the_whole_space():
     """Contiguous Sobol blocks are balanced nets; strided ones are sub-boxes."""
-    cfg = loads_config(CFG.format(method="sobol", n=4096))
+    cfg = config("sobol", 4096)
     for i in (0, 5, 15):
         ids, values, _, _ = task_table(cfg.with_shard(i, 16))
         assert np.array_equal(ids, np.arange(256 * i, 256 * (i + 1)))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import fake_tasks
+from sweep_config import sweep_toml
 from pyannow_hpc.config import loads_config
 from pyannow_hpc.parallel import sweep as S
 from pyannow_hpc.parallel.comm import SerialComm
@@ -12,22 +13,9 @@ from pyannow_hpc.errors import ConfigError, OutputError
 from pyannow_hpc.music.notes import NoteSequence
 from pyannow_hpc.store import ledger as L
 
-CFG = """
-backend = "native"
-model = "pyannow"
-[sampler]
-method = "sobol"
-n_samples = 24
-seed = 5
-[params]
-g_egl19 = {{ range = [1.0, 20.0], scale = "log" }}
-tau_ca_ms = [5, 40]
-[fixed]
-g_exp2 = 6.0
-[output]
-ledger = "{ledger}"
-flush_every_s = 0.0
-"""
+#: this file's sweep: 24 tasks over two parameters, one held fixed, flushing at every outcome
+SWEEP = dict(n_samples=24, seed=5, params={"g_egl19": {"range": [1.0, 20.0], "scale": "log"}, "tau_ca_ms": [5, 40]},
+             fixed={"g_exp2": 6.0}, output={"flush_every_s": 0.0})
 
 
 @pytest.fixture(autouse=True)
@@ -37,8 +25,8 @@ def tiny_target(monkeypatch):
     return target
 
 
-def cfg_for(tmp_path, text=CFG, name="s.h5"):
-    return loads_config(text.format(ledger=tmp_path / name), source="t.toml")
+def cfg_for(tmp_path, name="s.h5", **tables):
+    return loads_config(sweep_toml(tmp_path / name, **{**SWEEP, **tables}), source="t.toml")
 
 
 def run(cfg, fn=fake_tasks.quick, **kw):
@@ -66,8 +54,7 @@ def test_sweep_fills_the_ledger_with_provenance(tmp_path):
 
 
 def test_failures_are_recorded_and_the_sweep_goes_on(tmp_path):
-    text = CFG.replace("[output]", "[scheduler]\ntask_timeout_s = 0.3\n[output]")
-    cfg = cfg_for(tmp_path, text)
+    cfg = cfg_for(tmp_path, scheduler={"task_timeout_s": 0.3})
     ids = np.arange(24)
     # os._exit / SIGSEGV would end this test process: in-process only the catchable kinds
     fn = lambda t: fake_tasks.faulty(t) if t.task_id % 8 in (0, 1, 2, 3, 4, 7) else fake_tasks.quick(t)  # noqa: E731
@@ -83,8 +70,7 @@ def test_failures_are_recorded_and_the_sweep_goes_on(tmp_path):
 
 
 def test_isolated_sweep_survives_hard_crashes(tmp_path):
-    text = CFG.replace("n_samples = 24", "n_samples = 8").replace("[output]", "[scheduler]\nisolate = true\ntask_timeout_s = 2.0\n[output]")
-    cfg = cfg_for(tmp_path, text)
+    cfg = cfg_for(tmp_path, n_samples=8, scheduler={"isolate": True, "task_timeout_s": 2.0})
     run(cfg, fake_tasks.faulty)
     led = L.read_ledger(cfg.output.ledger)
     assert led.status.tolist() == [1, 2, 2, 2, 2, 2, 2, 1]
@@ -113,7 +99,7 @@ def test_resume_recomputes_only_pending_and_matches_uninterrupted(tmp_path):
 
 def test_changed_config_on_resume_is_refused_unless_forced(tmp_path):
     run(cfg_for(tmp_path))
-    changed = cfg_for(tmp_path, CFG.replace("[5, 40]", "[5, 30]"))
+    changed = cfg_for(tmp_path, params={**SWEEP["params"], "tau_ca_ms": [5, 30]})
     with pytest.raises(ConfigError, match="different sweep.*--force"):
         run(changed)
     run(changed, force=True)
@@ -134,15 +120,7 @@ def test_full_disk_mid_sweep_is_one_clear_error(tmp_path, monkeypatch):
     cfg = cfg_for(tmp_path)
     monkeypatch.setenv("FAKE_TASK_SLEEP_S", "0.02")
     real = L.write_ledger
-    calls = []
-
-    def flaky(path, led):
-        calls.append(1)
-        if len(calls) > 2:
-            raise OutputError(f"no space left on device while writing {path}")
-        return real(path, led)
-
-    monkeypatch.setattr(L, "write_ledger", flaky)
+    monkeypatch.setattr(L, "write_ledger", fake_tasks.disk_full_after(2, real))
     with pytest.raises(OutputError, match="no space left"):
         run(cfg, fake_tasks.slow)
     monkeypatch.setattr(L, "write_ledger", real)
@@ -160,11 +138,48 @@ def test_unreadable_existing_ledger_is_refused_unless_forced(tmp_path):
 
 
 def test_shards_skip_the_report_and_say_so(tmp_path, monkeypatch):
-    cfg = cfg_for(tmp_path, CFG.replace("flush_every_s = 0.0", "flush_every_s = 0.0\nreport = true")).with_shard(0, 2)
+    report = {"flush_every_s": 0.0, "report": True}
+    cfg = cfg_for(tmp_path, output=report).with_shard(0, 2)
     rendered, said = [], []
     monkeypatch.setattr(S, "_render_report", lambda *a, **k: rendered.append(a))
     S.run_sweep(cfg, comm=SerialComm(), task_fn=fake_tasks.quick, progress=False, log=said.append)
     assert rendered == [] and any("report skipped for shard 0/2" in m for m in said)
-    whole = cfg_for(tmp_path, CFG.replace("flush_every_s = 0.0", "flush_every_s = 0.0\nreport = true"), "w.h5")
+    whole = cfg_for(tmp_path, "w.h5", output=report)
     S.run_sweep(whole, comm=SerialComm(), task_fn=fake_tasks.quick, progress=False, log=said.append)
     assert len(rendered) == 1
+
+
+def test_the_ledger_rebuilds_every_task_as_it_ran(tmp_path):
+    """LedgerData.task(row) + settings() are the whole recipe: the task function
+    saw exactly led.task(row) (fixed + varied params, seed), on the stored settings."""
+    cfg = cfg_for(tmp_path, simulation={"start_s": 1.5, "duration_s": 2.0, "dt_ms": 0.25})
+    seen = {}
+    run(cfg, lambda t: seen.setdefault(t.task_id, t) and fake_tasks.quick(t))
+    led = L.read_ledger(cfg.output.ledger)
+    assert {led.task(r).task_id: led.task(r) for r in range(len(led))} == seen
+    assert led.task(3).params["g_exp2"] == 6.0 and set(led.task(3).params) == {"g_egl19", "tau_ca_ms", "g_exp2"}
+    assert led.settings() == S.run_settings(cfg)
+    assert (led.settings().window_start_s, led.settings().dt_ms, led.settings().onset_method) == (1.5, 0.25, "crest")
+    # a ledger written before the settings were stored gets them from its config_text
+    for key in ("dt_ms", "integrator", "onset_method"):
+        del led.attrs[key]
+    assert led.settings() == S.run_settings(cfg)
+
+
+def test_refine_results_survive_a_resumed_sweep(tmp_path):
+    from pyannow_hpc.parallel.isolation import Outcome
+    from pyannow_hpc.parallel.refine import read_refine, write_refine
+
+    cfg = cfg_for(tmp_path)
+    run(cfg)
+    out = Outcome(int(L.read_ledger(cfg.output.ledger).task_ids[2]), L.DONE, {"gap.corr_v_envelope": 0.25},
+                  np.array([0.5]), np.array([61], np.int16))
+    write_refine(cfg.output.ledger, {"backend": "c302"}, [out])
+    part = L.read_ledger(cfg.output.ledger)
+    part.reset([0, 7])  # as if killed before these came back
+    L.write_ledger(cfg.output.ledger, part)
+    assert run(cfg).done == 2  # the resume ran and flushed
+    resumed = L.read_ledger(cfg.output.ledger)
+    assert resumed.counts()["done"] == 24 and resumed.refine_attrs["backend"] == "c302"
+    rec = read_refine(cfg.output.ledger)[out.task_id]
+    assert rec["gap.corr_v_envelope"] == 0.25 and list(rec["pitches"]) == [61]

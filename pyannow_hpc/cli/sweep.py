@@ -12,6 +12,7 @@ different config is refused unless --force (which starts it over).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 
@@ -55,7 +56,7 @@ def _import_task(spec: str):
         raise ConfigError(f"--task {spec}: cannot import it ({exc})") from None
 
 
-def _config_from_rank0(comm, args):
+def _config_from_rank0(comm, args, stack=None):
     """Rank 0 reads and validates the config and broadcasts it, or its error, so
     every rank runs the same config (or fails with the same error) even where a
     file differs between nodes, and no rank waits on one that gave up."""
@@ -72,6 +73,7 @@ def _config_from_rank0(comm, args):
                 cfg = cfg.with_shard(*args.shard)
             if args.out:
                 cfg = replace_output(cfg, args.out)
+            _lock_ledger(cfg, args, stack)
         except PyannowError as exc:
             error = exc
     idle_barrier(comm)
@@ -79,6 +81,33 @@ def _config_from_rank0(comm, args):
     if error is not None:
         raise error
     return cfg
+
+
+def _lock_ledger(cfg, args, stack) -> None:
+    """Rank 0 holds the ledger's write lock for the whole run (a second sweep on
+    it stops with one line naming the holder); --dry-run only checks it is free.
+    Taken here, so a refusal travels to every rank with the config's verdict."""
+    from ..store.lock import check_unlocked, ledger_lock
+
+    if args.dry_run:
+        check_unlocked(cfg.output.ledger)
+    elif stack is not None:
+        stack.enter_context(ledger_lock(cfg.output.ledger))
+
+
+def _check_failures(cfg, summary) -> None:
+    """Rank 0: more failed tasks in the ledger than ``scheduler.allow_failures`` -> exit 8."""
+    from ..errors import TaskFailuresError
+
+    allowed = cfg.scheduler.allow_failures
+    if summary.ledger_failed and summary.ledger_failed <= allowed:
+        print(f"{summary.ledger_failed} failed tasks accepted (allow_failures = {allowed}): "
+              f"{'; '.join(summary.first_errors)}", file=sys.stderr)
+    if summary.ledger_failed > allowed:
+        kinds = "; ".join(summary.first_errors)
+        raise TaskFailuresError(
+            f"{summary.ledger_failed} of {summary.n_tasks} tasks failed (allow_failures = {allowed}) in "
+            f"{cfg.output.ledger}: {kinds}")
 
 
 def _import_task_everywhere(comm, spec: str):
@@ -108,16 +137,20 @@ def run(args) -> int:
             f"started as {launcher_size()} processes but MPI sees 1 rank each: is mpi4py installed "
             "(pip install 'pyannow_hpc[mpi]'), PYANNOW_NO_MPI unset, and srun given --mpi=pmi2 (MPICH) or pmix?"
         )
+    stack = contextlib.ExitStack()
     try:
-        cfg = _config_from_rank0(comm, args)
-        task_fn = _import_task_everywhere(comm, args.task) if args.task else None
-        if args.dry_run:
-            from ..parallel.sweep import describe_plan, plan
+        with stack:
+            cfg = _config_from_rank0(comm, args, stack)
+            task_fn = _import_task_everywhere(comm, args.task) if args.task else None
+            if args.dry_run:
+                from ..parallel.dryrun import dry_run
 
+                if rank == 0:
+                    print(dry_run(cfg, size=size, force=args.force, task_fn=task_fn))
+                return 0
+            summary = run_sweep(cfg, comm=comm, task_fn=task_fn, force=args.force, progress=not args.no_progress)
             if rank == 0:
-                print(describe_plan(cfg, plan(cfg, size=size, force=args.force)))
-            return 0
-        run_sweep(cfg, comm=comm, task_fn=task_fn, force=args.force, progress=not args.no_progress)
+                _check_failures(cfg, summary)
     except PyannowError as exc:
         if rank == 0:
             raise  # printed once, as one line, by the CLI

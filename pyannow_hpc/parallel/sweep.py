@@ -95,6 +95,8 @@ class SweepSummary:
     schedule_s: float  # the scheduling phase alone (tasks/s = done / schedule_s)
     busy_s: float  # summed task time over ranks
     size: int
+    ledger_failed: int = 0  # rank 0: failed tasks in the whole ledger (earlier runs too)
+    first_errors: tuple[str, ...] = ()  # rank 0: the first error of each kind (store.failures.first_errors)
 
 
 def _load_target(cfg: SweepConfig) -> NoteSequence:
@@ -108,8 +110,9 @@ def _check_writable(path: Path) -> None:
     import os
     import tempfile
 
-    from ..store.atomic import prepare_dir
+    from ..store.atomic import check_output_file, prepare_dir
 
+    check_output_file(path)  # a device, FIFO or symlink is refused, --force or not
     prepare_dir(path.parent)
     if path.is_dir():
         raise L.LedgerError(f"ledger {path} exists but cannot be replaced (a folder)")
@@ -350,6 +353,9 @@ def run_sweep(
             led.attrs["end_utc"] = utc_now()
         recorder.flush()
         c = led.counts()
+        from ..store.failures import first_errors
+
+        summary = dataclasses.replace(summary, ledger_failed=c["failed"], first_errors=first_errors(led))
         log(f"sweep done: {done} ok, {failed} failed this run ({c['done']} done, {c['failed']} failed, "
             f"{c['pending']} pending in the ledger); best onset_loss {_fmt(best)}, mean {_fmt(summary.mean_loss)}; "
             f"{wall:.2f} s wall ({sched_s:.2f} s scheduling, tasks busy {summary.busy_s:.2f} s over {size} rank(s)), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")

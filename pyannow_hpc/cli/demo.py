@@ -58,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
     from ..worm import default_onset_method
 
     from ..limits import check_simulation
-    from ..store.atomic import check_output_file, output_dir
+    from ..store.atomic import check_creatable_dir, check_output_file, output_dir
 
     if args.duration_s is not None:  # the target's length is checked once it is loaded
         check_simulation(args.duration_s, args.dt_ms, what="demo")
-    out = output_dir(args.out)
+    out = check_creatable_dir(args.out)  # created when the first file is written
     for name in ("worm.wav", "target.wav", "f1_table.md", "f1_table.csv", "pianoroll.png", "result.h5"):
         check_output_file(out / name)  # a symlink or device among them: refused before the run
     steps = ["load target", "simulate and score", "synthesise audio", "write results"]
@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     bar.update()
 
     step("synthesise audio")
+    output_dir(out)
     paths = {"worm_wav": out / "worm.wav", "target_wav": out / "target.wav"}
     write_audio(paths["worm_wav"], render(worm), 22050)
     write_audio(paths["target_wav"], render(window), 22050)

@@ -13,13 +13,11 @@ Beyond :func:`~pyannow_hpc.parallel.sweep.plan` (config, ledger, target):
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 
 from ..config import CRASH_PRONE_BACKENDS, SweepConfig
-from ..errors import OutputError, SimulationError
+from ..errors import SimulationError
 from ..store import ledger as L
-from ..store.atomic import check_output_dir, check_output_file
+from ..store.atomic import check_creatable_dir, check_output_file
 
 #: simulated seconds of the probe task (its parameters are the design's first point)
 PROBE_DURATION_S = 0.2
@@ -30,10 +28,7 @@ PROBE_TIMEOUT_S = 120.0
 def check_outputs(cfg: SweepConfig) -> None:
     check_output_file(cfg.output.ledger)
     if cfg.output.report and cfg.shard.count == 1:
-        rep = check_output_dir(cfg.report_dir)
-        parent = next((q for q in (rep, *rep.parents) if q.exists()), Path("."))
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise OutputError(f"report folder {rep} cannot be created: {parent} is not a writable folder")
+        check_creatable_dir(cfg.report_dir)
 
 
 def probe_task(cfg: SweepConfig, led: L.LedgerData, task_fn=None) -> str:

@@ -72,6 +72,16 @@ def check_output_dir(path: str | os.PathLike) -> Path:
     return p
 
 
+def check_creatable_dir(path: str | os.PathLike) -> Path:
+    """An output folder that is ours or can be made: checked now, created only when
+    the first file is written (a command that fails early leaves no empty folder)."""
+    p = check_output_dir(path)
+    parent = next((q for q in (p, *p.parents) if os.path.lexists(q)), Path("."))
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise OutputError(f"output folder {p} cannot be created: {parent} is not a writable folder")
+    return p
+
+
 def prepare_dir(path: str | os.PathLike) -> Path:
     """Create ``path`` (a directory) or raise OutputError saying why not."""
     p = Path(path)

@@ -202,9 +202,9 @@ def read_ledger(path: str | os.PathLike) -> LedgerData:
     """Load a ledger written by :func:`write_ledger` (plain h5py underneath)."""
     import h5py
 
-    p = Path(path)
-    if not p.exists():
-        raise LedgerError(f"ledger {p} does not exist")
+    from .validate import check_input_file
+
+    p = check_input_file(path)  # a regular file with parseable heaps: h5py could hang on worse
     try:
         with h5py.File(p, "r") as f:
             if "tasks" not in f:

@@ -38,13 +38,65 @@ VALID_STATUS = (0, 1, 2)
 
 
 def check_input_file(path: str | os.PathLike, what: str = "ledger") -> Path:
-    """A file to read must be a regular file (a FIFO would block, a device never end)."""
+    """A file to read must be a regular file (a FIFO would block, a device never
+    end) whose HDF5 global heaps libhdf5 can parse without looping (:func:`check_heaps`)."""
     p = Path(path)
     if not p.exists():
         raise LedgerError(f"{what} {p} does not exist")
     if not p.is_file():
         raise LedgerError(f"{what} {p} is not a regular file")
+    bad = check_heaps(p)
+    if bad:
+        raise LedgerError(f"{p} is a corrupt {what}: {bad}")
     return p
+
+
+#: HDF5 global heap collection ("GCOL", version 1, 8-byte lengths): where the
+#: ledger's variable-length strings (param names, errors) live
+_GCOL = b"GCOL\x01"
+_OBJ_HEADER = 16  # index (2) + refcount (2) + reserved (4) + size (8)
+
+
+def check_heaps(path: Path) -> str:
+    """Walk every global heap collection as libhdf5 does and say what is wrong ('' = fine).
+
+    Why by hand: a heap object of size 0 makes libhdf5's heap loader (1.14)
+    loop forever (the fuzz suite found it: a zeroed block in a ledger hung
+    ``merge``). No h5py call can be interrupted inside that loop, so the bytes
+    are checked before h5py opens the file. A "GCOL" that happens to occur in
+    data is walked too; only an impossible walk is reported.
+    """
+    import mmap
+
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            return ""
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            at = m.find(_GCOL)
+            while at >= 0:
+                bad = _walk_collection(m, at, size)
+                if bad:
+                    return bad
+                at = m.find(_GCOL, at + 1)
+    return ""
+
+
+def _walk_collection(m, start: int, file_size: int) -> str:
+    coll = int.from_bytes(m[start + 8:start + 16], "little")
+    if coll < 4096 or start + coll > file_size:
+        return "" if coll < 4096 else f"global heap at byte {start} claims {coll} bytes, past the end of the file"
+    p, end = start + 16, start + coll
+    while p < end:
+        if p + _OBJ_HEADER > end:
+            break  # a tail too small for a header is free space
+        idx = int.from_bytes(m[p:p + 2], "little")
+        obj = int.from_bytes(m[p + 8:p + 16], "little")
+        need = obj if idx == 0 else _OBJ_HEADER + ((obj + 7) // 8) * 8
+        if need <= 0 or p + need > end:
+            return f"global heap object at byte {p} has size {obj} (libhdf5 would loop or read past its heap)"
+        p += need
+    return ""
 
 
 def _kind_ok(ds, kinds: str) -> bool:

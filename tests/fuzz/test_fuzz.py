@@ -21,7 +21,7 @@ import os
 import random
 import shutil
 import stat
-import sys
+import tempfile
 import time
 import warnings
 from collections import Counter
@@ -48,6 +48,8 @@ CASE_LIMIT_S = 120.0
 #: corrupt ledgers that still read back are rendered in full this many times (a render costs ~1 s)
 MAX_RENDERS = 2
 TOTAL: Counter = Counter()
+#: where a hung case's stack goes (printed by the run that finds it; kept for the next look)
+HANG_LOG = open(os.path.join(tempfile.gettempdir(), f"pyannow-fuzz-hang-{os.getpid()}.txt"), "w+")
 
 
 def n_cases(family: str) -> int:
@@ -70,8 +72,12 @@ class Family:
         return d
 
     def run(self, i: int, fn) -> None:
-        # a hang ends the run with a stack dump (on the real stderr: pytest captures sys.stderr)
-        faulthandler.dump_traceback_later(CASE_LIMIT_S, exit=True, file=sys.__stderr__)
+        # a hang ends the run with a stack dump in HANG_LOG (pytest captures fd 2), naming the case
+        HANG_LOG.seek(0)
+        HANG_LOG.truncate()
+        HANG_LOG.write(f"fuzz {self.name} seed {SEED} case {i} ran past {CASE_LIMIT_S:g} s:\n")
+        HANG_LOG.flush()
+        faulthandler.dump_traceback_later(CASE_LIMIT_S, exit=True, file=HANG_LOG)
         t = time.perf_counter()
         try:
             outcome, problems = fn()

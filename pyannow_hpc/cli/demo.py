@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_burn_in_argument, add_simulation_arguments, check_burn_in, parse_param_overrides
+from ._common import add_burn_in_argument, add_simulation_arguments, check_burn_in, finite_float, parse_param_overrides
 
 HELP = "simulate the worm on a target score and write WAVs, F1 tables, a piano roll and HDF5"
 
@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", default="out/demo", help="output folder (default: %(default)s)")
     p.add_argument("--target", default=None, metavar="PATH",
                    help="MIDI, MusicXML or kern score (default: the embedded Chopin mazurka Op. 6 No. 2)")
-    p.add_argument("--duration-s", type=float, default=None,
+    p.add_argument("--duration-s", type=finite_float, default=None,
                    help="simulated seconds (default: the target's length)")
     p.add_argument("--onsets", default=None, choices=("crest", "threshold"),
                    help="onset detector: the seed's phase-gated crest, or spike threshold crossings "
@@ -55,14 +55,21 @@ def run(args: argparse.Namespace) -> int:
     from ..music.audio import write_audio
     from ..music.synth import render
     from ..music.target import load_target
-    from ..store.atomic import prepare_dir, write_text
+    from ..store.atomic import write_text
     from ..store.provenance import provenance
     from ..store.result import write_result
     from ..music.alignment import f1_table_with_nulls
     from ..pipeline import evaluate_params
     from ..worm import default_onset_method
 
-    out = prepare_dir(args.out)
+    from ..limits import check_simulation
+    from ..store.atomic import check_creatable_dir, check_output_file, output_dir
+
+    if args.duration_s is not None:  # the target's length is checked once it is loaded
+        check_simulation(args.duration_s, args.dt_ms, what="demo")
+    out = check_creatable_dir(args.out)  # created when the first file is written
+    for name in ("worm.wav", "target.wav", "f1_table.md", "f1_table.csv", "pianoroll.png", "result.h5"):
+        check_output_file(out / name)  # a symlink or device among them: refused before the run
     steps = ["load target", "simulate and score", "synthesise audio", "write results"]
     bar = tqdm(steps, desc="demo", unit="step", disable=args.no_progress or None, file=sys.stderr,
                bar_format="{desc}: {n_fmt}/{total_fmt} {bar} {postfix}")
@@ -75,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if len(target) == 0:
         raise ConfigError("target has no notes")
     duration_s = args.duration_s if args.duration_s is not None else float(np.ceil(target.end_s))
+    check_simulation(duration_s, args.dt_ms, what=f"demo on {target.name or 'the target'}")
     bar.update()
 
     step("simulate and score")
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     bar.update()
 
     step("synthesise audio")
+    output_dir(out)
     paths = {"worm_wav": out / "worm.wav", "target_wav": out / "target.wav"}
     write_audio(paths["worm_wav"], render(worm), 22050)
     write_audio(paths["target_wav"], render(window), 22050)

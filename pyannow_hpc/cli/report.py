@@ -27,8 +27,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..report.render import render
+    from ..report.render import default_out_dir, render
+    from ..store.atomic import check_output_dir
 
+    # the report folder is ours to fill: not a symlink, a file or a device
+    check_output_dir(args.out if args.out is not None else default_out_dir(args.ledger))
     index = render(args.ledger, args.out, top_k=args.top, progress=not args.no_progress, rank_by=args.rank_by)
     print(f"report: {index}")
     return 0

@@ -19,17 +19,17 @@ HELP = "simulate the 96-muscle worm once (parameters on the command line) and wr
 
 
 def add_arguments(p) -> None:
-    from ._common import add_burn_in_argument, add_simulation_arguments
+    from ._common import add_burn_in_argument, add_simulation_arguments, finite_float
 
     add_simulation_arguments(p)
     add_burn_in_argument(p)
-    p.add_argument("--duration-s", type=float, default=10.0, help="simulated time, s (default: %(default)s)")
-    p.add_argument("--sample-rate-hz", type=float, default=None,
+    p.add_argument("--duration-s", type=finite_float, default=10.0, help="simulated time, s (default: %(default)s)")
+    p.add_argument("--sample-rate-hz", type=finite_float, default=None,
                    help="rate of the stored traces (default: the library's, 1000 Hz; see make_spec)")
     p.add_argument("--gates", action="store_true", help="also store the gates m and n")
     p.add_argument("--float64", action="store_true", help="store traces as float64 (default float32: half the memory)")
-    p.add_argument("--spike-thresh-mv", type=float, default=-10.0, help="spike threshold, mV (default: %(default)s)")
-    p.add_argument("--refractory-ms", type=float, default=50.0, help="minimum time between spikes (default: %(default)s)")
+    p.add_argument("--spike-thresh-mv", type=finite_float, default=-10.0, help="spike threshold, mV (default: %(default)s)")
+    p.add_argument("--refractory-ms", type=finite_float, default=50.0, help="minimum time between spikes (default: %(default)s)")
     p.add_argument("--out", "-o", metavar="RESULT.h5", help="output file (required unless --list-params)")
     p.add_argument("--list-params", action="store_true", help="print the model's parameters and exit")
 
@@ -38,10 +38,10 @@ def _write(path, act, spec, args, burn_in_s: float = 0.0) -> None:
     import h5py
     import numpy as np
 
-    from ..store.atomic import atomic_path
+    from ..store.atomic import atomic_bytes
     from ..store.provenance import provenance
 
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_bytes(path, what="traces") as buf, h5py.File(buf, "w") as f:
         f["t_ms"] = act.t_ms
         f.create_dataset("v_mV", data=act.v_mV, chunks=(min(len(act.t_ms), 4096), act.v_mV.shape[1]))
         for name, trace in act.traces.items():
@@ -74,6 +74,13 @@ def run(args) -> int:
         return 0
     if not args.out:
         raise ConfigError("--out RESULT.h5 is required (or use --list-params)")
+    from ..limits import check_simulation, finite
+    from ..store.atomic import check_output_file
+
+    check_output_file(args.out)  # before the simulation, not after it
+    # bounded up front: 1e308 s would overflow, 1e5 s would not fit in memory
+    check_simulation(args.duration_s, args.dt_ms, args.sample_rate_hz, gates=args.gates, float32=not args.float64)
+    finite("--refractory-ms", args.refractory_ms, lo=0.0, hi=args.duration_s * 1000.0, unit="ms")
     # the sample rate is passed only when given, so the library's default applies otherwise
     rate = {} if args.sample_rate_hz is None else {"sample_rate_hz": args.sample_rate_hz}
     burn_in_s = check_burn_in(args.burn_in_s)

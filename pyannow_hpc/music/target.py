@@ -39,6 +39,12 @@ DEFAULT_VELOCITY = 80
 #: save_midi: 1000 ticks per quarter at 120 bpm = 0.5 ms per tick
 MIDI_RESOLUTION = 1000
 MIDI_TEMPO_BPM = 120.0
+#: longest target accepted: an hour (a Chopin piece is under 15 min); a MIDI
+#: whose header division or tempo was altered can parse to 10^5 s, which the
+#: demo would then try to simulate and synthesise (a 40 GiB MemoryError)
+MAX_TARGET_S = 3600.0
+#: most notes accepted (the default target has 787)
+MAX_NOTES = 1_000_000
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +66,29 @@ def load_target(path: str | os.PathLike | None = None) -> NoteSequence:
             notes = _read_midi(p) if ext in MIDI_EXTENSIONS else _read_music21(p)
     except TargetError:
         raise
+    except (MemoryError, RecursionError) as exc:  # a corrupt header can ask for a huge tick table
+        raise TargetError(f"cannot read target {p}: {type(exc).__name__} (is the file corrupt?)") from None
     except Exception as exc:  # the parsers raise anything from OSError to IndexError on bad bytes
         msg = " ".join(str(exc).split()) or type(exc).__name__
         raise TargetError(f"cannot read target {p}: {msg[:200]}") from None
     if len(notes) == 0:
         raise TargetError(f"target {p} contains no notes")
+    return check_target(notes, str(p))
+
+
+def check_target(notes: NoteSequence, where: str) -> NoteSequence:
+    """Refuse a parsed score with absurd times or sizes (corrupt header, altered tempo)."""
+    if len(notes) > MAX_NOTES:
+        raise TargetError(f"target {where} has {len(notes)} notes; the limit is {MAX_NOTES:,}")
+    times = np.concatenate([notes.onset_s, notes.onset_s + notes.duration_s])
+    if not np.all(np.isfinite(times)) or np.any(notes.onset_s < 0):
+        raise TargetError(f"target {where}: note times are negative or not finite (is the file corrupt?)")
+    if notes.end_s > MAX_TARGET_S:
+        raise TargetError(f"target {where} lasts {notes.end_s:.6g} s; the longest accepted is {MAX_TARGET_S:g} s "
+                          "(MAX_TARGET_S; a corrupt MIDI header division or tempo gives such lengths)")
+    pitch = np.asarray(notes.pitch)
+    if np.any(pitch < 0) or np.any(pitch > 127):
+        raise TargetError(f"target {where}: pitches must be MIDI 0..127, got {pitch.min()}..{pitch.max()}")
     return notes
 
 

@@ -94,6 +94,8 @@ class SweepSummary:
     schedule_s: float  # the scheduling phase alone (tasks/s = done / schedule_s)
     busy_s: float  # summed task time over ranks
     size: int
+    ledger_failed: int = 0  # rank 0: failed tasks in the whole ledger (earlier runs too)
+    first_errors: tuple[str, ...] = ()  # rank 0: the first error of each kind (store.failures.first_errors)
 
 
 def run_settings(cfg: SweepConfig) -> RunSettings:
@@ -120,8 +122,9 @@ def _check_writable(path: Path) -> None:
     import os
     import tempfile
 
-    from ..store.atomic import prepare_dir
+    from ..store.atomic import check_output_file, prepare_dir
 
+    check_output_file(path)  # a device, FIFO or symlink is refused, --force or not
     prepare_dir(path.parent)
     if path.is_dir():
         raise L.LedgerError(f"ledger {path} exists but cannot be replaced (a folder)")
@@ -344,14 +347,15 @@ def run_sweep(
     summary = SweepSummary(cfg.output.ledger, len(tasks) + n_skipped, n_skipped, done, failed, float(best),
                            float(sums[3] / done) if done else math.nan, wall, sched_s, float(sums[2]), size)
     # rank 0's epilogue (a ledger error from the run, the last flush, the report)
-    # fails every rank with its error, or none
-    on_root(comm, _finish, cfg, led, recorder, summary, error, log, progress)
-    return summary
+    # fails every rank with its error, or none; every rank gets the final summary
+    return on_root(comm, _finish, cfg, led, recorder, summary, error, log, progress)
 
 
 def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: SweepSummary,
-            error: BaseException | None, log, progress: bool) -> None:
-    """Rank 0, after the last task: the final flush, the summary line, the report."""
+            error: BaseException | None, log, progress: bool) -> SweepSummary:
+    """Rank 0, after the last task: the final flush, the summary line, the report;
+    returns ``summary`` with the whole ledger's failure count and first errors."""
+    from ..store.failures import first_errors
     from ..store.provenance import utc_now
 
     if error is not None:  # the ledger write that failed mid-run (workers were drained)
@@ -359,7 +363,8 @@ def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: Sw
     if not np.any(led.status == L.PENDING):
         led.attrs["end_utc"] = utc_now()
     recorder.flush()
-    c, s = led.counts(), summary
+    c = led.counts()
+    s = summary = dataclasses.replace(summary, ledger_failed=c["failed"], first_errors=first_errors(led))
     log(f"sweep done: {s.done} ok, {s.failed} failed this run ({c['done']} done, {c['failed']} failed, "
         f"{c['pending']} pending in the ledger); best onset_loss {_fmt(s.best_loss)}, mean {_fmt(s.mean_loss)}; "
         f"{s.wall_s:.2f} s wall ({s.schedule_s:.2f} s scheduling, tasks busy {s.busy_s:.2f} s over {s.size} rank(s)), "
@@ -370,6 +375,7 @@ def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: Sw
         log(f"report skipped for shard {cfg.shard.index}/{cfg.shard.count}: run `pyannow-hpc report` on the merged ledger")
     elif cfg.output.report:
         _render_report(cfg, log, progress)
+    return summary
 
 
 def replace_output(cfg: SweepConfig, ledger: str) -> SweepConfig:

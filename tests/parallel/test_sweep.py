@@ -74,7 +74,7 @@ def test_isolated_sweep_survives_hard_crashes(tmp_path):
     run(cfg, fake_tasks.faulty)
     led = L.read_ledger(cfg.output.ledger)
     assert led.status.tolist() == [1, 2, 2, 2, 2, 2, 2, 1]
-    assert "exited with status 7" in led.errors[5] and "SIGSEGV" in led.errors[6]
+    assert "os._exit(7)" in led.errors[5] and "SIGSEGV" in led.errors[6]
     assert "child killed" in led.errors[4]
 
 

@@ -1,0 +1,227 @@
+"""The analysed design: every finished evaluation of one or more ledgers as a
+matrix in each parameter's search coordinates.
+
+Search coordinates are what samplers and optimisers move in: log10(value) for a
+parameter whose scale is "log", the value otherwise. Distances, clusters, the
+prior (theta_bar, Sigma) and regression slopes are all in these coordinates, so
+a conductance spanning a decade weighs like a linear parameter spanning its range.
+
+Two sources are read:
+
+* sweep ledgers (``pyannow-ledger/1``, ``/tasks``) through the public reader
+  :func:`pyannow_hpc.store.ledger.read_ledger`; an optimiser that writes its
+  evaluations with the same writer (one row per evaluation, status 1 = done)
+  is read the same way;
+* an evaluation table: an HDF5 file with a group ``/evaluations`` holding
+  ``params`` float64 (n, k) in physical units, ``param_names`` str (k,),
+  optional ``status`` int8 (n,) (1 = done; absent = all done), ``metrics/<key>``
+  float64 (n,), and file attrs ``model`` and optionally ``param_scales`` (JSON
+  name -> "log"/"linear") and ``sampler`` (docs/analyze.md).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, PyannowError
+from . import scoring
+
+
+class AnalysisError(ConfigError):
+    """The ledgers cannot be analysed together (other models, too few rows)."""
+
+
+@dataclass
+class Source:
+    """One file's finished rows, before the ledgers are stacked."""
+
+    path: str
+    model: str
+    sampler: str
+    names: tuple[str, ...]
+    scales: dict[str, str]
+    values: np.ndarray
+    metrics: dict[str, np.ndarray]
+    task_ids: np.ndarray
+    n_rows: int
+    complete: bool  # every row of the file finished, in task order (a Saltelli design stays intact)
+
+
+@dataclass
+class Design:
+    """Finished evaluations with a finite score, in search coordinates."""
+
+    names: tuple[str, ...]
+    scales: tuple[str, ...]
+    X: np.ndarray  # (n, d) search coordinates
+    values: np.ndarray  # (n, d) physical values
+    score: scoring.Score
+    y: np.ndarray  # (n,) the analysed score
+    metrics: dict[str, np.ndarray]
+    task_ids: np.ndarray
+    source_index: np.ndarray
+    paths: tuple[str, ...]
+    model: str
+    samplers: tuple[str, ...]
+    n_rows_total: int
+    complete: bool
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def d(self) -> int:
+        return len(self.names)
+
+    @property
+    def coord_names(self) -> tuple[str, ...]:
+        """Column labels in search coordinates: ``log10(g_ca_boyle)``, ``noise_sd_uA``."""
+        return tuple(f"log10({n})" if s == "log" else n for n, s in zip(self.names, self.scales))
+
+    def row_label(self, i: int) -> str:
+        """``task 12`` (one ledger) or ``b.h5:12`` (several)."""
+        tid = int(self.task_ids[i])
+        if len(self.paths) == 1:
+            return f"task {tid}"
+        return f"{Path(self.paths[int(self.source_index[i])]).name}:{tid}"
+
+
+def to_search(values: np.ndarray, scales: Sequence[str]) -> np.ndarray:
+    out = np.array(values, dtype=np.float64, copy=True)
+    for j, s in enumerate(scales):
+        if s == "log":
+            out[:, j] = np.log10(out[:, j])
+    return out
+
+
+def from_search(coords: np.ndarray, scales: Sequence[str]) -> np.ndarray:
+    out = np.array(coords, dtype=np.float64, copy=True)
+    for j, s in enumerate(scales):
+        if s == "log":
+            out[..., j] = 10.0 ** out[..., j]
+    return out
+
+
+def _scales(attrs: dict, model: str, names: Sequence[str]) -> dict[str, str]:
+    """The scale each parameter was searched in: the ledger's own record (a
+    sweep config may override the space), else the model's parameter space."""
+    try:
+        stored = json.loads(str(attrs.get("param_scales", "")))
+    except ValueError:
+        stored = {}
+    out = {}
+    for name in names:
+        scale = stored.get(name) if isinstance(stored, dict) else None
+        if scale is None:
+            try:
+                from ..params import space
+
+                sp = space(model)
+                scale = sp[name].scale if name in sp else "linear"
+            except PyannowError:
+                scale = "linear"
+        out[name] = "log" if scale == "log" else "linear"
+    return out
+
+
+def _read_evaluations(path: Path) -> Source | None:
+    """The ``/evaluations`` table (module doc), or None when the file has none."""
+    import h5py
+
+    from ..store.ledger import LedgerError
+
+    try:
+        with h5py.File(path, "r") as f:
+            if "evaluations" not in f:
+                return None
+            g = f["evaluations"]
+            names = tuple(x.decode() if isinstance(x, bytes) else str(x) for x in g["param_names"][()])
+            values = np.asarray(g["params"][()], dtype=np.float64).reshape(-1, len(names))
+            n = len(values)
+            status = np.asarray(g["status"][()]) if "status" in g else np.ones(n, dtype=np.int8)
+            metrics = {k: np.asarray(g["metrics"][k][()], dtype=np.float64) for k in g.get("metrics", {})}
+            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    except (OSError, KeyError, ValueError) as exc:
+        raise LedgerError(f"{path} is not a readable evaluation table: {exc}") from None
+    done = status == 1
+    model = str(attrs.get("model", "unknown"))
+    return Source(str(path), model, str(attrs.get("sampler", attrs.get("method", "optimiser"))), names,
+                  _scales(attrs, model, names), values[done], {k: v[done] for k, v in metrics.items()},
+                  np.flatnonzero(done).astype(np.int64), n, bool(done.all()))
+
+
+def read_source(path: str | os.PathLike) -> Source:
+    """One ledger's (or evaluation table's) finished rows."""
+    import h5py
+
+    from ..store.ledger import DONE, LedgerError, read_ledger
+
+    p = Path(path)
+    if not p.exists():
+        raise LedgerError(f"ledger {p} does not exist")
+    try:
+        with h5py.File(p, "r") as f:
+            has_tasks = "tasks" in f
+    except OSError as exc:
+        raise LedgerError(f"{p} is not a readable HDF5 ledger: {exc}") from None
+    if not has_tasks:
+        src = _read_evaluations(p)
+        if src is None:
+            raise LedgerError(f"{p} holds neither a sweep ledger (/tasks) nor an evaluation table (/evaluations)")
+        return src
+    led = read_ledger(p)
+    done = np.asarray(led.status) == DONE
+    model = str(led.attrs.get("model", "unknown"))
+    order = np.argsort(led.task_ids, kind="stable")
+    complete = bool(done.all()) and np.array_equal(led.task_ids[order], np.arange(len(led)))
+    return Source(str(p), model, str(led.attrs.get("sampler", "unknown")), tuple(led.param_names),
+                  _scales(led.attrs, model, led.param_names), np.asarray(led.params)[done],
+                  {k: np.asarray(v, dtype=np.float64)[done] for k, v in led.metrics.items()},
+                  np.asarray(led.task_ids)[done], len(led), complete)
+
+
+def load_design(paths: Sequence[str | os.PathLike], score: str | None = None) -> Design:
+    """Stack the finished rows of ``paths`` (same cell model, same parameters)."""
+    if not paths:
+        raise AnalysisError("no ledger given")
+    sources = [read_source(p) for p in paths]
+    first = sources[0]
+    models = {s.model for s in sources}
+    if len(models) > 1:
+        which = ", ".join(f"{Path(s.path).name} is {s.model}" for s in sources)
+        raise AnalysisError(f"the ledgers are of different cell models ({which}); analyse one model at a time")
+    for s in sources[1:]:
+        if s.names != first.names:
+            raise AnalysisError(f"{Path(s.path).name} varies {', '.join(s.names)} but {Path(first.path).name} "
+                                f"varies {', '.join(first.names)}; analyse ledgers of one parameter set together")
+        if s.scales != first.scales:
+            raise AnalysisError(f"{Path(s.path).name} searched other scales ({s.scales}) than "
+                                f"{Path(first.path).name} ({first.scales})")
+    common = set(first.metrics).intersection(*(s.metrics for s in sources[1:]))
+    chosen = scoring.choose(common, score)
+    values = np.concatenate([s.values for s in sources])
+    metrics = {k: np.concatenate([s.metrics[k] for s in sources]) for k in sorted(common)}
+    task_ids = np.concatenate([s.task_ids for s in sources])
+    src_idx = np.concatenate([np.full(len(s.values), i) for i, s in enumerate(sources)])
+    scales = tuple(first.scales[n] for n in first.names)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a non-positive value on a log axis is dropped below
+        coords = to_search(values, scales)
+    keep = np.isfinite(metrics[chosen.key]) & np.all(np.isfinite(coords), axis=1)
+    d = len(first.names)
+    n = int(keep.sum())
+    if n < d + 3:
+        raise AnalysisError(f"only {n} finished evaluation(s) with a finite {chosen.key}; the analysis needs at "
+                            f"least {d + 3} for {d} parameters")
+    return Design(
+        names=first.names, scales=scales, X=coords[keep], values=values[keep], score=chosen,
+        y=metrics[chosen.key][keep], metrics={k: v[keep] for k, v in metrics.items()}, task_ids=task_ids[keep],
+        source_index=src_idx[keep], paths=tuple(s.path for s in sources), model=first.model,
+        samplers=tuple(s.sampler for s in sources), n_rows_total=sum(s.n_rows for s in sources),
+        complete=len(sources) == 1 and first.complete and bool(keep.all()),
+    )

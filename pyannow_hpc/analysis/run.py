@@ -67,7 +67,7 @@ def analyse(des: design.Design, *, k_max: int = 6, quantile: float = 0.75, n_boo
     imp = importance.fit(X, good, quantile, seed)
     done("importance")
     saltelli = len(des.samplers) == 1 and des.samplers[0] == "saltelli" and des.complete
-    sens = sensitivity.analyse(X, y, des.coord_names, saltelli=saltelli, seed=seed)
+    sens = sensitivity.analyse(X, y, des.coord_names, saltelli=saltelli, seed=seed, n_resamples=n_boot)
     done("sensitivity")
     members = X[cl.members]
     centre_ci = bootstrap.ci(len(members), lambda i: members[i].mean(axis=0), n_boot, seed)

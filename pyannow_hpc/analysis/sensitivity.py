@@ -26,11 +26,14 @@ def _problem(X, coord_names):
 
 
 def _saltelli_second_order(n_rows: int, d: int) -> bool | None:
-    if n_rows % (2 * d + 2) == 0:
-        return True
-    if n_rows % (d + 2) == 0:
-        return False
-    return None
+    """Whether a Saltelli design of ``n_rows`` has the second-order block (None:
+    not a Saltelli size). Both N (2d + 2) and N (d + 2) may divide n_rows; SALib
+    draws N as a power of 2, which decides between them."""
+    fits = {second: n_rows // per for second, per in ((True, 2 * d + 2), (False, d + 2)) if n_rows % per == 0}
+    pow2 = [second for second, n in fits.items() if n > 0 and n & (n - 1) == 0]
+    if len(pow2) == 1:
+        return pow2[0]
+    return next(iter(fits), None)
 
 
 def analyse(X: np.ndarray, y: np.ndarray, coord_names, *, saltelli: bool, seed: int = 0,
@@ -54,7 +57,7 @@ def analyse(X: np.ndarray, y: np.ndarray, coord_names, *, saltelli: bool, seed: 
     # optimiser design). SALib prints binning notices (stdout and warnings) and resets the global warning
     # filter, both kept inside here; it seeds numpy's global RNG only for a truthy seed,
     # hence seed + 1 (seed 0 would not be reproducible).
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings(record=True):
         res = delta.analyze(problem, X, y, num_resamples=n_resamples, seed=seed + 1, method="all")
     why = "the design is not a Saltelli design" if not saltelli else "the Saltelli design is incomplete"
     return Sensitivity(f"moment-independent delta (raw) and first-order S1 from arbitrary samples "

@@ -31,7 +31,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--k-max", type=int, default=6, metavar="K", help="largest mixture size tried; k by lowest BIC (default 6)")
     parser.add_argument("--musical-quantile", type=float, default=0.75, metavar="Q",
                         help="evaluations above this quantile of the score are 'musical' for the classifiers (default 0.75)")
-    parser.add_argument("--n-boot", type=int, default=200, metavar="N", help="bootstrap resamples (default 200)")
+    parser.add_argument("--n-boot", type=int, default=200, metavar="N", help="bootstrap resamples of the CIs (cluster centre, OLS, sensitivity; importances use at most 50) (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed of clustering, forests and bootstrap (default 0)")
     parser.add_argument("--cluster-on", choices=("params+score", "params"), default="params+score",
                         help="what the mixture sees: parameters and score (default; a space-filling sweep) or "

@@ -1,0 +1,83 @@
+"""Reading ledgers into the design: finished rows only, search coordinates,
+one model at a time, and the optimiser's evaluation table."""
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from pyannow_hpc.analysis import design
+from pyannow_hpc.store.ledger import LedgerError
+
+
+def test_failed_pending_and_nan_rows_are_left_out_and_log_axes_are_log10(tmp_path, synthetic):
+    x = np.column_stack([np.linspace(0.1, 1.0, 12), np.geomspace(0.1, 10.0, 12)])
+    f1 = np.linspace(0, 0.5, 12)
+    f1[5] = np.nan
+    path = synthetic(tmp_path / "l.h5", ("p", "g"), x, {"f1_mireval": f1}, scales={"g": "log"}, failed=(2,), pending=(9,))
+    des = design.load_design([path])
+    assert des.n == 9 and des.n_rows_total == 12
+    assert sorted(des.task_ids.tolist()) == [0, 1, 3, 4, 6, 7, 8, 10, 11]
+    np.testing.assert_allclose(des.X[:, 1], np.log10(x[des.task_ids, 1]))
+    np.testing.assert_allclose(des.X[:, 0], x[des.task_ids, 0])
+    assert not des.complete
+
+
+def test_the_scale_falls_back_to_the_models_parameter_space(tmp_path, synthetic):
+    # boyle2008's space says g_ca_boyle is log-scaled; the ledger does not record scales
+    x = np.column_stack([np.geomspace(0.3, 1.5, 10), np.linspace(0, 1, 10)])
+    path = synthetic(tmp_path / "s.h5", ("g_ca_boyle", "noise_sd_uA"), x, {"f1_mireval": np.linspace(0, 1, 10)})
+    from pyannow_hpc.params import space
+
+    expect = tuple(space("boyle2008")[n].scale for n in ("g_ca_boyle", "noise_sd_uA"))
+    assert design.load_design([path]).scales == expect
+
+
+def test_two_ledgers_stack_and_label_their_rows(tmp_path, synthetic):
+    rng = np.random.default_rng(0)
+    a = synthetic(tmp_path / "a.h5", ("p", "q"), rng.uniform(0, 1, (8, 2)), {"f1_mireval": rng.uniform(0, 1, 8)})
+    b = synthetic(tmp_path / "b.h5", ("p", "q"), rng.uniform(0, 1, (6, 2)), {"f1_mireval": rng.uniform(0, 1, 6)})
+    des = design.load_design([a, b])
+    assert des.n == 14 and des.row_label(13) == "b.h5:5"
+
+
+def test_ledgers_of_different_models_are_refused_naming_both(tmp_path, synthetic):
+    x, y = np.random.default_rng(0).uniform(0, 1, (8, 2)), {"f1_mireval": np.linspace(0, 1, 8)}
+    a = synthetic(tmp_path / "a.h5", ("p", "q"), x, y, model="boyle2008")
+    b = synthetic(tmp_path / "b.h5", ("p", "q"), x, y, model="pyannow")
+    with pytest.raises(design.AnalysisError, match="different cell models.*a.h5 is boyle2008.*b.h5 is pyannow"):
+        design.load_design([a, b])
+    c = synthetic(tmp_path / "c.h5", ("p", "r"), x, y, model="boyle2008")
+    with pytest.raises(design.AnalysisError, match="varies p, r"):
+        design.load_design([a, c])
+
+
+def test_too_few_rows_and_foreign_files_are_one_line_errors(tmp_path, synthetic):
+    path = synthetic(tmp_path / "few.h5", ("p", "q"), np.ones((4, 2)), {"f1_mireval": np.ones(4)})
+    with pytest.raises(design.AnalysisError, match="needs at least 5"):
+        design.load_design([path])
+    junk = tmp_path / "junk.h5"
+    junk.write_text("not hdf5")
+    with pytest.raises(LedgerError):
+        design.load_design([junk])
+    empty = tmp_path / "empty.h5"
+    h5py.File(empty, "w").close()
+    with pytest.raises(LedgerError, match="neither a sweep ledger"):
+        design.load_design([empty])
+
+
+def test_the_documented_evaluation_table_is_read(tmp_path):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "opt.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["model"] = "boyle2008"
+        f.attrs["param_scales"] = '{"g": "log"}'
+        f.attrs["sampler"] = "cma"
+        g = f.create_group("evaluations")
+        g["params"] = np.column_stack([rng.uniform(0, 1, 10), 10 ** rng.uniform(-1, 1, 10)])
+        g["param_names"] = np.array(["p", "g"], dtype=h5py.string_dtype())
+        g["status"] = np.array([1] * 9 + [2], dtype=np.int8)
+        g.create_group("metrics")["onset_loss"] = rng.uniform(0, 1, 10)
+    des = design.load_design([path])
+    assert des.n == 9 and des.samplers == ("cma",) and des.score.key == "onset_loss"
+    assert not des.score.higher_is_better and des.coord_names == ("p", "log10(g)")

@@ -50,3 +50,19 @@ def test_bad_inputs_are_one_line_errors(tmp_path, synthetic, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert rc == 2 and len(err) == 1 and err[0].startswith("pyannow-hpc: error:") and needle in err[0], err
     assert not (tmp_path / "o").exists()  # nothing written for bad input
+
+
+def test_the_sweep_report_links_the_analysis_page(tmp_path, synthetic):
+    from pyannow_hpc.report.render import render
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, (30, 2))
+    f1 = 0.2 * x[:, 0] + rng.normal(0, 0.01, 30)
+    path = synthetic(tmp_path / "sw.h5", ("drive_g_syn", "noise_sd_uA"), x, {"f1_mireval": f1, "onset_loss": 1 - f1})
+    index = render(path, top_k=1, progress=False)
+    assert "analysis/index.html" not in index.read_text()  # no dead link before analyze ran
+    assert main(["analyze", str(path), "--n-boot", "10", "--k-max", "2", "--no-progress"]) == 0
+    page = index.parent / "analysis" / "index.html"  # the default folder sits inside the report's
+    assert page.exists() and 'href="../index.html"' in page.read_text()
+    render(path, top_k=1, progress=False)
+    assert 'href="analysis/index.html"' in index.read_text()

@@ -74,14 +74,18 @@ def musical_cluster(X: np.ndarray, goodness: np.ndarray, k_max: int = 6, seed: i
     return Clustering(k, bic, labels, int(musical), means, centre, cov, with_score)
 
 
-def rows(cl: Clustering, X: np.ndarray, y: np.ndarray, coord_names, score_label: str) -> list[dict]:
-    """One row per cluster: size, the score's mean and sd, its centre (search coordinates)."""
+def rows(cl: Clustering, X: np.ndarray, y: np.ndarray, coord_names, score_label: str,
+         chance: np.ndarray | None = None) -> list[dict]:
+    """One row per cluster: size, the score's mean and sd (and the members' mean
+    chance level, for an F1), its centre (search coordinates)."""
     out = []
     for c in range(cl.k):
         m = cl.labels == c
         row = {"cluster": c, "musical": "yes" if c == cl.musical else "", "members": int(m.sum()),
                f"mean {score_label}": float(y[m].mean()),
                f"sd {score_label}": float(y[m].std(ddof=1)) if m.sum() > 1 else float("nan")}
+        if chance is not None:
+            row["mean chance F1 (uniform onsets, same count)"] = float(np.mean(chance[m]))
         row.update({f"centre {n}": float(v) for n, v in zip(coord_names, X[m].mean(axis=0))})
         out.append(row)
     return out

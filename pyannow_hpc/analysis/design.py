@@ -50,6 +50,8 @@ class Source:
     task_ids: np.ndarray
     n_rows: int
     complete: bool  # every row of the file finished, in task order (a Saltelli design stays intact)
+    target: object = None  # the scored NoteSequence (sweep ledgers), for the chance level of an F1
+    window_s: tuple[float, float] = (0.0, 0.0)  # (start, duration) of the scored window
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Design:
     samplers: tuple[str, ...]
     n_rows_total: int
     complete: bool
+    sources: tuple = ()  # the Source of each path (targets and windows for the chance level)
 
     @property
     def n(self) -> int:
@@ -183,7 +186,8 @@ def read_source(path: str | os.PathLike) -> Source:
     return Source(str(p), model, str(led.attrs.get("sampler", "unknown")), tuple(led.param_names),
                   _scales(led.attrs, model, led.param_names), np.asarray(led.params)[done],
                   {k: np.asarray(v, dtype=np.float64)[done] for k, v in led.metrics.items()},
-                  np.asarray(led.task_ids)[done], len(led), complete)
+                  np.asarray(led.task_ids)[done], len(led), complete, led.target,
+                  (float(led.attrs.get("window_start_s", 0.0)), float(led.attrs.get("duration_s", 0.0))))
 
 
 def load_design(paths: Sequence[str | os.PathLike], score: str | None = None) -> Design:
@@ -223,5 +227,5 @@ def load_design(paths: Sequence[str | os.PathLike], score: str | None = None) ->
         y=metrics[chosen.key][keep], metrics={k: v[keep] for k, v in metrics.items()}, task_ids=task_ids[keep],
         source_index=src_idx[keep], paths=tuple(s.path for s in sources), model=first.model,
         samplers=tuple(s.sampler for s in sources), n_rows_total=sum(s.n_rows for s in sources),
-        complete=len(sources) == 1 and first.complete and bool(keep.all()),
+        complete=len(sources) == 1 and first.complete and bool(keep.all()), sources=tuple(sources),
     )

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..music.metrics import format_table_csv, format_table_markdown
 from ..store.atomic import write_text
-from . import cluster, importance, pca, plots, regression, sensitivity
+from . import chance, cluster, importance, pca, plots, regression, sensitivity
 from .design import from_search
 from .scoring import is_shift_z
 
@@ -37,9 +37,15 @@ def _score_caveat(res) -> str:
         return ("The score is a shift-null z: the one-to-one F1 against circular shifts of the worm's own onsets "
                 "(SCIENCE.md section 5). The max of N null z values grows like sqrt(2 ln N) "
                 f"(about {np.sqrt(2 * np.log(max(res.design.n, 2))):.2f} for these {res.design.n} evaluations).")
-    return (f"No shift-null z in the ledger(s), so the analysed score is {s.label}. An onset F1 alone rises with the "
-            "note count and evenness (uniform random onsets at the worm's rate score about 0.33 one-to-one on the "
-            "mazurka, SCIENCE.md section 5); read 'musical' here as 'scores high on this F1', not as alignment.")
+    text = (f"No shift-null z in the ledger(s), so the analysed score is {s.label}. An onset F1 alone rises with the "
+            "note count and evenness (SCIENCE.md section 5); read 'musical' here as 'scores high on this F1', not as "
+            "alignment.")
+    if res.chance is not None:
+        ch = res.chance
+        text += (f" Chance level (uniform random onsets at each evaluation's own note count, {chance.N_DRAWS} draws): "
+                 f"mean {np.mean(ch):.3f} over all evaluations against a mean {s.key} of {np.mean(res.design.y):.3f}; "
+                 f"{int(np.sum(res.design.y > ch))} of {len(ch)} evaluations beat their chance level.")
+    return text
 
 
 def sections(res) -> list[Section]:
@@ -75,7 +81,7 @@ def sections(res) -> list[Section]:
         f"Its centre and covariance are the prior (theta_bar, Sigma), written to prior.h5 and the ledger's /prior; "
         f"bootstrap CIs resample the cluster's members ({res.n_boot} resamples, percentile)."],
         [("cluster_bic", f"BIC per k (mixture on parameters{' + score' if cl.with_score else ''}; clusters ranked by {lab})", cluster.bic_rows(cl)),
-         ("clusters", f"clusters: size, {lab}, centre (search coordinates)", cluster.rows(cl, des.X, des.y, names, S.key)),
+         ("clusters", f"clusters: size, {lab}, centre (search coordinates)", cluster.rows(cl, des.X, des.y, names, S.key, res.chance)),
          ("prior_mean", f"musical cluster (best mean {lab}): theta_bar", prior_rows),
          ("prior_cov", f"musical cluster (best mean {lab}): Sigma (search coordinates)", cov_rows)],
         [("BIC per k", "plots/bic.png"), ("clusters in PC space", "plots/clusters.png")]))

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import bootstrap, cluster, design, importance, pca, prior, regression, sensitivity
+from . import bootstrap, chance, cluster, design, importance, pca, prior, regression, sensitivity
 from .pca import standardise
 
 
@@ -32,6 +32,7 @@ class Analysis:
     importance_ci: np.ndarray | None  # (2d, 2): logistic coefficients, then impurity
     sensitivity: sensitivity.Sensitivity
     prior: prior.Prior
+    chance: np.ndarray | None  # (n,) chance F1 at each row's note count (F1 scores only)
     quantile: float
     n_boot: int
     seed: int
@@ -44,7 +45,7 @@ def analyse(des: design.Design, *, k_max: int = 6, quantile: float = 0.75, n_boo
 
     from ..store.provenance import utc_now
 
-    steps = ("PCA", "clusters", "OLS", "importance", "sensitivity", "bootstrap")
+    steps = ("PCA", "clusters", "chance", "OLS", "importance", "sensitivity", "bootstrap")
     bar = tqdm(steps, desc="analyze", unit="step", disable=not progress, file=sys.stderr, leave=False)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -62,6 +63,8 @@ def analyse(des: design.Design, *, k_max: int = 6, quantile: float = 0.75, n_boo
     done("PCA")
     cl = cluster.musical_cluster(X, good, k_max=k_max, seed=seed, with_score=cluster_on_score)
     done("clusters")
+    chance_rows = chance.per_row(des)
+    done("chance")
     ols = regression.fit(X, y)
     done("OLS")
     imp = importance.fit(X, good, quantile, seed)
@@ -87,7 +90,8 @@ def analyse(des: design.Design, *, k_max: int = 6, quantile: float = 0.75, n_boo
                   f"musical = the cluster with the {'highest' if des.score.higher_is_better else 'lowest'} mean {des.score.key}",
         sources=tuple(os.path.abspath(p) for p in des.paths), created_utc=utc_now(),
     )
-    return Analysis(des, p, cl, centre_ci, ols, ols_ci, imp, imp_ci, sens, pr, quantile, n_boot, seed, seconds)
+    return Analysis(des, p, cl, centre_ci, ols, ols_ci, imp, imp_ci, sens, pr, chance_rows, quantile, n_boot, seed,
+                    seconds)
 
 
 def default_out_dir(ledger: str | os.PathLike) -> Path:

@@ -11,13 +11,17 @@ from ..music.chance import chance_f1
 #: random draws per distinct note count (the chance level's sd is ~0.02 at 20)
 N_DRAWS = 20
 #: score keys with a chance level, and the ChanceF1 field that holds it
-_FIELDS = {"f1_mireval": "f1_mireval_mean", "f1_seed": "f1_seed_mean"}
+_FIELDS = {"f1_mireval": "f1_mireval_mean", "f1": "f1_mireval_mean", "f1_seed": "f1_seed_mean", "f1_any": "f1_seed_mean"}
+#: the one-to-one F1's uniform chance as the nulls store it beside each score (scores branch, optimiser)
+STORED = "uniform_mean"
 
 
 def per_row(des) -> np.ndarray | None:
     """(n,) chance F1 of each evaluation, or None when the score is no F1 or the
-    ledger lacks the target, the window or the note rate."""
+    ledger has neither a stored chance column nor the target, window and note rate."""
     field = _FIELDS.get(des.score.key)
+    if field == "f1_mireval_mean" and STORED in des.metrics:
+        return np.asarray(des.metrics[STORED], dtype=float)
     if field is None or "worm_rate_hz" not in des.metrics:
         return None
     out = np.full(des.n, np.nan)

@@ -16,7 +16,8 @@ Two sources are read:
   ``params`` float64 (n, k) in physical units, ``param_names`` str (k,),
   optional ``status`` int8 (n,) (1 = done; absent = all done), ``metrics/<key>``
   float64 (n,), and file attrs ``model`` and optionally ``param_scales`` (JSON
-  name -> "log"/"linear") and ``sampler`` (docs/analyze.md).
+  name -> "log"/"linear") and ``sampler`` (docs/analyze.md); the optimiser's
+  own ledger (``values``, attr ``labels``, one dataset per score) is read too.
 """
 from __future__ import annotations
 
@@ -120,21 +121,32 @@ def _scales(attrs: dict, model: str, names: Sequence[str]) -> dict[str, str]:
         stored = {}
     out = {}
     for name in names:
-        scale = stored.get(name) if isinstance(stored, dict) else None
+        base = name.split("[", 1)[0]  # an optimiser's per-muscle entry g_k_slow[DL] scales like g_k_slow
+        scale = stored.get(name, stored.get(base)) if isinstance(stored, dict) else None
         if scale is None:
             try:
                 from ..params import space
 
                 sp = space(model)
-                scale = sp[name].scale if name in sp else "linear"
+                scale = sp[base].scale if base in sp else "linear"
             except PyannowError:
                 scale = "linear"
         out[name] = "log" if scale == "log" else "linear"
     return out
 
 
+#: per-evaluation bookkeeping columns of an evaluation table that are not scores
+_BOOKKEEPING = frozenset({"iteration", "start", "rank", "seed", "wall_s", "status", "task_id", "n_notes"})
+
+
 def _read_evaluations(path: Path) -> Source | None:
-    """The ``/evaluations`` table (module doc), or None when the file has none."""
+    """The ``/evaluations`` table (module doc), or None when the file has none.
+
+    Two spellings are read: the documented one (``params``, ``param_names``,
+    ``metrics/<key>``, ``status``) and the optimiser's ledger
+    (``pyannow-optimize-1``: ``values`` (n, d), root attr ``labels`` (JSON names),
+    one 1-D dataset per score, done = finite ``loss``).
+    """
     import h5py
 
     from ..store.ledger import LedgerError
@@ -144,19 +156,32 @@ def _read_evaluations(path: Path) -> Source | None:
             if "evaluations" not in f:
                 return None
             g = f["evaluations"]
-            names = tuple(x.decode() if isinstance(x, bytes) else str(x) for x in g["param_names"][()])
-            values = np.asarray(g["params"][()], dtype=np.float64).reshape(-1, len(names))
-            n = len(values)
-            status = np.asarray(g["status"][()]) if "status" in g else np.ones(n, dtype=np.int8)
-            metrics = {k: np.asarray(g["metrics"][k][()], dtype=np.float64) for k in g.get("metrics", {})}
             attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-    except (OSError, KeyError, ValueError) as exc:
+            if "param_names" in g:
+                names = tuple(x.decode() if isinstance(x, bytes) else str(x) for x in g["param_names"][()])
+            else:
+                names = tuple(json.loads(str(attrs["labels"])))
+            values = np.asarray(g["params" if "params" in g else "values"][()], dtype=np.float64).reshape(-1, len(names))
+            n = len(values)
+            if "metrics" in g:
+                metrics = {k: np.asarray(g["metrics"][k][()], dtype=np.float64) for k in g["metrics"]}
+            else:
+                metrics = {k: np.asarray(ds[()], dtype=np.float64) for k, ds in g.items()
+                           if isinstance(ds, h5py.Dataset) and ds.shape == (n,) and ds.dtype.kind in "fiu"
+                           and k not in _BOOKKEEPING}
+            if "status" in g:
+                status = np.asarray(g["status"][()])
+            elif "loss" in metrics:
+                status = np.where(np.isfinite(metrics["loss"]), 1, 2)
+            else:
+                status = np.ones(n, dtype=np.int8)
+    except (OSError, KeyError, ValueError, TypeError) as exc:
         raise LedgerError(f"{path} is not a readable evaluation table: {exc}") from None
     done = status == 1
     model = str(attrs.get("model", "unknown"))
-    return Source(str(path), model, str(attrs.get("sampler", attrs.get("method", "optimiser"))), names,
-                  _scales(attrs, model, names), values[done], {k: v[done] for k, v in metrics.items()},
-                  np.flatnonzero(done).astype(np.int64), n, bool(done.all()))
+    sampler = str(attrs.get("sampler", f"optimiser:{attrs['method']}" if "method" in attrs else "optimiser"))
+    return Source(str(path), model, sampler, names, _scales(attrs, model, names), values[done],
+                  {k: v[done] for k, v in metrics.items()}, np.flatnonzero(done).astype(np.int64), n, bool(done.all()))
 
 
 def read_source(path: str | os.PathLike) -> Source:

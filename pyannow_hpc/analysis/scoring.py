@@ -19,8 +19,10 @@ from ..music.metrics import metric_label
 #: shift-null z columns, most specific first (the scores helper's names)
 SHIFT_Z_KEYS = ("shift_z", "f1_shift_z", "z_shift", "shift_null_z", "f1_mireval_shift_z")
 _SHIFT_Z_RE = re.compile(r"(shift.*_z$|^z_.*shift|shift_z)")
-#: fallbacks after a shift-null z, in order
-FALLBACK_KEYS = ("f1_mireval", "onset_loss")
+#: fallbacks after a shift-null z, in order (f1 / loss: the optimiser ledger's names)
+FALLBACK_KEYS = ("f1_mireval", "f1", "onset_loss", "loss")
+#: other spellings of the sweep's metrics (the nulls' and the optimiser's AlignmentScore fields)
+ALIASES = {"f1": "f1_mireval", "f1_any": "f1_seed"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def is_shift_z(key: str) -> bool:
 def label(key: str) -> str:
     if is_shift_z(key):
         return f"shift-null z of the one-to-one F1 ({key}: circular shifts of the worm's own onsets)"
-    return metric_label(key)
+    return metric_label(ALIASES.get(key, key))
 
 
 def describe(key: str) -> Score:

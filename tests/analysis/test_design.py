@@ -81,3 +81,40 @@ def test_the_documented_evaluation_table_is_read(tmp_path):
     des = design.load_design([path])
     assert des.n == 9 and des.samplers == ("cma",) and des.score.key == "onset_loss"
     assert not des.score.higher_is_better and des.coord_names == ("p", "log10(g)")
+
+
+def test_the_optimisers_ledger_layout_is_read(tmp_path):
+    """pyannow-optimize-1 (branch opt): values (n, d), root attr labels, one dataset per score."""
+    import json
+
+    rng = np.random.default_rng(2)
+    n = 12
+    path = tmp_path / "opt_ledger.h5"
+    loss = rng.uniform(0, 1, n)
+    loss[4] = np.nan  # a failed evaluation
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = "pyannow-optimize-1"
+        f.attrs["labels"] = json.dumps(["drive_g_syn", "g_k_slow[DL]"])
+        f.attrs["model"] = "boyle2008"
+        f.attrs["method"] = "cmaes"
+        g = f.create_group("evaluations")
+        for key in ("iteration", "start", "rank", "seed", "wall_s", "n_notes"):
+            g[key] = np.arange(n, dtype=float)
+        g["loss"] = loss
+        g["f1"] = rng.uniform(0, 0.4, n)
+        g["shift_z"] = rng.normal(0, 1, n)
+        g["uniform_mean"] = rng.uniform(0.2, 0.3, n)
+        g["u"] = rng.uniform(0, 1, (n, 2))
+        g["values"] = np.column_stack([rng.uniform(0.07, 0.12, n), 10 ** rng.uniform(-0.7, 0.2, n)])
+        f.create_group("iterations")["best_loss"] = np.zeros(3)
+    des = design.load_design([path])
+    assert des.n == n - 1 and des.samplers == ("optimiser:cmaes",)
+    assert des.score.key == "shift_z" and "shift-null z" in des.score.label
+    assert set(des.metrics) == {"loss", "f1", "shift_z", "uniform_mean"}  # bookkeeping is not a score
+    # the per-quadrant entry takes g_k_slow's log scale from the model's space
+    assert des.coord_names == ("drive_g_syn", "log10(g_k_slow[DL])")
+    f1 = design.load_design([path], score="f1")
+    assert f1.score.label.startswith("F1 (mir_eval one-to-one")
+    from pyannow_hpc.analysis import chance
+
+    np.testing.assert_array_equal(chance.per_row(f1), f1.metrics["uniform_mean"])  # the stored null is used

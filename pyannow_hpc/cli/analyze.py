@@ -50,8 +50,7 @@ def run(args) -> int:
     cl, s = res.clustering, res.design.score
     print(f"analyzed {res.design.n} evaluations by {s.key} ({s.label}); k = {cl.k} by BIC, musical cluster "
           f"{cl.musical} with {len(cl.members)} members; {res.seconds['total']:.1f} s")
-    where = "prior.h5" + ("" if args.no_ledger_prior else " and /prior of " + ", ".join(args.ledgers))
-    print(f"prior (theta_bar, Sigma) -> {index.parent / where if args.no_ledger_prior else index.parent / 'prior.h5'}"
-          + ("" if args.no_ledger_prior else f" and /prior in {', '.join(args.ledgers)}"))
+    in_ledgers = "" if args.no_ledger_prior else f" and /prior in {', '.join(args.ledgers)}"
+    print(f"prior (theta_bar, Sigma) -> {index.parent / 'prior.h5'}{in_ledgers}")
     print(f"report: {index}")
     return 0

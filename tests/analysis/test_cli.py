@@ -9,19 +9,22 @@ from pyannow_hpc.cli import main
 F1_LABEL = "F1 (mir_eval one-to-one, ±50 ms)"
 
 
-def test_analyze_writes_report_tables_plots_and_prior(tmp_path, synthetic, capsys):
+def test_analyze_writes_report_tables_plots_and_prior_and_the_sweep_page_links_it(tmp_path, synthetic, capsys):
+    from pyannow_hpc.report.render import render
+
     rng = np.random.default_rng(9)
     x = rng.uniform(0, 1, (48, 2))
     f1 = 0.1 + 0.3 * x[:, 0] + rng.normal(0, 0.02, 48)
     path = synthetic(tmp_path / "s.h5", ("drive_g_syn", "noise_sd_uA"), x, {"f1_mireval": f1, "onset_loss": 1 - f1})
+    index = render(path, top_k=1, progress=False)
+    assert "analysis/index.html" not in index.read_text()  # no dead link before analyze ran
     raw = path.read_bytes()
-    out = tmp_path / "an"
-    rc = main(["analyze", str(path), "--out", str(out), "--n-boot", "10", "--k-max", "3", "--no-progress",
-               "--no-ledger-prior"])
+    rc = main(["analyze", str(path), "--n-boot", "10", "--k-max", "3", "--no-progress", "--no-ledger-prior"])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "analyzed 48 evaluations by f1_mireval" in printed and "report:" in printed
     assert path.read_bytes() == raw  # --no-ledger-prior: the ledger is not touched
+    out = index.parent / "analysis"  # the default folder sits inside the sweep report's
     for name in ("analysis.md", "index.html", "prior.h5", "plots/scree.png", "plots/bic.png", "plots/clusters.png",
                  "plots/cooks.png", "plots/importance.png", "tables/ols.csv", "tables/prior_mean.csv",
                  "tables/sensitivity.csv", "tables/importance.csv", "tables/pca.csv"):
@@ -33,7 +36,9 @@ def test_analyze_writes_report_tables_plots_and_prior(tmp_path, synthetic, capsy
     assert "no shift-null z" in md.lower() and "SALib.analyze.delta" in md
     assert prior.read(out / "prior.h5").score == "f1_mireval"
     page = (out / "index.html").read_text()
-    assert "plots/scree.png" in page and "tables/ols.csv" in page
+    assert "plots/scree.png" in page and "tables/ols.csv" in page and 'href="../index.html"' in page
+    render(path, top_k=1, progress=False)
+    assert 'href="analysis/index.html"' in index.read_text()
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, synthetic, capsys):
@@ -50,19 +55,3 @@ def test_bad_inputs_are_one_line_errors(tmp_path, synthetic, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert rc == 2 and len(err) == 1 and err[0].startswith("pyannow-hpc: error:") and needle in err[0], err
     assert not (tmp_path / "o").exists()  # nothing written for bad input
-
-
-def test_the_sweep_report_links_the_analysis_page(tmp_path, synthetic):
-    from pyannow_hpc.report.render import render
-
-    rng = np.random.default_rng(1)
-    x = rng.uniform(0, 1, (30, 2))
-    f1 = 0.2 * x[:, 0] + rng.normal(0, 0.01, 30)
-    path = synthetic(tmp_path / "sw.h5", ("drive_g_syn", "noise_sd_uA"), x, {"f1_mireval": f1, "onset_loss": 1 - f1})
-    index = render(path, top_k=1, progress=False)
-    assert "analysis/index.html" not in index.read_text()  # no dead link before analyze ran
-    assert main(["analyze", str(path), "--n-boot", "10", "--k-max", "2", "--no-progress"]) == 0
-    page = index.parent / "analysis" / "index.html"  # the default folder sits inside the report's
-    assert page.exists() and 'href="../index.html"' in page.read_text()
-    render(path, top_k=1, progress=False)
-    assert 'href="analysis/index.html"' in index.read_text()

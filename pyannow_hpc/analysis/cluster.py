@@ -11,7 +11,7 @@ for an optimiser's path, whose points crowd where it searched). The musical clus
 members score best on average on the analysed score (the shift-null z when
 the ledger has it); its centre and covariance, back in search coordinates,
 are the prior (theta_bar, Sigma). Only clusters with at least d + 2 members
-qualify, so that Sigma has full rank.
+and a positive-definite covariance qualify (the penalty needs Sigma^-1).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .design import AnalysisError
 from .pca import standardise
 
 
@@ -32,6 +33,7 @@ class Clustering:
     centre: np.ndarray  # (d,) musical cluster mean, search coordinates
     cov: np.ndarray  # (d, d) musical cluster covariance, search coordinates
     with_score: bool = True
+    note: str = ""  # said in the report when the BIC choice was overridden
 
     @property
     def members(self) -> np.ndarray:
@@ -53,6 +55,13 @@ def choose_k(Z: np.ndarray, k_max: int, seed: int) -> tuple[int, dict[int, float
     return best, bic, labels[best]
 
 
+def _full_rank(X: np.ndarray) -> bool:
+    """Whether the rows' covariance is positive definite (the penalty needs Sigma^-1)."""
+    cov = np.atleast_2d(np.cov(X, rowvar=False))
+    w = np.linalg.eigvalsh(cov)
+    return bool(w.min() > 1e-12 * max(w.max(), np.finfo(float).tiny))
+
+
 def musical_cluster(X: np.ndarray, goodness: np.ndarray, k_max: int = 6, seed: int = 0,
                     with_score: bool = True) -> Clustering:
     n, d = X.shape
@@ -66,12 +75,20 @@ def musical_cluster(X: np.ndarray, goodness: np.ndarray, k_max: int = 6, seed: i
     order = np.argsort(-sizes, kind="stable")
     labels = np.argsort(order)[labels]
     means = np.array([goodness[labels == c].mean() if np.any(labels == c) else -np.inf for c in range(k)])
-    big = [c for c in range(k) if np.sum(labels == c) >= min_size] or [int(np.argmax(np.bincount(labels)))]
-    musical = max(big, key=lambda c: means[c])
+    ok = [c for c in range(k) if np.sum(labels == c) >= min_size and _full_rank(X[labels == c])]
+    note = ""
+    if not ok:  # no cluster supports a full-rank Sigma (e.g. repeated points): the whole design is the region
+        if not _full_rank(X):
+            raise AnalysisError(f"the finished evaluations span fewer than {d} dimensions (repeated points?); "
+                                "no covariance Sigma can be estimated")
+        note = (f"no cluster at k = {k} had >= {min_size} members and a full-rank covariance, so the whole design "
+                "is taken as one cluster")
+        k, labels, means, ok = 1, np.zeros(n, dtype=int), np.array([goodness.mean()]), [0]
+    musical = max(ok, key=lambda c: means[c])
     members = labels == musical
     centre = X[members].mean(axis=0)
     cov = np.atleast_2d(np.cov(X[members], rowvar=False))
-    return Clustering(k, bic, labels, int(musical), means, centre, cov, with_score)
+    return Clustering(k, bic, labels, int(musical), means, centre, cov, with_score, note)
 
 
 def rows(cl: Clustering, X: np.ndarray, y: np.ndarray, coord_names, score_label: str,

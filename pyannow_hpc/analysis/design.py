@@ -74,6 +74,7 @@ class Design:
     n_rows_total: int
     complete: bool
     sources: tuple = ()  # the Source of each path (targets and windows for the chance level)
+    dropped: tuple[str, ...] = ()  # parameters left out because they never varied
 
     @property
     def n(self) -> int:
@@ -247,10 +248,22 @@ def load_design(paths: Sequence[str | os.PathLike], score: str | None = None) ->
     if n < d + 3:
         raise AnalysisError(f"only {n} finished evaluation(s) with a finite {chosen.key}; the analysis needs at "
                             f"least {d + 3} for {d} parameters")
+    y = metrics[chosen.key][keep]
+    if np.ptp(y) == 0:
+        raise AnalysisError(f"{chosen.key} is {y[0]:g} for every finished evaluation; there is nothing to explain "
+                            "(choose another score with --score)")
+    # a parameter that never varied carries no information and makes every fit singular
+    varied = np.ptp(coords[keep], axis=0) > 0
+    if not varied.any():
+        raise AnalysisError("no parameter varies across the finished evaluations")
+    dropped = tuple(n for n, v in zip(first.names, varied) if not v)
+    names = tuple(n for n, v in zip(first.names, varied) if v)
+    scales = tuple(s for s, v in zip(scales, varied) if v)
     return Design(
-        names=first.names, scales=scales, X=coords[keep], values=values[keep], score=chosen,
-        y=metrics[chosen.key][keep], metrics={k: v[keep] for k, v in metrics.items()}, task_ids=task_ids[keep],
+        names=names, scales=scales, X=coords[keep][:, varied], values=values[keep][:, varied], score=chosen,
+        y=y, metrics={k: v[keep] for k, v in metrics.items()}, task_ids=task_ids[keep],
         source_index=src_idx[keep], paths=tuple(s.path for s in sources), model=first.model,
         samplers=tuple(s.sampler for s in sources), n_rows_total=sum(s.n_rows for s in sources),
         complete=len(sources) == 1 and first.complete and bool(keep.all()), sources=tuple(sources),
+        dropped=dropped,
     )

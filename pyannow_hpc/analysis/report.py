@@ -57,7 +57,8 @@ def sections(res) -> list[Section]:
         f"{des.n} finished evaluations with a finite {S.key} (of {des.n_rows_total} rows) from {src}; cell model "
         f"{des.model}; sampler(s) {', '.join(dict.fromkeys(des.samplers))}.",
         f"Analysed score: **{lab}** ({'higher' if S.higher_is_better else 'lower'} is better). {_score_caveat(res)}",
-        "Parameters are in search coordinates: " + ", ".join(names) + ".",
+        "Parameters are in search coordinates: " + ", ".join(names) + "."
+        + (f" Left out because they never varied: {', '.join(des.dropped)}." if des.dropped else ""),
     ])
     out.append(overview)
     out.append(Section("PCA of the sampled parameters", [
@@ -75,8 +76,9 @@ def sections(res) -> list[Section]:
     out.append(Section("Clusters and the musical cluster", [
         f"Gaussian mixture (full covariances) on the standardised search coordinates"
         f"{' and the standardised ' + S.key if cl.with_score else ''} for k = 1..{max(cl.bic)}; "
-        f"k = {cl.k} has the lowest BIC. The musical cluster is cluster {cl.musical} ({len(cl.members)} members): "
-        f"the cluster (of those with >= d + 2 members) with the best mean {S.key}. It is chosen on the same "
+        + (f"{cl.note}. " if cl.note else f"k = {cl.k} has the lowest BIC. ")
+        + f"The musical cluster is cluster {cl.musical} ({len(cl.members)} members): the cluster (of those with "
+        f">= d + 2 members and a full-rank covariance) with the best mean {S.key}. It is chosen on the same "
         "scores it is summarised by (in-sample), so its mean score is not a held-out estimate.",
         f"Its centre and covariance are the prior (theta_bar, Sigma), written to prior.h5 and the ledger's /prior; "
         f"bootstrap CIs resample the cluster's members ({res.n_boot} resamples, percentile)."],

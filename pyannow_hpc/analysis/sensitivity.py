@@ -57,8 +57,12 @@ def analyse(X: np.ndarray, y: np.ndarray, coord_names, *, saltelli: bool, seed: 
     # optimiser design). SALib prints binning notices (stdout and warnings) and resets the global warning
     # filter, both kept inside here; it seeds numpy's global RNG only for a truthy seed,
     # hence seed + 1 (seed 0 would not be reproducible).
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings(record=True):
-        res = delta.analyze(problem, X, y, num_resamples=n_resamples, seed=seed + 1, method="all")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                warnings.catch_warnings(record=True):
+            res = delta.analyze(problem, X, y, num_resamples=n_resamples, seed=seed + 1, method="all")
+    except (ValueError, np.linalg.LinAlgError) as exc:  # degenerate samples (ties, too few rows)
+        return Sensitivity(f"not computed: SALib.analyze.delta failed on these samples ({str(exc)[:120]})", {})
     why = "the design is not a Saltelli design" if not saltelli else "the Saltelli design is incomplete"
     return Sensitivity(f"moment-independent delta (raw) and first-order S1 from arbitrary samples "
                        f"(SALib.analyze.delta; Sobol total order needs a Saltelli design and {why})",
@@ -67,4 +71,6 @@ def analyse(X: np.ndarray, y: np.ndarray, coord_names, *, saltelli: bool, seed: 
 
 
 def rows(sens: Sensitivity, coord_names) -> list[dict]:
+    if not sens.columns:
+        return []
     return [{"parameter": n, **{k: float(v[j]) for k, v in sens.columns.items()}} for j, n in enumerate(coord_names)]

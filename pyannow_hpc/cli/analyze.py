@@ -48,7 +48,8 @@ def run(args) -> int:
                          cluster_on_score=args.cluster_on == "params+score",
                          progress=not args.no_progress)
     cl, s = res.clustering, res.design.score
-    print(f"analyzed {res.design.n} evaluations by {s.key} ({s.label}); k = {cl.k} by BIC, musical cluster "
+    how = "by BIC" if not cl.note else "(no cluster by BIC had a full-rank covariance)"
+    print(f"analyzed {res.design.n} evaluations by {s.key} ({s.label}); k = {cl.k} {how}, musical cluster "
           f"{cl.musical} with {len(cl.members)} members; {res.seconds['total']:.1f} s")
     in_ledgers = "" if args.no_ledger_prior else f" and /prior in {', '.join(args.ledgers)}"
     print(f"prior (theta_bar, Sigma) -> {index.parent / 'prior.h5'}{in_ledgers}")

@@ -57,3 +57,15 @@ def test_uniform_parameters_alone_give_one_cluster(tmp_path, synthetic):
     des = design.load_design([path])
     cl = cluster.musical_cluster(des.X, des.y, k_max=4, seed=0, with_score=False)
     assert cl.k == 1 and len(cl.members) == 64
+
+
+def test_repeated_points_still_give_a_positive_definite_sigma():
+    """Ten points, each evaluated three times: a mixture can put a cluster on a
+    few repeated points, whose covariance is singular; such clusters never
+    become the prior."""
+    rng = np.random.default_rng(0)
+    x = np.repeat(rng.uniform(0, 1, (10, 3)), 3, axis=0)
+    cl = cluster.musical_cluster(x, np.repeat(rng.uniform(0, 1, 10), 3), k_max=6, seed=0)
+    assert np.linalg.eigvalsh(cl.cov).min() > 0
+    with pytest.raises(design.AnalysisError, match="fewer than 3 dimensions"):
+        cluster.musical_cluster(np.repeat(x[:2], 10, axis=0), np.arange(20.0), k_max=3)

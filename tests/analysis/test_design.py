@@ -118,3 +118,15 @@ def test_the_optimisers_ledger_layout_is_read(tmp_path):
     from pyannow_hpc.analysis import chance
 
     np.testing.assert_array_equal(chance.per_row(f1), f1.metrics["uniform_mean"])  # the stored null is used
+
+
+def test_a_constant_score_is_refused_and_a_constant_parameter_is_dropped(tmp_path, synthetic):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, (20, 3))
+    flat = synthetic(tmp_path / "flat.h5", ("p", "q", "r"), x, {"f1_mireval": np.zeros(20)})
+    with pytest.raises(design.AnalysisError, match="f1_mireval is 0 for every finished evaluation"):
+        design.load_design([flat])
+    x[:, 1] = 0.5  # q never varied
+    fixed = synthetic(tmp_path / "fixed.h5", ("p", "q", "r"), x, {"f1_mireval": x[:, 0]})
+    des = design.load_design([fixed])
+    assert des.names == ("p", "r") and des.dropped == ("q",) and des.X.shape == (20, 2)

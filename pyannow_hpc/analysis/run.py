@@ -59,7 +59,7 @@ def analyse(des: design.Design, *, k_max: int = 6, quantile: float = 0.75, n_boo
         bar.update(1)
 
     X, y, good = des.X, des.y, des.score.goodness(des.y)
-    p = pca.fit(X, seed)
+    pc = pca.fit(X, seed)
     done("PCA")
     cl = cluster.musical_cluster(X, good, k_max=k_max, seed=seed, with_score=cluster_on_score)
     done("clusters")
@@ -86,11 +86,13 @@ def analyse(des: design.Design, *, k_max: int = 6, quantile: float = 0.75, n_boo
     pr = prior.Prior(
         names=des.names, scales=des.scales, mean=cl.centre, cov=cl.cov, score=des.score.key,
         score_label=des.score.label, n_members=len(cl.members),
-        criterion=f"Gaussian mixture on standardised search coordinates{' and score' if cluster_on_score else ''}, k = {cl.k} by lowest BIC (k <= {k_max}); "
-                  f"musical = the cluster with the {'highest' if des.score.higher_is_better else 'lowest'} mean {des.score.key}",
-        sources=tuple(os.path.abspath(p) for p in des.paths), created_utc=utc_now(),
+        criterion=f"Gaussian mixture on standardised search coordinates{' and score' if cluster_on_score else ''}, "
+                  + (cl.note if cl.note else f"k = {cl.k} by lowest BIC (k <= {k_max})")
+                  + f"; musical = the cluster with the {'highest' if des.score.higher_is_better else 'lowest'} "
+                  f"mean {des.score.key}",
+        sources=tuple(os.path.abspath(path) for path in des.paths), created_utc=utc_now(),
     )
-    return Analysis(des, p, cl, centre_ci, ols, ols_ci, imp, imp_ci, sens, pr, chance_rows, quantile, n_boot, seed,
+    return Analysis(des, pc, cl, centre_ci, ols, ols_ci, imp, imp_ci, sens, pr, chance_rows, quantile, n_boot, seed,
                     seconds)
 
 

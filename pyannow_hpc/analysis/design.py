@@ -75,6 +75,7 @@ class Design:
     complete: bool
     sources: tuple = ()  # the Source of each path (targets and windows for the chance level)
     dropped: tuple[str, ...] = ()  # parameters left out because they never varied
+    n_no_evidence: int = 0  # evaluations left out: their shift null has no spread (z = 0 by construction)
 
     @property
     def n(self) -> int:
@@ -243,11 +244,15 @@ def load_design(paths: Sequence[str | os.PathLike], score: str | None = None) ->
     with np.errstate(divide="ignore", invalid="ignore"):  # a non-positive value on a log axis is dropped below
         coords = to_search(values, scales)
     keep = np.isfinite(metrics[chosen.key]) & np.all(np.isfinite(coords), axis=1)
+    no_evidence = keep & _no_evidence(chosen.key, metrics)
+    keep &= ~no_evidence
     d = len(first.names)
     n = int(keep.sum())
     if n < d + 3:
-        raise AnalysisError(f"only {n} finished evaluation(s) with a finite {chosen.key}; the analysis needs at "
-                            f"least {d + 3} for {d} parameters")
+        why = (f" ({int(no_evidence.sum())} more have a shift null with no spread: z = 0 by construction)"
+               if no_evidence.any() else "")
+        raise AnalysisError(f"only {n} finished evaluation(s) with a finite {chosen.key}{why}; the analysis needs at "
+                            f"least {d + 3} for {d} parameters (try --score f1_mireval)")
     y = metrics[chosen.key][keep]
     if np.ptp(y) == 0:
         raise AnalysisError(f"{chosen.key} is {y[0]:g} for every finished evaluation; there is nothing to explain "
@@ -265,5 +270,16 @@ def load_design(paths: Sequence[str | os.PathLike], score: str | None = None) ->
         source_index=src_idx[keep], paths=tuple(s.path for s in sources), model=first.model,
         samplers=tuple(s.sampler for s in sources), n_rows_total=sum(s.n_rows for s in sources),
         complete=len(sources) == 1 and first.complete and bool(keep.all()), sources=tuple(sources),
-        dropped=dropped,
+        dropped=dropped, n_no_evidence=int(no_evidence.sum()),
     )
+
+
+def _no_evidence(key: str, metrics: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows whose shift-null z carries no evidence: the null's sd column
+    (``shift_sd`` beside ``shift_z``) is 0, i.e. a silent or flooding worm whose
+    shifted copies all score the same; the nulls then set z = 0 by construction
+    (music/nulls.py), and dozens of such exact zeros would pose as a "cluster"."""
+    sd_key = key[:-1] + "sd" if key.endswith("_z") else ""
+    if not scoring.is_shift_z(key) or sd_key not in metrics:
+        return np.zeros(len(metrics[key]), dtype=bool)
+    return metrics[sd_key] == 0

@@ -34,8 +34,11 @@ class Importance:
 
 
 def musical_labels(goodness: np.ndarray, quantile: float = 0.75) -> tuple[np.ndarray, float]:
+    """1 for scores strictly above the quantile (ties at the cut, e.g. many F1 = 0,
+    would otherwise all count as musical); >= only when nothing lies above it."""
     cut = float(np.quantile(goodness, quantile))
-    return (goodness >= cut).astype(int), cut
+    above = goodness > cut
+    return (above if above.any() else goodness >= cut).astype(int), cut
 
 
 def _logistic(Z, labels, seed):

@@ -55,7 +55,10 @@ def sections(res) -> list[Section]:
     src = ", ".join(Path(p).name for p in des.paths)
     overview = Section("Design", [
         f"{des.n} finished evaluations with a finite {S.key} (of {des.n_rows_total} rows) from {src}; cell model "
-        f"{des.model}; sampler(s) {', '.join(dict.fromkeys(des.samplers))}.",
+        f"{des.model}; sampler(s) {', '.join(dict.fromkeys(des.samplers))}."
+        + (f" Left out: {des.n_no_evidence} evaluations whose shift null has no spread (a silent or flooding worm: "
+           "every shifted copy scores the same, so z = 0 by construction and says nothing about alignment)."
+           if des.n_no_evidence else ""),
         f"Analysed score: **{lab}** ({'higher' if S.higher_is_better else 'lower'} is better). {_score_caveat(res)}",
         "Parameters are in search coordinates: " + ", ".join(names) + "."
         + (f" Left out because they never varied: {', '.join(des.dropped)}." if des.dropped else ""),
@@ -104,8 +107,8 @@ def sections(res) -> list[Section]:
         out.append(Section("Musical vs non-musical", ["Every evaluation got the same label; nothing to separate."]))
     else:
         out.append(Section("Musical vs non-musical", [
-            f"Label: musical = {S.key} in its top {100 * (1 - res.quantile):.0f}% "
-            f"({int(imp.labels.sum())} of {len(imp.labels)}; cut {S.key} {'>=' if S.higher_is_better else '<='} "
+            f"Label: musical = {S.key} above its {100 * res.quantile:.0f}th percentile "
+            f"({int(imp.labels.sum())} of {len(imp.labels)}; cut {S.key} {'>' if S.higher_is_better else '<'} "
             f"{imp.threshold if S.higher_is_better else -imp.threshold:.4g}). Logistic regression coefficients are per "
             f"standard deviation of the parameter; the random forest ({importance.N_TREES} trees) has out-of-bag "
             f"accuracy {imp.oob_accuracy:.3f} (held-out) against {imp.base_rate:.3f} for always answering the majority "

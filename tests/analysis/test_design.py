@@ -130,3 +130,20 @@ def test_a_constant_score_is_refused_and_a_constant_parameter_is_dropped(tmp_pat
     fixed = synthetic(tmp_path / "fixed.h5", ("p", "q", "r"), x, {"f1_mireval": x[:, 0]})
     des = design.load_design([fixed])
     assert des.names == ("p", "r") and des.dropped == ("q",) and des.X.shape == (20, 2)
+
+
+def test_shift_z_rows_whose_null_has_no_spread_are_left_out(tmp_path, synthetic):
+    """A silent or flooding worm: every shifted copy scores the same (shift_sd 0)
+    and the nulls set z = 0; such rows say nothing about alignment."""
+    rng = np.random.default_rng(4)
+    n = 30
+    x = rng.uniform(0, 1, (n, 2))
+    sd = rng.uniform(0.01, 0.05, n)
+    z = rng.normal(0, 1, n)
+    silent = np.arange(0, n, 3)
+    sd[silent], z[silent] = 0.0, 0.0
+    path = synthetic(tmp_path / "z.h5", ("p", "q"), x, {"shift_z": z, "shift_sd": sd, "f1_mireval": rng.uniform(0, 1, n)})
+    des = design.load_design([path])
+    assert des.n == n - len(silent) and des.n_no_evidence == len(silent)
+    assert not set(des.task_ids.tolist()) & set(silent.tolist())
+    assert design.load_design([path], score="f1_mireval").n == n  # an F1 keeps them: F1 = 0 is a real score

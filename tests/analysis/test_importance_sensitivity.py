@@ -48,3 +48,9 @@ def test_other_designs_get_the_delta_method_and_say_so(tmp_path, synthetic):
     assert sens.columns["delta"][0] > 3 * sens.columns["delta"][1]
     again = sensitivity.analyse(x, y, ("p", "q"), saltelli=False, seed=0)
     np.testing.assert_array_equal(sens.columns["delta 95% conf"], again.columns["delta 95% conf"])  # seeded
+
+
+def test_ties_at_the_cut_are_not_all_musical():
+    good = np.array([0.0] * 13 + [0.9, 1.2, 2.0])  # the 75th percentile is 0 itself
+    labels, cut = importance.musical_labels(good, 0.75)
+    assert cut == 0.0 and labels.tolist() == [0] * 13 + [1] * 3

@@ -63,6 +63,9 @@ def analyse(X: np.ndarray, y: np.ndarray, coord_names, *, saltelli: bool, seed: 
             res = delta.analyze(problem, X, y, num_resamples=n_resamples, seed=seed + 1, method="all")
     except (ValueError, np.linalg.LinAlgError) as exc:  # degenerate samples (ties, too few rows)
         return Sensitivity(f"not computed: SALib.analyze.delta failed on these samples ({str(exc)[:120]})", {})
+    if not np.isfinite(res["delta_raw"]).any():
+        return Sensitivity(f"not computed: SALib.analyze.delta returned no indices for {len(y)} samples (it bins each "
+                           "parameter into classes of at least 10 samples)", {})
     why = "the design is not a Saltelli design" if not saltelli else "the Saltelli design is incomplete"
     return Sensitivity(f"moment-independent delta (raw) and first-order S1 from arbitrary samples "
                        f"(SALib.analyze.delta; Sobol total order needs a Saltelli design and {why})",

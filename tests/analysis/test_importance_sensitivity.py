@@ -54,3 +54,10 @@ def test_ties_at_the_cut_are_not_all_musical():
     good = np.array([0.0] * 13 + [0.9, 1.2, 2.0])  # the 75th percentile is 0 itself
     labels, cut = importance.musical_labels(good, 0.75)
     assert cut == 0.0 and labels.tolist() == [0] * 13 + [1] * 3
+
+
+def test_too_few_samples_for_delta_say_so_instead_of_a_nan_table():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (12, 2))
+    sens = sensitivity.analyse(x, x[:, 0] + 0.1 * rng.normal(size=12), ("p", "q"), saltelli=False)
+    assert sens.method.startswith("not computed") and sensitivity.rows(sens, ("p", "q")) == []

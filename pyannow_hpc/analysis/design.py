@@ -138,7 +138,7 @@ def _scales(attrs: dict, model: str, names: Sequence[str]) -> dict[str, str]:
 
 
 #: per-evaluation bookkeeping columns of an evaluation table that are not scores
-_BOOKKEEPING = frozenset({"iteration", "start", "rank", "seed", "wall_s", "status", "task_id", "n_notes"})
+_BOOKKEEPING = frozenset({"iteration", "start", "rank", "seed", "wall_s", "status", "task_id"})
 
 
 def _read_evaluations(path: Path) -> Source | None:
@@ -249,7 +249,7 @@ def load_design(paths: Sequence[str | os.PathLike], score: str | None = None) ->
     d = len(first.names)
     n = int(keep.sum())
     if n < d + 3:
-        why = (f" ({int(no_evidence.sum())} more have a shift null with no spread: z = 0 by construction)"
+        why = (f" ({int(no_evidence.sum())} more have a shift null with no spread or no notes: z says nothing)"
                if no_evidence.any() else "")
         raise AnalysisError(f"only {n} finished evaluation(s) with a finite {chosen.key}{why}; the analysis needs at "
                             f"least {d + 3} for {d} parameters (try --score f1_mireval)")
@@ -278,8 +278,16 @@ def _no_evidence(key: str, metrics: dict[str, np.ndarray]) -> np.ndarray:
     """Rows whose shift-null z carries no evidence: the null's sd column
     (``shift_sd`` beside ``shift_z``) is 0, i.e. a silent or flooding worm whose
     shifted copies all score the same; the nulls then set z = 0 by construction
-    (music/nulls.py), and dozens of such exact zeros would pose as a "cluster"."""
+    (music/nulls.py), and dozens of such exact zeros would pose as a "cluster".
+    Without an sd column (the optimiser's ledger), a worm with no notes
+    (``n_notes`` / ``n_worm`` = 0) is the case that can still be told."""
+    none = np.zeros(len(metrics[key]), dtype=bool)
+    if not scoring.is_shift_z(key):
+        return none
     sd_key = key[:-1] + "sd" if key.endswith("_z") else ""
-    if not scoring.is_shift_z(key) or sd_key not in metrics:
-        return np.zeros(len(metrics[key]), dtype=bool)
-    return metrics[sd_key] == 0
+    if sd_key in metrics:
+        return metrics[sd_key] == 0
+    for count in ("n_notes", "n_worm"):
+        if count in metrics:
+            return metrics[count] == 0
+    return none

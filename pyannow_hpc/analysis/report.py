@@ -56,8 +56,8 @@ def sections(res) -> list[Section]:
     overview = Section("Design", [
         f"{des.n} finished evaluations with a finite {S.key} (of {des.n_rows_total} rows) from {src}; cell model "
         f"{des.model}; sampler(s) {', '.join(dict.fromkeys(des.samplers))}."
-        + (f" Left out: {des.n_no_evidence} evaluations whose shift null has no spread (a silent or flooding worm: "
-           "every shifted copy scores the same, so z = 0 by construction and says nothing about alignment)."
+        + (f" Left out: {des.n_no_evidence} evaluations whose shift null has no spread or that played no note (a "
+           "silent or flooding worm: every shifted copy scores the same, so z says nothing about alignment)."
            if des.n_no_evidence else ""),
         f"Analysed score: **{lab}** ({'higher' if S.higher_is_better else 'lower'} is better). {_score_caveat(res)}",
         "Parameters are in search coordinates: " + ", ".join(names) + "."

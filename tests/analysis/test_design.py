@@ -99,7 +99,8 @@ def test_the_optimisers_ledger_layout_is_read(tmp_path):
         f.attrs["method"] = "cmaes"
         g = f.create_group("evaluations")
         for key in ("iteration", "start", "rank", "seed", "wall_s", "n_notes"):
-            g[key] = np.arange(n, dtype=float)
+            g[key] = np.arange(n, dtype=float) + 1
+        g["n_notes"][7] = 0  # a silent worm: its z says nothing (no shift_sd column here)
         g["loss"] = loss
         g["f1"] = rng.uniform(0, 0.4, n)
         g["shift_z"] = rng.normal(0, 1, n)
@@ -108,12 +109,13 @@ def test_the_optimisers_ledger_layout_is_read(tmp_path):
         g["values"] = np.column_stack([rng.uniform(0.07, 0.12, n), 10 ** rng.uniform(-0.7, 0.2, n)])
         f.create_group("iterations")["best_loss"] = np.zeros(3)
     des = design.load_design([path])
-    assert des.n == n - 1 and des.samplers == ("optimiser:cmaes",)
+    assert des.n == n - 2 and des.n_no_evidence == 1 and des.samplers == ("optimiser:cmaes",)
     assert des.score.key == "shift_z" and "shift-null z" in des.score.label
-    assert set(des.metrics) == {"loss", "f1", "shift_z", "uniform_mean"}  # bookkeeping is not a score
+    assert set(des.metrics) == {"loss", "f1", "shift_z", "uniform_mean", "n_notes"}  # bookkeeping is not a score
     # the per-quadrant entry takes g_k_slow's log scale from the model's space
     assert des.coord_names == ("drive_g_syn", "log10(g_k_slow[DL])")
     f1 = design.load_design([path], score="f1")
+    assert f1.n == n - 1  # an F1 keeps the silent worm
     assert f1.score.label.startswith("F1 (mir_eval one-to-one")
     from pyannow_hpc.analysis import chance
 

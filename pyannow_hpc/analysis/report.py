@@ -37,6 +37,9 @@ def _score_caveat(res) -> str:
         return ("The score is a shift-null z: the one-to-one F1 against circular shifts of the worm's own onsets "
                 "(SCIENCE.md section 5). The max of N null z values grows like sqrt(2 ln N) "
                 f"(about {np.sqrt(2 * np.log(max(res.design.n, 2))):.2f} for these {res.design.n} evaluations).")
+    if not s.higher_is_better:
+        return (f"The analysed score is {s.label}: a loss carries no null, and a low onset loss is not alignment "
+                "beyond chance (silence or a steady rhythm can win it; SCIENCE.md section 5).")
     text = (f"No shift-null z in the ledger(s), so the analysed score is {s.label}. An onset F1 alone rises with the "
             "note count and evenness (SCIENCE.md section 5); read 'musical' here as 'scores high on this F1', not as "
             "alignment.")
@@ -107,7 +110,8 @@ def sections(res) -> list[Section]:
         out.append(Section("Musical vs non-musical", ["Every evaluation got the same label; nothing to separate."]))
     else:
         out.append(Section("Musical vs non-musical", [
-            f"Label: musical = {S.key} above its {100 * res.quantile:.0f}th percentile "
+            f"Label: musical = {S.key} {'above' if S.higher_is_better else 'below'} its "
+            f"{100 * (res.quantile if S.higher_is_better else 1 - res.quantile):.0f}th percentile "
             f"({int(imp.labels.sum())} of {len(imp.labels)}; cut {S.key} {'>' if S.higher_is_better else '<'} "
             f"{imp.threshold if S.higher_is_better else -imp.threshold:.4g}). Logistic regression coefficients are per "
             f"standard deviation of the parameter; the random forest ({importance.N_TREES} trees) has out-of-bag "

@@ -45,6 +45,8 @@ def is_shift_z(key: str) -> bool:
 def label(key: str) -> str:
     if is_shift_z(key):
         return f"shift-null z of the one-to-one F1 ({key}: circular shifts of the worm's own onsets)"
+    if key == "loss":  # the optimiser ledger's objective column
+        return "loss (the optimiser's objective)"
     return metric_label(ALIASES.get(key, key))
 
 

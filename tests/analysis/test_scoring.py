@@ -28,3 +28,8 @@ def test_a_requested_score_must_exist():
         scoring.choose(["f1_mireval"], "shift_z")
     with pytest.raises(ConfigError, match="no score"):
         scoring.choose(["worm_rate_hz"])
+
+
+def test_the_optimisers_loss_is_labelled_and_lower_is_better():
+    loss = scoring.choose(["loss", "n_notes"])
+    assert loss.key == "loss" and not loss.higher_is_better and "optimiser" in loss.label

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "excitability": "excitability",
     "train": "train",
     "progression": "progression",
+    "analyze": "analyze",
 }
 
 

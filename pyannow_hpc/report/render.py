@@ -197,6 +197,8 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     write_text(out / "f1_table.csv", format_table_csv(best_tbl))
     write_text(out / "summary.csv", format_table_csv(summary_tbl))
     downloads = {"F1 table (Markdown)": "f1_table.md", "F1 table (CSV)": "f1_table.csv", "summary (CSV)": "summary.csv"}
+    if (out / "analysis" / "index.html").exists():  # `pyannow-hpc analyze LEDGER` writes its page there
+        downloads["parameter-space analysis (PCA, clusters, OLS, prior)"] = "analysis/index.html"
     fail_tbl = tables.failure_rows(status, data.errors, task_ids)
     if fail_tbl:
         write_text(out / "failures.csv", format_table_csv(fail_tbl))

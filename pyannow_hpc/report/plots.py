@@ -74,7 +74,7 @@ def z_histogram(path: Path, z: np.ndarray, best_z: Sequence[float] = (), expecte
     ax.axvline(0.0, color="grey", lw=0.8)
     ax.set_xlabel(metric_label("shift_z") + " (0 = no alignment beyond its own rhythm)")
     ax.set_ylabel("tasks")
-    ax.set_title(f"shift-null z over {z.size} done tasks")
+    ax.set_title(f"shift-null z over {z.size} rankable tasks")
     if z.size:
         ax.legend(loc="upper left", fontsize=8)
     return _save(fig, path)

@@ -190,7 +190,14 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     best_tbl = tables.best_rows(best, task_ids, metrics, params, names, np.asarray(data.seeds), tol_s,
                                 scores=[scores[int(r)] for r in best] if scores else None, n_notes=n_notes,
                                 rank_values=(rank_by, tables.rank_values(metrics, rank_by, n_notes, min_notes)))
-    summary_tbl = tables.summary_rows(status, metrics, tol_s)
+    # z over the points that can be ranked: a silent worm's z (0) says nothing
+    z_rankable = np.full(n, np.nan)
+    if "shift_z" in metrics:
+        ok = (status == 1) & (n_notes >= min_notes) if n_notes is not None else status == 1
+        z_rankable[ok] = metrics["shift_z"][ok]
+    z_rankable = z_rankable[np.isfinite(z_rankable)]
+    summary_tbl = tables.summary_rows(status, metrics, tol_s, z_values=z_rankable,
+                                      z_note=f" with >= {min_notes} notes")
     tol_tbl = (f1_table_with_nulls(worm_notes[int(best[0])], target, duration_s, seed=int(np.asarray(data.seeds)[best[0]]))
                if len(best) and target is not None else [])
     write_text(out / "f1_table.md", f"{rank_note}\n\n" + format_table_markdown(best_tbl, ".4g") + "\n")
@@ -248,10 +255,9 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     )
     from ..music.nulls import expected_max_z
 
-    z_done = metrics["shift_z"][done] if "shift_z" in metrics else np.array([])
-    z_done = z_done[np.isfinite(z_done)]
-    plots.z_histogram(plot_dir / "z_hist.png", z_done, [metrics["shift_z"][r] for r in best] if "shift_z" in metrics else [],
-                      expected_max_z(z_done.size) if z_done.size else None)
+    plots.z_histogram(plot_dir / "z_hist.png", z_rankable,
+                      [metrics["shift_z"][r] for r in best] if "shift_z" in metrics else [],
+                      expected_max_z(z_rankable.size) if z_rankable.size else None)
     step("loss histogram")
     pos = {int(r): i for i, r in enumerate(done)}
     plots.parameter_scatter(
@@ -261,8 +267,8 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     )
     step("parameter scatter")
     figures = [
-        html_page.Figure("z against the worm's own shifts over done tasks, with the expected max of that many "
-                         "null draws (selection alone)", "plots/z_hist.png"),
+        html_page.Figure(f"z against the worm's own shifts over done tasks with >= {min_notes} notes, with the "
+                         "expected max of that many null draws (selection alone)", "plots/z_hist.png"),
         html_page.Figure("onset_loss over done tasks (dashed: the best K by onset_loss's own order; silence wins it)",
                          "plots/loss_hist.png"),
         html_page.Figure(

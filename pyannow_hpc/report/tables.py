@@ -95,8 +95,10 @@ def best_rows(
     return rows
 
 
-def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: float = TOL_S) -> list[dict]:
-    """Sweep-level counts, and the best and mean of each score over done tasks."""
+def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: float = TOL_S,
+                 z_values: np.ndarray | None = None, z_note: str = "") -> list[dict]:
+    """Sweep-level counts, the best and mean of each score over done tasks, and
+    the distribution of ``z_values`` (default: every done task's shift z)."""
     status = np.asarray(status)
     done = status == 1
     rows: list[dict] = [
@@ -114,12 +116,14 @@ def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: floa
         mean = vals.mean() if vals.size else float("nan")
         rows.append({"quantity": f"best {metric_label(key, tol_s)}", "value": float(best)})
         rows.append({"quantity": f"mean {metric_label(key, tol_s)}", "value": float(mean)})
-    if "shift_z" in metrics:
-        rows += z_rows(np.asarray(metrics["shift_z"], dtype=float)[done])
+    if z_values is not None:
+        rows += z_rows(z_values, z_note)
+    elif "shift_z" in metrics:
+        rows += z_rows(np.asarray(metrics["shift_z"], dtype=float)[done], z_note)
     return rows
 
 
-def z_rows(z_values) -> list[dict]:
+def z_rows(z_values, note: str = "") -> list[dict]:
     """The distribution of every done point's shift-null z beside what the max
     of that many pure-null z draws would be (a sweep's best is selected)."""
     from ..music.alignment import z_distribution_summary
@@ -129,7 +133,7 @@ def z_rows(z_values) -> list[dict]:
         return []
     n = d["n"]
     return [
-        {"quantity": f"z vs worm's own shifts over {n} points: min / q25 / median / q75 / max",
+        {"quantity": f"z vs worm's own shifts over {n} points{note}: min / q25 / median / q75 / max",
          "value": " / ".join(f"{d[k]:+.2f}" for k in ("min", "q25", "median", "q75", "max"))},
         {"quantity": f"mean z over {n} points (0 if none aligns beyond its own rhythm)", "value": float(d["mean"])},
         {"quantity": f"expected max of {n} null z draws (the best point's z by selection alone)",

@@ -333,13 +333,12 @@ def run_sweep(
     summary = SweepSummary(cfg.output.ledger, len(tasks) + n_skipped, n_skipped, done, failed, float(best),
                            float(sums[3] / done) if done else math.nan, wall, sched_s, float(sums[2]), size)
     # rank 0's epilogue (a ledger error from the run, the last flush, the report)
-    # fails every rank with its error, or none
-    on_root(comm, _finish, cfg, led, recorder, summary, error, log, progress)
-    return summary
+    # fails every rank with its error, or none; every rank returns rank 0's summary
+    return on_root(comm, _finish, cfg, led, recorder, summary, error, log, progress)
 
 
 def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: SweepSummary,
-            error: BaseException | None, log, progress: bool) -> None:
+            error: BaseException | None, log, progress: bool) -> SweepSummary:
     """Rank 0, after the last task: the final flush, the summary line, the report."""
     from ..store.provenance import utc_now
 
@@ -359,6 +358,7 @@ def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: Sw
         log(f"report skipped for shard {cfg.shard.index}/{cfg.shard.count}: run `pyannow-hpc report` on the merged ledger")
     elif cfg.output.report:
         _render_report(cfg, log, progress)
+    return summary
 
 
 def replace_output(cfg: SweepConfig, ledger: str) -> SweepConfig:

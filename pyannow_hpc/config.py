@@ -18,9 +18,9 @@ A sweep file (see ``examples/sweep_small.toml``) looks like::
     [fixed]                     # parameters held at a value other than the default
     noise_sd_uA = 0.3
 
-    [simulation]  start_s, duration_s, dt_ms, integrator, onset_method
-    [scheduler]   chunk_size, task_timeout_s, isolate, rank0_works, retry_failed
-    [output]      ledger, report, report_dir, top_k, flush_every_s
+    [simulation]  start_s, duration_s, dt_ms, integrator, onset_method, burn_in_s
+    [scheduler]   chunk_size, task_timeout_s, isolate, rank0_works, retry_failed, allow_failures
+    [output]      ledger, report, report_dir, top_k, flush_every_s, rank_by, min_notes
     [shard]       index, count     (array jobs; `--shard i/n` overrides)
 
 Every key is checked: an unknown key gets a "did you mean" hint, an unknown
@@ -49,6 +49,8 @@ except ImportError:  # Python 3.10: the same parser, from PyPI (pyproject.toml p
 
 SAMPLERS = ("sobol", "lhs", "grid", "random")
 ONSET_METHODS = ("crest", "threshold")
+#: report ranking keys (music.alignment.RANK_BY + the smooth loss, labelled for what it rewards)
+RANK_BY = ("shift_excess", "f1", "shift_z", "onset_loss")
 #: backends that can take the whole process down (NEURON, container runtimes):
 #: with ``isolate = "auto"`` their tasks run in a child process with a timeout
 CRASH_PRONE_BACKENDS = ("c302", "container")
@@ -79,6 +81,7 @@ class SimulationConfig:
     dt_ms: float = 0.5
     integrator: str = "exponential"
     onset_method: str = "auto"  # auto = the model's natural detector (worm.default_onset_method)
+    burn_in_s: float = 2.0  # simulated, then discarded before scoring (pipeline.DEFAULT_BURN_IN_S); 0 = none
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class SchedulerConfig:
     isolate: str | bool = "auto"  # run each task in a child process; auto = crash-prone backends
     rank0_works: str | bool = "auto"  # auto = rank 0 also computes when size <= 8
     retry_failed: bool = False  # on resume, also recompute tasks that failed
+    allow_failures: int = 0  # failed tasks a run may end with and still exit 0 (else exit 8)
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,10 @@ class OutputConfig:
     report_dir: str = ""  # "" = <ledger without .h5>_report
     top_k: int = 5
     flush_every_s: float = 2.0  # ledger flush period (grows to stay under ~10% of the run)
+    # report ranking: shift_excess (F1 - own-shift null mean) | f1 | shift_z (all need >= min_notes notes)
+    # | onset_loss (silence wins it); music/alignment.py says why shift_excess is the default
+    rank_by: str = "shift_excess"
+    min_notes: int = 10  # fewer worm notes in the window rank last
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,9 @@ class SweepConfig:
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def with_shard(self, index: int, count: int) -> "SweepConfig":
-        return dataclasses.replace(self, shard=_check_shard(ShardConfig(index, count), self.source))
+        cfg = dataclasses.replace(self, shard=_check_shard(ShardConfig(index, count), self.source))
+        _check_sizes(cfg, self.source)
+        return cfg
 
 
 _SECTIONS = {
@@ -282,6 +292,9 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
     fixed_table = data.get("fixed", {})
     if not isinstance(fixed_table, dict):
         raise ConfigError(f"{where}: [fixed] must be a table of name = value")
+    for k, v in fixed_table.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):  # `true` and "3" are not numbers
+            raise ConfigError(f"{where}: fixed.{k} must be a number, got {v!r}")
     try:
         fixed_checked = {k: sp[k].check(v) for k, v in fixed_table.items()}
     except ParameterError as exc:
@@ -311,6 +324,11 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
             raise ConfigError(f"{where}: simulation.{name} must be > 0, got {value:g}")
     if sim.start_s < 0:
         raise ConfigError(f"{where}: simulation.start_s must be >= 0, got {sim.start_s:g}")
+    if not (sim.burn_in_s >= 0 and math.isfinite(sim.burn_in_s)):
+        raise ConfigError(f"{where}: simulation.burn_in_s must be a finite number >= 0, got {sim.burn_in_s!r}")
+    if out.rank_by not in RANK_BY or out.min_notes < 0:
+        raise ConfigError(f"{where}: output.rank_by must be one of {', '.join(RANK_BY)} and min_notes >= 0, "
+                          f"got {out.rank_by!r}, {out.min_notes!r}")
     if sch.chunk_size < 0 or sch.task_timeout_s <= 0:
         raise ConfigError(f"{where}: scheduler.chunk_size must be >= 0 and task_timeout_s > 0")
     for key in ("isolate", "rank0_works"):
@@ -321,7 +339,42 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
     if out.top_k < 1 or out.flush_every_s < 0:
         raise ConfigError(f"{where}: output.top_k must be >= 1 and flush_every_s >= 0")
     _check_shard(cfg.shard, f"{where}: [shard]")
+    _check_sizes(cfg, where)
     return cfg
+
+
+#: smallest task timeout accepted: below it no task can even start (1e-308 was accepted)
+MIN_TASK_TIMEOUT_S = 0.01
+
+
+def _check_sizes(cfg: SweepConfig, where: str) -> None:
+    """Bounds that keep a sweep inside what the machine can hold and what a task
+    can do, checked before anything runs (so also under --dry-run)."""
+    from .limits import check_seed, check_simulation, check_task_count
+
+    sim, sch = cfg.simulation, cfg.scheduler
+    try:
+        check_simulation(sim.duration_s, sim.dt_ms, what=f"{where}: [simulation]")
+    except ConfigError as exc:
+        raise type(exc)(str(exc) if str(exc).startswith(where) else f"{where}: simulation: {exc}") from None
+    if sch.task_timeout_s < MIN_TASK_TIMEOUT_S:
+        raise ConfigError(f"{where}: scheduler.task_timeout_s must be >= {MIN_TASK_TIMEOUT_S:g} s, got {sch.task_timeout_s:g}")
+    if sch.allow_failures < 0:
+        raise ConfigError(f"{where}: scheduler.allow_failures must be >= 0, got {sch.allow_failures}")
+    check_seed(f"{where}: sampler.seed", cfg.sampler.seed)
+    n_total = n_design_points(cfg)
+    if cfg.shard.count > max(n_total, 1):
+        raise ConfigError(f"{where}: shard count {cfg.shard.count} exceeds the sweep's {n_total} tasks")
+    check_task_count(math.ceil(n_total / cfg.shard.count), len(cfg.params), n_total, what=where)
+
+
+def n_design_points(cfg: SweepConfig) -> int:
+    """Tasks in the whole design (all shards) without drawing it: the grid's
+    product of points per axis, else n_samples."""
+    from .parallel.sampling import grid_shape  # imports this module: imported here
+
+    s = cfg.sampler
+    return math.prod(grid_shape(cfg.params, s.n_samples)) if s.method == "grid" else s.n_samples
 
 
 def loads_config(text: str, *, source: str = "<string>") -> SweepConfig:

@@ -56,3 +56,56 @@ def test_result_files_get_umask_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "r.md").stat().st_mode & 0o777 == 0o644
+
+
+def test_outputs_only_replace_regular_files(tmp_path):
+    from pyannow_hpc.store.atomic import atomic_bytes
+
+    target = tmp_path / "target.txt"
+    target.write_text("keep")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    os.mkfifo(tmp_path / "fifo.txt")
+    for path, kind in ((link, "a symlink"), (tmp_path / "fifo.txt", "a FIFO"), (tmp_path, "a folder")):
+        with pytest.raises(OutputError, match=f"refusing to write .*: it is {kind}"):
+            write_text(path, "x")
+        with pytest.raises(OutputError, match="refusing to write"):
+            with atomic_bytes(path) as buf:
+                buf.write(b"x")
+    assert target.read_text() == "keep" and link.is_symlink()
+
+
+def test_stale_temps_match_only_the_exact_pattern(tmp_path):
+    from pyannow_hpc.store.atomic import own_temps
+
+    mine = [".*.h5.abcd1234.h5", ".*.h5.a_b_c_d_.h5"]
+    others = [".x.h5.abcd1234.h5", ".*.h5.abcd12345.h5", ".*.h5.ABCD1234.h5", ".*.h5.abcd1234.h5.bak", "*.h5"]
+    for name in mine + others:
+        (tmp_path / name).write_text("")
+    assert [p.name for p in own_temps(tmp_path / "*.h5")] == sorted(mine)
+
+
+def test_temp_removed_on_sigterm(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys, time\nfrom pyannow_hpc.cli import _terminate\n"
+            "from pyannow_hpc.store.atomic import atomic_path\nsignal.signal(signal.SIGTERM, _terminate)\n"
+            f"with atomic_path({str(tmp_path / 'r.h5')!r}) as tmp:\n    print(tmp, flush=True); time.sleep(30)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    tmp = proc.stdout.readline().strip()
+    assert os.path.exists(tmp) and os.path.basename(tmp).startswith(".r.h5.")
+    proc.terminate()
+    assert proc.wait(timeout=30) == 143
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_h5py_failure_while_building_is_one_output_error(tmp_path):
+    import h5py
+
+    from pyannow_hpc.store.atomic import atomic_bytes
+
+    with pytest.raises(OutputError, match="cannot write result .*r.h5: TypeError"):
+        with atomic_bytes(tmp_path / "r.h5", what="result") as buf, h5py.File(buf, "w") as f:
+            f.attrs["seed"] = 2**64  # h5py cannot store it: a TypeError
+    assert list(tmp_path.iterdir()) == []

@@ -12,6 +12,7 @@ different config is refused unless --force (which starts it over).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 
@@ -55,7 +56,8 @@ def _import_task(spec: str):
         raise ConfigError(f"--task {spec}: cannot import it ({exc})") from None
 
 
-def _load(args):
+def _load(args, stack=None):
+    """Rank 0: read and validate the config, then take the ledger's write lock."""
     from ..config import load_config
     from ..parallel.sweep import replace_output
 
@@ -64,17 +66,45 @@ def _load(args):
         cfg = cfg.with_shard(*args.shard)
     if args.out:
         cfg = replace_output(cfg, args.out)
+    _lock_ledger(cfg, args, stack)
     return cfg
 
 
-def _config_from_rank0(comm, args):
-    """Rank 0 reads and validates the config and every rank gets it, or its error
-    (:func:`~pyannow_hpc.parallel.comm.on_root`), so every rank runs the same
-    config (or fails with the same error) even where a file differs between
-    nodes, and no rank waits on one that gave up."""
+def _config_from_rank0(comm, args, stack=None):
+    """Rank 0 reads and validates the config (and takes the ledger lock) and every
+    rank gets it, or its error (:func:`~pyannow_hpc.parallel.comm.on_root`), so
+    every rank runs the same config (or fails with the same error) even where a
+    file differs between nodes, and no rank waits on one that gave up."""
     from ..parallel.comm import on_root
 
-    return on_root(comm, _load, args)
+    return on_root(comm, _load, args, stack)
+
+
+def _lock_ledger(cfg, args, stack) -> None:
+    """Rank 0 holds the ledger's write lock for the whole run (a second sweep on
+    it stops with one line naming the holder); --dry-run only checks it is free.
+    Taken here, so a refusal travels to every rank with the config's verdict."""
+    from ..store.lock import check_unlocked, ledger_lock
+
+    if args.dry_run:
+        check_unlocked(cfg.output.ledger)
+    elif stack is not None:
+        stack.enter_context(ledger_lock(cfg.output.ledger))
+
+
+def _check_failures(cfg, summary) -> None:
+    """Rank 0: more failed tasks in the ledger than ``scheduler.allow_failures`` -> exit 8."""
+    from ..errors import TaskFailuresError
+
+    allowed = cfg.scheduler.allow_failures
+    if summary.ledger_failed and summary.ledger_failed <= allowed:
+        print(f"{summary.ledger_failed} failed tasks accepted (allow_failures = {allowed}): "
+              f"{'; '.join(summary.first_errors)}", file=sys.stderr)
+    if summary.ledger_failed > allowed:
+        kinds = "; ".join(summary.first_errors)
+        raise TaskFailuresError(
+            f"{summary.ledger_failed} of {summary.n_tasks} tasks failed (allow_failures = {allowed}) in "
+            f"{cfg.output.ledger}: {kinds}")
 
 
 def _import_task_everywhere(comm, spec: str):
@@ -91,21 +121,22 @@ def _import_task_everywhere(comm, spec: str):
     return fn
 
 
-def _sweep(args) -> int:
+def _sweep(args, stack) -> int:
     from ..parallel.comm import on_root, world
+    from ..parallel.dryrun import dry_run
     from ..parallel.sweep import run_sweep
 
     comm = world()
-    cfg = _config_from_rank0(comm, args)
+    cfg = _config_from_rank0(comm, args, stack)
     task_fn = _import_task_everywhere(comm, args.task) if args.task else None
     if args.dry_run:
-        from ..parallel.sweep import describe_plan, plan
-
-        text = on_root(comm, lambda: describe_plan(cfg, plan(cfg, size=comm.Get_size(), force=args.force)))
+        text = on_root(comm, dry_run, cfg, size=comm.Get_size(), force=args.force, task_fn=task_fn)
         if comm.Get_rank() == 0:
             print(text)
         return 0
-    run_sweep(cfg, comm=comm, task_fn=task_fn, force=args.force, progress=not args.no_progress)
+    summary = run_sweep(cfg, comm=comm, task_fn=task_fn, force=args.force, progress=not args.no_progress)
+    # more failed tasks than allow_failures: exit 8 on every rank, one line on rank 0
+    on_root(comm, _check_failures, cfg, summary)
     return 0
 
 
@@ -122,8 +153,10 @@ def run(args) -> int:
             f"started as {launcher_size()} processes but MPI sees 1 rank each: is mpi4py installed "
             "(pip install 'pyannow_hpc[mpi]'), PYANNOW_NO_MPI unset, and srun given --mpi=pmi2 (MPICH) or pmix?"
         )
+    stack = contextlib.ExitStack()
     try:
-        return error_on_rank0_only(comm, _sweep, args)
+        with stack:
+            return error_on_rank0_only(comm, _sweep, args, stack)
     except PyannowError:
         raise  # rank 0's: printed once, as one line, by the CLI
     except BaseException:

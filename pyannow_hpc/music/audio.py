@@ -1,7 +1,7 @@
 """Audio files: WAV and FLAC through soundfile, written atomically.
 
-The file appears complete or not at all (temp sibling + os.replace, via
-:func:`pyannow_hpc.store.atomic.atomic_path`); an unwritable path, a full disk
+The file appears complete or not at all (encoded in memory, then temp sibling +
+os.replace, via :func:`pyannow_hpc.store.atomic.atomic_bytes`); an unwritable path, a full disk
 or an unsupported extension is an :class:`~pyannow_hpc.errors.OutputError`.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ def write_audio(path: str | os.PathLike, samples, fs: int) -> Path:
     ``path`` (.wav or .flac).  Values outside [-1, 1] are clipped."""
     import soundfile as sf
 
-    from ..store.atomic import atomic_path
+    from ..store.atomic import atomic_bytes
 
     final = Path(path)
     try:
@@ -36,11 +36,10 @@ def write_audio(path: str | os.PathLike, samples, fs: int) -> Path:
         raise OutputError(f"cannot write audio {final}: samples contain NaN or infinity")
     if not (isinstance(fs, (int, np.integer)) and 1 <= fs <= 655350):
         raise OutputError(f"cannot write audio {final}: sample rate must be a positive integer (Hz), got {fs!r}")
-    with atomic_path(final) as tmp:
-        try:
-            sf.write(str(tmp), np.clip(data, -1.0, 1.0), int(fs), format=fmt, subtype=subtype)
-        except sf.LibsndfileError as exc:  # a RuntimeError, not an OSError
-            raise OutputError(f"cannot write audio {final}: {exc}") from None
+    # encoded in memory, then written by atomic_bytes: a full disk is "no space
+    # left on device while writing worm.wav", not libsndfile's "System error."
+    with atomic_bytes(final, what="audio") as buf:
+        sf.write(buf, np.clip(data, -1.0, 1.0), int(fs), format=fmt, subtype=subtype)
     return final
 
 

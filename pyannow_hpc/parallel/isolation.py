@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import math
 import multiprocessing as mp
+import os
+import pickle
 import signal
 import threading
 import time
@@ -99,25 +101,69 @@ def _failed(task: Task, message: str, t0: float) -> Outcome:
     return Outcome(task.task_id, FAILED, error=message[:2000], wall_s=time.perf_counter() - t0)
 
 
-def run_task(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome:
-    """Run ``fn(task)`` here; any failure becomes a failed :class:`Outcome`."""
-    t0 = time.perf_counter()
+class _TaskCalledExit(BaseException):
+    """``os._exit`` called by an in-process task (see :func:`_no_process_exit`)."""
+
+
+@contextlib.contextmanager
+def _no_process_exit():
+    """While an in-process task runs, ``os._exit(n)`` raises instead of ending the
+    rank (and the MPI job) without a word; only in the main thread and only in
+    this process (a child forked by the task keeps the real one)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    real, pid = os._exit, os.getpid()
+
+    def trapped(code=0):
+        if os.getpid() != pid:
+            real(code)
+        raise _TaskCalledExit(code)
+
+    os._exit = trapped
     try:
-        with _alarm(timeout_s):
-            res = fn(task)
-    except TaskTimeout:
-        return _failed(task, f"TimeoutError: task ran past its {timeout_s:g} s limit", t0)
-    except Exception as exc:  # the point: one bad task must not stop the sweep
-        return _failed(task, f"{type(exc).__name__}: {exc}", t0)
-    metrics = {k: float(v) for k, v in res.metrics.items()}
+        yield
+    finally:
+        os._exit = real
+
+
+def _outcome(task: Task, res, t0: float) -> Outcome:
+    """The task's return value as an Outcome; TypeError/ValueError if it is not a TaskResult."""
+    if res is None or not hasattr(res, "metrics"):
+        raise TypeError(f"task returned {type(res).__name__}, expected a TaskResult")
+    metrics = {str(k): float(v) for k, v in dict(res.metrics).items()}
     bad = [f"{k}={metrics[k]}" for k in FINITE_METRICS if k in metrics and not math.isfinite(metrics[k])]
     if bad:
-        return _failed(task, f"SimulationError: non-finite metric {', '.join(bad)} (blow-up?)", t0)
+        raise _BlowUp(f"non-finite metric {', '.join(bad)} (blow-up?)")
     return Outcome(
         task.task_id, DONE, metrics,
-        np.asarray(res.onsets_s, dtype=np.float64), np.asarray(res.pitches, dtype=np.int16),
+        np.asarray(res.onsets_s, dtype=np.float64).ravel(), np.asarray(res.pitches, dtype=np.int16).ravel(),
         wall_s=time.perf_counter() - t0,
     )
+
+
+class _BlowUp(Exception):
+    pass
+
+
+def run_task(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome:
+    """Run ``fn(task)`` here; any failure becomes a failed :class:`Outcome`.
+
+    That includes what the task returns: None or a non-numeric metric is a
+    failed task, not an exception in the scheduler that aborts the MPI job.
+    """
+    t0 = time.perf_counter()
+    try:
+        with _alarm(timeout_s), _no_process_exit():
+            return _outcome(task, fn(task), t0)
+    except TaskTimeout:
+        return _failed(task, f"TimeoutError: task ran past its {timeout_s:g} s limit", t0)
+    except _BlowUp as exc:
+        return _failed(task, f"SimulationError: {exc}", t0)
+    except _TaskCalledExit as exc:
+        return _failed(task, f"SystemExit: task called os._exit({exc.args[0]})", t0)
+    except Exception as exc:  # the point: one bad task must not stop the sweep
+        return _failed(task, f"{type(exc).__name__}: {exc}", t0)
 
 
 _CTX = None
@@ -141,9 +187,21 @@ def _context():
     return _CTX
 
 
-def _child(fn: TaskFn, task: Task, conn) -> None:
+def _child(payload: bytes, task: Task, conn) -> None:
+    """In the child: unpickle the task function here (an import error becomes the
+    task's error message, not a traceback on stderr and "exited with status 1")."""
     try:
-        conn.send(run_task(fn, task))
+        try:
+            fn = pickle.loads(payload)
+        except Exception as exc:  # noqa: BLE001
+            out = _failed(task, f"{type(exc).__name__}: cannot load the task function in the child: {exc}",
+                          time.perf_counter())
+        else:
+            out = run_task(fn, task)
+        try:
+            conn.send(out)
+        except Exception as exc:  # noqa: BLE001  an unpicklable result
+            conn.send(_failed(task, f"{type(exc).__name__}: cannot send the task's result: {exc}", time.perf_counter()))
     finally:
         conn.close()
 
@@ -180,9 +238,13 @@ def run_isolated(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome
     dataclass instance such as :class:`~pyannow_hpc.parallel.sweep.PipelineTask`).
     """
     t0 = time.perf_counter()
+    try:
+        payload = pickle.dumps(fn)
+    except Exception as exc:  # noqa: BLE001
+        return _failed(task, f"{type(exc).__name__}: the task function cannot be sent to a child process: {exc}", t0)
     ctx = _context()
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(fn, task, send), daemon=True)
+    proc = ctx.Process(target=_child, args=(payload, task, send), daemon=True)
     try:
         proc.start()
     except Exception as exc:

@@ -48,8 +48,7 @@ class RefineTask:
     def __call__(self, task: Task) -> TaskResult:
         import numpy as np
 
-        from ..music.chance import chance_f1
-        from ..music.metrics import evaluate
+        from ..pipeline import score_notes
         from ..worm import simulate
         from ..worm.fidelity import envelope_correlation
         from ..worm.onsets import extract_notes
@@ -61,11 +60,9 @@ class RefineTask:
         real = simulate(task.params, backend=self.real_backend, dt_ms=self.real_dt_ms, **common)
         notes_s = extract_notes(sur, method=s.onset_method)
         notes_r = extract_notes(real, method="threshold")
-        m_s = evaluate(notes_s, window, self.duration_s)
-        m_r = evaluate(notes_r, window, self.duration_s)
-        # an F1 means little without the chance level at the same note count
-        m_s["chance_f1_mireval"] = chance_f1(len(notes_s), window, self.duration_s).f1_mireval_mean
-        m_r["chance_f1_mireval"] = chance_f1(len(notes_r), window, self.duration_s).f1_mireval_mean
+        # each F1 with its nulls (shift z, uniform chance, metronome, beat ceiling)
+        m_s, _ = score_notes(notes_s, window, self.duration_s, null_seed=task.seed)
+        m_r, _ = score_notes(notes_r, window, self.duration_s, null_seed=task.seed)
         corr = envelope_correlation(sur.t_ms, sur.v_mV, real.t_ms, real.v_mV, self.envelope_ms)
         metrics = {f"surrogate.{k}": v for k, v in m_s.items()}
         metrics.update({f"{self.real_backend}.{k}": v for k, v in m_r.items()})
@@ -174,8 +171,11 @@ def refine_rows(led, task_ids: Sequence[int] | None = None) -> list[dict]:
         rungs = ("surrogate", _real_rung(m))
         for rung in rungs:
             row[f"{f1}: {rung}"] = m[f"{rung}.f1_mireval"]
-            # ledgers refined before the chance column was stored have NaN here
-            row[f"chance {f1} at its note count: {rung}"] = m.get(f"{rung}.chance_f1_mireval", math.nan)
+            # ledgers refined before the nulls were stored have NaN here
+            row[f"z vs own shifts: {rung}"] = m.get(f"{rung}.shift_z", math.nan)
+            row[f"uniform chance {f1} at its note count: {rung}"] = m.get(
+                f"{rung}.uniform_mean", m.get(f"{rung}.chance_f1_mireval", math.nan))
+            row[f"best metronome {f1} at its note count: {rung}"] = m.get(f"{rung}.metronome_f1", math.nan)
         for rung in rungs:
             row[f"note rate (1/s): {rung}"] = m[f"{rung}.worm_rate_hz"]
         row["corr(V envelope)"] = m["gap.corr_v_envelope"]

@@ -75,7 +75,8 @@ class PipelineTask:
         res = evaluate_params(
             task.params, target=self.target, backend=s.backend, model=s.model,
             duration_s=s.duration_s, dt_ms=s.dt_ms, seed=task.seed, integrator=s.integrator,
-            onset_method=s.onset_method, window_start_s=s.window_start_s,
+            onset_method=s.onset_method, window_start_s=s.window_start_s, burn_in_s=s.burn_in_s,
+            min_notes=s.min_notes,
         )
         return TaskResult(res.metrics, res.notes.onset_s, res.notes.pitch)
 
@@ -93,6 +94,8 @@ class SweepSummary:
     schedule_s: float  # the scheduling phase alone (tasks/s = done / schedule_s)
     busy_s: float  # summed task time over ranks
     size: int
+    ledger_failed: int = 0  # rank 0: failed tasks in the whole ledger (earlier runs too)
+    first_errors: tuple[str, ...] = ()  # rank 0: the first error of each kind (store.failures.first_errors)
 
 
 def run_settings(cfg: SweepConfig) -> RunSettings:
@@ -106,13 +109,22 @@ def _load_target(cfg: SweepConfig) -> NoteSequence:
     return load_target(None if cfg.target in ("", "default") else cfg.target)
 
 
+def _with_beat(target: NoteSequence, attrs) -> NoteSequence:
+    """The ledger stores the target's notes; its beat (for the beat ceiling) is an attr."""
+    beat = attrs.get("target_beat_s")
+    if target is None or target.beat_s or beat is None or not math.isfinite(float(beat)):
+        return target
+    return dataclasses.replace(target, beat_s=float(beat))
+
+
 def _check_writable(path: Path) -> None:
     """Fail now, with one line, if the ledger cannot be written (not after the first task)."""
     import os
     import tempfile
 
-    from ..store.atomic import prepare_dir
+    from ..store.atomic import check_output_file, prepare_dir
 
+    check_output_file(path)  # a device, FIFO or symlink is refused, --force or not
     prepare_dir(path.parent)
     if path.is_dir():
         raise L.LedgerError(f"ledger {path} exists but cannot be replaced (a folder)")
@@ -134,8 +146,10 @@ def _fresh_ledger(cfg: SweepConfig, target: NoteSequence, size: int) -> L.Ledger
         n_tasks_total=n_total, sampler=cfg.sampler.method, sweep_seed=cfg.sampler.seed, n_samples=cfg.sampler.n_samples,
         shard=f"{cfg.shard.index}/{cfg.shard.count}", fixed_params=json.dumps(cfg.fixed_params),
         param_scales=json.dumps({p.name: p.scale for p in cfg.params}),
+        rank_by=cfg.output.rank_by,
+        target_beat_s=target.beat_s if target.beat_s else float("nan"),
         start_utc=utc_now(), end_utc="", n_runs=1,
-        **run_settings(cfg).attrs(),  # backend, model, duration_s, dt_ms, integrator, onset_method, window_start_s
+        **run_settings(cfg).attrs(),  # backend, model, window, dt, integrator, onsets, burn-in, min_notes
     )
     return L.LedgerData.new(ids, cfg.param_names, values, seeds, attrs=attrs, target=target)
 
@@ -206,7 +220,7 @@ def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
     led = plan(cfg, size=size, force=force)
     L.remove_stale_temps(path)
     L.write_ledger(path, led)  # proves the path is writable and leaves a ledger from the start
-    fn = task_fn if task_fn is not None else PipelineTask(led.target, led.settings())
+    fn = task_fn if task_fn is not None else PipelineTask(_with_beat(led.target, led.attrs), led.settings())
     return led, fn
 
 
@@ -333,13 +347,15 @@ def run_sweep(
     summary = SweepSummary(cfg.output.ledger, len(tasks) + n_skipped, n_skipped, done, failed, float(best),
                            float(sums[3] / done) if done else math.nan, wall, sched_s, float(sums[2]), size)
     # rank 0's epilogue (a ledger error from the run, the last flush, the report)
-    # fails every rank with its error, or none; every rank returns rank 0's summary
+    # fails every rank with its error, or none; every rank gets the final summary
     return on_root(comm, _finish, cfg, led, recorder, summary, error, log, progress)
 
 
 def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: SweepSummary,
             error: BaseException | None, log, progress: bool) -> SweepSummary:
-    """Rank 0, after the last task: the final flush, the summary line, the report."""
+    """Rank 0, after the last task: the final flush, the summary line, the report;
+    returns ``summary`` with the whole ledger's failure count and first errors."""
+    from ..store.failures import first_errors
     from ..store.provenance import utc_now
 
     if error is not None:  # the ledger write that failed mid-run (workers were drained)
@@ -347,7 +363,8 @@ def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: Sw
     if not np.any(led.status == TaskStatus.PENDING):
         led.attrs["end_utc"] = utc_now()
     recorder.flush()
-    c, s = led.counts(), summary
+    c = led.counts()
+    s = summary = dataclasses.replace(summary, ledger_failed=c["failed"], first_errors=first_errors(led))
     log(f"sweep done: {s.done} ok, {s.failed} failed this run ({c['done']} done, {c['failed']} failed, "
         f"{c['pending']} pending in the ledger); best onset_loss {_fmt(s.best_loss)}, mean {_fmt(s.mean_loss)}; "
         f"{s.wall_s:.2f} s wall ({s.schedule_s:.2f} s scheduling, tasks busy {s.busy_s:.2f} s over {s.size} rank(s)), "

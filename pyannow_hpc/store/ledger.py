@@ -43,20 +43,16 @@ from typing import Mapping
 
 import numpy as np
 
-from ..errors import OutputError
+from ..errors import LedgerError  # noqa: F401  (re-exported: store.ledger.LedgerError)
 from ..music.metrics import KEYS as METRIC_KEYS  # the evaluate() keys; extra keys are kept too
 from ..music.notes import NoteSequence
-from .atomic import atomic_path
+from .atomic import atomic_bytes, own_temps
 from .result import read_notes, write_notes
 from .tasks import RunSettings, Task, TaskStatus
 
 FORMAT = "pyannow-ledger/1"
 #: the status codes under their old names (TaskStatus is the one definition)
 PENDING, DONE, FAILED = TaskStatus.PENDING, TaskStatus.DONE, TaskStatus.FAILED
-
-
-class LedgerError(OutputError):
-    """A ledger file is missing, unreadable, or belongs to another sweep."""
 
 
 @dataclass
@@ -146,11 +142,11 @@ class LedgerData:
         Read from the attrs; a ledger written before they were stored gets them
         from its ``config_text`` (the sweep's TOML), parsed as the sweep did.
         """
-        names = RunSettings.fields()
-        if all(k in self.attrs for k in names):
+        if all(k in self.attrs for k in RunSettings.required_fields()):
             a = self.attrs
             return RunSettings(str(a["backend"]), str(a["model"]), float(a["duration_s"]), float(a["dt_ms"]),
-                               str(a["integrator"]), str(a["onset_method"]), float(a["window_start_s"]))
+                               str(a["integrator"]), str(a["onset_method"]), float(a["window_start_s"]),
+                               float(a.get("burn_in_s", 0.0)), int(a.get("min_notes", 10)))
         text = self.attrs.get("config_text")
         if not text:
             raise LedgerError("the ledger stores neither its run settings nor its config_text: re-run the sweep")
@@ -260,15 +256,15 @@ def _read_refine(g) -> tuple[dict, dict[int, dict]]:
 
 def write_ledger(path: str | os.PathLike, led: LedgerData) -> Path:
     """Write the whole ledger atomically (temp file, fsync, os.replace)."""
-    with atomic_path(path, suffix=".h5") as tmp:
-        _write_h5(tmp, led)
+    with atomic_bytes(path, suffix=".h5", what="ledger") as buf:  # in memory: a full disk is one line
+        _write_h5(buf, led)
     return Path(path)
 
 
 def stale_temps(path: str | os.PathLike) -> list[Path]:
     """Temporary siblings left by a writer that was killed mid-flush."""
     p = Path(path)
-    return sorted(p.parent.glob(f".{p.name}.*.h5")) if p.parent.is_dir() else []
+    return own_temps(p, ".h5")  # exact name pattern: no glob of a name like "*.h5"
 
 
 def remove_stale_temps(path: str | os.PathLike) -> int:
@@ -291,13 +287,16 @@ def read_ledger(path: str | os.PathLike) -> LedgerData:
     """Load a ledger written by :func:`write_ledger` (plain h5py underneath)."""
     import h5py
 
-    p = Path(path)
-    if not p.exists():
-        raise LedgerError(f"ledger {p} does not exist")
+    from .validate import check_input_file
+
+    p = check_input_file(path)  # a regular file with parseable heaps: h5py could hang on worse
     try:
         with h5py.File(p, "r") as f:
             if "tasks" not in f:
                 raise LedgerError(f"{p} is an HDF5 file but not a sweep ledger (no /tasks group)")
+            from .validate import check_ledger
+
+            check_ledger(f, p)  # shapes and dtypes of every dataset, before anything is indexed
             t = f["tasks"]
             offsets = t["onset_offsets"][()]
             onsets, pitches = t["onsets_s"][()], t["pitches"][()]
@@ -321,5 +320,5 @@ def read_ledger(path: str | os.PathLike) -> LedgerData:
             )
     except LedgerError:
         raise
-    except (OSError, KeyError, ValueError) as exc:
-        raise LedgerError(f"{p} is not a readable sweep ledger: {exc}") from None
+    except (OSError, KeyError, ValueError, RuntimeError, IndexError, TypeError) as exc:  # what h5py raises on bad bytes
+        raise LedgerError(f"{p} is not a readable sweep ledger: {type(exc).__name__}: {exc}") from None

@@ -10,6 +10,18 @@ import numpy as np
 from . import ledger as L
 
 
+def _int_attr(part: L.LedgerData, key: str, default: int, name: str) -> int:
+    """An integer attribute of a shard, or LedgerError naming it (a corrupt or edited ledger)."""
+    value = part.attrs.get(key, default)
+    try:
+        out = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise L.LedgerError(f"{name}: attribute {key} must be an integer, got {str(value)[:40]!r}") from None
+    if out < 0:
+        raise L.LedgerError(f"{name}: attribute {key} must be >= 0, got {out}")
+    return out
+
+
 def merge_data(parts: Sequence[L.LedgerData], names: Sequence[str]) -> L.LedgerData:
     """One ledger holding every task of ``parts``, sorted by task id."""
     first = parts[0]
@@ -34,14 +46,14 @@ def merge_data(parts: Sequence[L.LedgerData], names: Sequence[str]) -> L.LedgerD
     metrics = {k: np.concatenate([p.metrics.get(k, np.full(len(p), np.nan)) for p in parts])[order] for k in keys}
     onsets, pitches, errors = cat(lambda p: p.onsets_s), cat(lambda p: p.pitches), cat(lambda p: p.errors)
     attrs = dict(first.attrs)
-    total = int(attrs.get("n_tasks_total", len(ids)))
-    complete = np.array_equal(uniq, np.arange(total))
+    total = _int_attr(first, "n_tasks_total", len(ids), names[0])
+    complete = len(uniq) == total and np.array_equal(uniq, np.arange(total))  # no arange(10**18)
     ends = [str(p.attrs.get("end_utc", "")) for p in parts]
     attrs.update(
         # a complete merge is the unsharded sweep: the plain config resumes it
         shard="0/1" if complete else f"merged {len(parts)} shards, {total - len(uniq)} tasks missing",
         merged_from=json.dumps([str(n) for n in names]),
-        mpi_size=sum(int(p.attrs.get("mpi_size", 1)) for p in parts),
+        mpi_size=sum(_int_attr(p, "mpi_size", 1, n) for p, n in zip(parts, names)),
         start_utc=min(str(p.attrs.get("start_utc", "")) for p in parts),
         end_utc=max(ends) if complete and all(ends) else "",
     )
@@ -66,6 +78,6 @@ def merge_ledgers(out: str | Path, inputs: Sequence[str | Path]) -> str:
     merged = merge_data(parts, [str(p) for p in inputs])
     L.write_ledger(out, merged)
     c = merged.counts()
-    total = int(merged.attrs.get("n_tasks_total", len(merged)))
+    total = _int_attr(merged, "n_tasks_total", len(merged), str(out))
     return (f"merged {len(parts)} ledgers -> {out}: {len(merged)} of {total} tasks "
             f"({c['done']} done, {c['failed']} failed, {c['pending']} pending)")

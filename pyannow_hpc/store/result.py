@@ -1,5 +1,6 @@
 """One-run result files (``pyannow-hpc demo``, ``simulate``): HDF5 readable with
-plain h5py, written atomically.
+plain h5py, written atomically (built in memory: a full disk is one line, not
+libhdf5's crash).
 
 Layout::
 
@@ -19,7 +20,7 @@ from typing import Mapping
 import numpy as np
 
 from ..music.notes import NoteSequence
-from .atomic import atomic_path
+from .atomic import atomic_bytes
 
 
 def write_notes(group, notes: NoteSequence) -> None:
@@ -49,8 +50,8 @@ def write_result(
 ) -> Path:
     import h5py
 
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
+    with atomic_bytes(path, what="result") as buf:
+        with h5py.File(buf, "w") as f:
             for k, v in attrs.items():
                 f.attrs[k] = v if isinstance(v, (int, float, str, np.number)) else json.dumps(v)
             g = f.create_group("params")

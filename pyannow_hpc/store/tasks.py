@@ -50,12 +50,23 @@ class RunSettings:
     integrator: str
     onset_method: str
     window_start_s: float
+    # defaulted: ledgers written before burn-in and the minimum note count existed
+    burn_in_s: float = 0.0
+    min_notes: int = 10
 
     @classmethod
     def from_config(cls, cfg) -> "RunSettings":
         """From a :class:`~pyannow_hpc.config.SweepConfig` (not imported: the store stays below config)."""
         sim = cfg.simulation
-        return cls(cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator, sim.onset_method, sim.start_s)
+        return cls(cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator, sim.onset_method, sim.start_s,
+                   sim.burn_in_s, cfg.output.min_notes)
+
+    @classmethod
+    def required_fields(cls) -> tuple[str, ...]:
+        """The fields every ledger with stored settings has (the rest have defaults)."""
+        from dataclasses import MISSING
+
+        return tuple(k for k, f in cls.__dataclass_fields__.items() if f.default is MISSING)
 
     def attrs(self) -> dict[str, object]:
         return asdict(self)

@@ -40,7 +40,7 @@ def test_in_process_failures_become_failed_outcomes(tid, message):
         (0, None),
         (1, "ValueError: injected failure in task 1"),
         (4, "TimeoutError: task ran past its 1 s limit (child killed)"),
-        (5, "task process exited with status 7"),
+        (5, "task called os._exit(7)"),
         (6, "task process was killed by SIGSEGV"),
     ],
 )

@@ -40,7 +40,7 @@ from ..music.notes import NoteSequence
 from ..store import ledger as L
 from ..store.recorder import Recorder
 from ..store.recorder import fmt as _fmt
-from ..store.tasks import RunSettings
+from ..store.tasks import RunSettings, TaskStatus
 from .comm import idle_barrier, on_root, rank_prefix, reduce_op, world
 from .isolation import Task, TaskFn, TaskResult, run_isolated, run_task
 from .sampling import task_table
@@ -178,9 +178,9 @@ def _resume_ledger(cfg: SweepConfig, path: Path, size: int, force: bool) -> L.Le
         if force:
             return None
         raise L.LedgerError(f"{path}: stored task table differs from this config's (another scipy/numpy version?); use --force")
-    redo = old.status == L.PENDING
+    redo = old.status == TaskStatus.PENDING
     if cfg.scheduler.retry_failed:
-        redo |= old.status == L.FAILED
+        redo |= old.status == TaskStatus.FAILED
     old.reset(np.flatnonzero(redo))
     for key, value in run_settings(cfg).attrs().items():  # ledgers written before the settings were stored
         old.attrs.setdefault(key, value)
@@ -302,7 +302,7 @@ def run_sweep(
 
     tasks, recorder, n_skipped = [], None, 0
     if rank == 0:
-        todo = np.flatnonzero(led.status == L.PENDING)
+        todo = np.flatnonzero(led.status == TaskStatus.PENDING)
         n_skipped = len(led) - len(todo)
         # a task sees every parameter that differs from the model default: fixed + varied
         tasks = [led.task(int(i)) for i in todo]
@@ -360,7 +360,7 @@ def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: Sw
 
     if error is not None:  # the ledger write that failed mid-run (workers were drained)
         raise error
-    if not np.any(led.status == L.PENDING):
+    if not np.any(led.status == TaskStatus.PENDING):
         led.attrs["end_utc"] = utc_now()
     recorder.flush()
     c = led.counts()

@@ -9,8 +9,12 @@ big arrays only; what they miss is small against a factor of two.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
+import threading
+import time
 
 from .errors import ConfigError, ResourceLimitError
 
@@ -119,3 +123,31 @@ def check_task_count(n_tasks: float, n_params: int = 1, n_total: float | None = 
             f"{what}: {n_tasks:.4g} tasks need ~{_gib(n_tasks * BYTES_PER_TASK)} on rank 0; the limit is {most:,} "
             f"tasks ({_gib(budget)}, half of this machine's available memory, at {BYTES_PER_TASK} B per task): "
             "split it into shards run one after another, or sample fewer points")
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, error: type[BaseException]):
+    """Raise ``error()`` in this block after ``seconds`` (SIGALRM, main thread only).
+
+    Interrupts Python code (a parser looping over a time signature of 10^9
+    beats), not a long call inside C. Nested limits keep the outer one: on
+    exit the outer timer resumes with what it had left.
+    """
+    if not math.isfinite(seconds) or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise error()
+
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    t0 = time.monotonic()
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_left > 0 else seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if outer_left > 0:  # the outer limit goes on (or fires at once if it is due)
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - t0), 1e-6))

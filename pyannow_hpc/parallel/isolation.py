@@ -26,6 +26,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from ..limits import time_limit
 from ..store.ledger import DONE, FAILED
 
 
@@ -82,23 +83,8 @@ class TaskTimeout(BaseException):
     """Raised by SIGALRM; a BaseException so a task's ``except Exception`` cannot swallow it."""
 
 
-@contextlib.contextmanager
 def _alarm(timeout_s: float):
-    usable = math.isfinite(timeout_s) and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise TaskTimeout()
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    return time_limit(timeout_s, TaskTimeout)
 
 
 def _failed(task: Task, message: str, t0: float) -> Outcome:

@@ -311,3 +311,35 @@ def test_second_writer_gets_the_lock_holder(tmp_path):
     assert not (tmp_path / "s.h5").exists()
     r = cli("sweep", cfg, "--no-progress", "--task", "hostile_tasks:ok")  # the holder is gone: the lock with it
     assert r.rc == 0 and temp_leftovers(tmp_path) == []
+
+
+def test_absurd_time_signature_is_refused_before_music21_loops(tmp_path):
+    """The fuzz suite's find: music21 spends hours partitioning a bar of 10^9 beats."""
+    from pyannow_hpc.errors import TargetError
+    from pyannow_hpc.music.target import load_target
+    from test_fuzz import MUSICXML
+
+    path = tmp_path / "t.musicxml"
+    path.write_text(MUSICXML.replace("<beats>3</beats>", "<beats>999999999</beats>"))
+    with pytest.raises(TargetError, match="time signature 999999999/4 is out of range"):
+        load_target(path)
+    kern = tmp_path / "t.krn"
+    kern.write_text("**kern\n*M999999999/4\n=1\n4c\n*-\n")
+    with pytest.raises(TargetError, match="time signature 999999999/4"):
+        load_target(kern)
+
+
+def test_parse_time_limit_interrupts_a_python_loop(monkeypatch, tmp_path):
+    from pyannow_hpc.errors import TargetError
+    from pyannow_hpc.music import target as T
+
+    monkeypatch.setattr(T, "PARSE_LIMIT_S", 0.2)
+
+    def forever(path):
+        while True:
+            pass
+
+    monkeypatch.setattr(T, "_read_midi", forever)
+    (tmp_path / "t.mid").write_bytes(b"MThd")
+    with pytest.raises(TargetError, match="parsing took longer than 0.2 s"):
+        T.load_target(tmp_path / "t.mid")

@@ -88,10 +88,9 @@ def simulation_bytes(duration_s: float, dt_ms: float, sample_rate_hz: float, *, 
 def check_simulation(duration_s: float, dt_ms: float, sample_rate_hz: float | None = None, *, gates: bool = False,
                      float32: bool = True, what: str = "simulation") -> None:
     """Refuse a simulation whose traces do not fit in memory (or whose step count overflows)."""
-    duration_s = finite("duration_s", duration_s, unit="s")
-    dt_ms = finite("dt_ms", dt_ms, unit="ms")
-    if duration_s <= 0 or dt_ms <= 0:
-        raise ConfigError(f"duration_s and dt_ms must be > 0, got {duration_s:g} s and {dt_ms:g} ms")
+    for name, value in (("duration_s", duration_s), ("dt_ms", dt_ms)):
+        if not finite(name, value) > 0:
+            raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
     if dt_ms > duration_s * 1000.0:
         raise ConfigError(f"dt_ms {dt_ms:g} is longer than the whole simulation ({duration_s:g} s)")
     steps = duration_s * 1000.0 / dt_ms

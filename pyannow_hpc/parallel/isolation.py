@@ -151,7 +151,7 @@ def run_task(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome:
     except _BlowUp as exc:
         return _failed(task, f"SimulationError: {exc}", t0)
     except _TaskCalledExit as exc:
-        return _failed(task, f"SystemExit: task called os._exit({exc.args[0]})", t0)
+        return _failed(task, f"SystemExit: task called os._exit({exc.args[0]}) (its process would have exited with status {exc.args[0]})", t0)
     except Exception as exc:  # the point: one bad task must not stop the sweep
         return _failed(task, f"{type(exc).__name__}: {exc}", t0)
 

@@ -9,8 +9,12 @@ big arrays only; what they miss is small against a factor of two.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
+import threading
+import time
 
 from .errors import ConfigError, ResourceLimitError
 
@@ -84,10 +88,9 @@ def simulation_bytes(duration_s: float, dt_ms: float, sample_rate_hz: float, *, 
 def check_simulation(duration_s: float, dt_ms: float, sample_rate_hz: float | None = None, *, gates: bool = False,
                      float32: bool = True, what: str = "simulation") -> None:
     """Refuse a simulation whose traces do not fit in memory (or whose step count overflows)."""
-    duration_s = finite("duration_s", duration_s, unit="s")
-    dt_ms = finite("dt_ms", dt_ms, unit="ms")
-    if duration_s <= 0 or dt_ms <= 0:
-        raise ConfigError(f"duration_s and dt_ms must be > 0, got {duration_s:g} s and {dt_ms:g} ms")
+    for name, value in (("duration_s", duration_s), ("dt_ms", dt_ms)):
+        if not finite(name, value) > 0:
+            raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
     if dt_ms > duration_s * 1000.0:
         raise ConfigError(f"dt_ms {dt_ms:g} is longer than the whole simulation ({duration_s:g} s)")
     steps = duration_s * 1000.0 / dt_ms
@@ -119,3 +122,31 @@ def check_task_count(n_tasks: float, n_params: int = 1, n_total: float | None = 
             f"{what}: {n_tasks:.4g} tasks need ~{_gib(n_tasks * BYTES_PER_TASK)} on rank 0; the limit is {most:,} "
             f"tasks ({_gib(budget)}, half of this machine's available memory, at {BYTES_PER_TASK} B per task): "
             "split it into shards run one after another, or sample fewer points")
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, error: type[BaseException]):
+    """Raise ``error()`` in this block after ``seconds`` (SIGALRM, main thread only).
+
+    Interrupts Python code (a parser looping over a time signature of 10^9
+    beats), not a long call inside C. Nested limits keep the outer one: on
+    exit the outer timer resumes with what it had left.
+    """
+    if not math.isfinite(seconds) or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise error()
+
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    t0 = time.monotonic()
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_left > 0 else seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if outer_left > 0:  # the outer limit goes on (or fires at once if it is due)
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - t0), 1e-6))

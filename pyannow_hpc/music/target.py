@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OutputError, TargetError
+from ..limits import time_limit
 from .notes import NoteSequence
 
 DEFAULT_CORPUS = "chopin/mazurka06-2"
@@ -45,6 +46,15 @@ MIDI_TEMPO_BPM = 120.0
 MAX_TARGET_S = 3600.0
 #: most notes accepted (the default target has 787)
 MAX_NOTES = 1_000_000
+#: a score parses in well under a second; music21 loops for hours over an
+#: absurd time signature (10^9 beats), which the fuzz suite found
+PARSE_LIMIT_S = 30.0
+#: time signatures accepted before music21 sees the file: beats per bar, beat unit
+MAX_BEATS, MAX_BEAT_TYPE = 1024, 1024
+
+
+class _ParseTimeout(BaseException):
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +73,13 @@ def load_target(path: str | os.PathLike | None = None) -> NoteSequence:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pretty_midi/music21 warn about harmless meta events
-            notes = _read_midi(p) if ext in MIDI_EXTENSIONS else _read_music21(p)
+            with time_limit(PARSE_LIMIT_S, _ParseTimeout):
+                notes = _read_midi(p) if ext in MIDI_EXTENSIONS else _read_music21(p)
     except TargetError:
         raise
+    except _ParseTimeout:
+        raise TargetError(f"cannot read target {p}: parsing took longer than {PARSE_LIMIT_S:g} s "
+                          "(absurd time signatures or durations?)") from None
     except (MemoryError, RecursionError) as exc:  # a corrupt header can ask for a huge tick table
         raise TargetError(f"cannot read target {p}: {type(exc).__name__} (is the file corrupt?)") from None
     except Exception as exc:  # the parsers raise anything from OSError to IndexError on bad bytes
@@ -148,9 +162,28 @@ def _music21_beat_s(score) -> float | None:
     return quarter_s * beat_q if quarter_s > 0 else None
 
 
+def _check_meters(path: Path) -> None:
+    """Time signatures music21 would take hours over, refused from the text (MusicXML, kern)."""
+    import re
+
+    text = path.read_bytes()[:50_000_000].decode("utf-8", errors="replace")
+    pairs = re.findall(r"<beats>\s*([^<]*)</beats>\s*<beat-type>\s*([^<]*)</beat-type>", text)
+    pairs += re.findall(r"\*M([0-9+]+)/([0-9.]+)", text)
+    for beats, beat_type in pairs:
+        try:
+            total = sum(int(b) for b in beats.replace("+", " ").split())
+            unit = float(beat_type)
+        except ValueError:
+            continue  # music21 reports it
+        if not 0 < total <= MAX_BEATS or not 0 < unit <= MAX_BEAT_TYPE:
+            raise TargetError(f"target {path}: time signature {beats.strip()}/{beat_type.strip()} is out of range "
+                              f"(at most {MAX_BEATS} beats of a 1/{MAX_BEAT_TYPE} note)")
+
+
 def _read_music21(path: Path) -> NoteSequence:
     import music21
 
+    _check_meters(path)
     score = music21.converter.parse(str(path))
     notes, how = _score_to_notes(score)
     log.info("target %s: repeats %s, %d notes", path, how, len(notes[0]))

@@ -26,6 +26,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from ..limits import time_limit
 from ..store.tasks import Task, TaskStatus
 
 # Task (task_id, params, seed) is defined with the ledger's row schema in
@@ -78,23 +79,8 @@ class TaskTimeout(BaseException):
     """Raised by SIGALRM; a BaseException so a task's ``except Exception`` cannot swallow it."""
 
 
-@contextlib.contextmanager
 def _alarm(timeout_s: float):
-    usable = math.isfinite(timeout_s) and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise TaskTimeout()
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    return time_limit(timeout_s, TaskTimeout)
 
 
 def _failed(task: Task, message: str, t0: float) -> Outcome:
@@ -161,7 +147,7 @@ def run_task(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome:
     except _BlowUp as exc:
         return _failed(task, f"SimulationError: {exc}", t0)
     except _TaskCalledExit as exc:
-        return _failed(task, f"SystemExit: task called os._exit({exc.args[0]})", t0)
+        return _failed(task, f"SystemExit: task called os._exit({exc.args[0]}) (its process would have exited with status {exc.args[0]})", t0)
     except Exception as exc:  # the point: one bad task must not stop the sweep
         return _failed(task, f"{type(exc).__name__}: {exc}", t0)
 

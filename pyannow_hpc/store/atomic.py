@@ -49,12 +49,13 @@ def check_output_file(path: str | os.PathLike) -> Path:
     p = Path(path)
     try:
         st = os.lstat(p)
-    except FileNotFoundError:
-        return p
+    except (FileNotFoundError, NotADirectoryError):
+        return p  # nothing there yet; creating its folder says what is wrong
     except OSError as exc:
         raise OutputError(f"cannot write {p}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise OutputError(f"refusing to write {p}: it is {_kind(st.st_mode)}; outputs only replace regular files")
+        raise OutputError(f"refusing to write {p}: it is {_kind(st.st_mode)}, which cannot be replaced by an "
+                          "output (only regular files are)")
     return p
 
 
@@ -63,7 +64,7 @@ def check_output_dir(path: str | os.PathLike) -> Path:
     p = Path(path)
     try:
         st = os.lstat(p)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return p
     except OSError as exc:
         raise OutputError(f"cannot use output folder {p}: {exc.strerror}") from None

@@ -23,7 +23,6 @@ import shutil
 import stat
 import tempfile
 import time
-import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -163,6 +162,30 @@ def _cli_case(fam: Family, i: int, argv_fn) -> None:
     fam.run(i, case)
 
 
+MUSICXML = """<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 4.0 Partwise//EN" "http://www.musicxml.org/dtds/partwise.dtd">
+<score-partwise version="4.0">
+  <part-list><score-part id="P1"><part-name>Piano</part-name></score-part></part-list>
+  <part id="P1">
+    <measure number="1">
+      <attributes><divisions>2</divisions><key><fifths>0</fifths></key>
+        <time><beats>3</beats><beat-type>4</beat-type></time><clef><sign>G</sign><line>2</line></clef></attributes>
+      <direction placement="above"><direction-type><metronome><beat-unit>quarter</beat-unit><per-minute>120</per-minute>
+        </metronome></direction-type><sound tempo="120"/></direction>
+      <note><pitch><step>C</step><octave>4</octave></pitch><duration>2</duration><type>quarter</type></note>
+      <note><pitch><step>E</step><octave>4</octave></pitch><duration>1</duration><type>eighth</type></note>
+      <note><chord/><pitch><step>G</step><octave>4</octave></pitch><duration>1</duration><type>eighth</type></note>
+      <note><pitch><step>A</step><alter>1</alter><octave>4</octave></pitch><duration>3</duration><type>quarter</type><dot/></note>
+    </measure>
+    <measure number="2">
+      <note><pitch><step>C</step><octave>5</octave></pitch><duration>4</duration><tie type="start"/><type>half</type></note>
+      <note><pitch><step>C</step><octave>5</octave></pitch><duration>2</duration><tie type="stop"/><type>quarter</type></note>
+    </measure>
+  </part>
+</score-partwise>
+"""
+
+
 @pytest.fixture(scope="module")
 def targets(tmp_path_factory) -> dict[str, list[Path]]:
     """Valid target files to mutate (and to point demo/sweep at)."""
@@ -174,12 +197,8 @@ def targets(tmp_path_factory) -> dict[str, list[Path]]:
     midi = save_midi(notes, folder / "t.mid")
     kern = folder / "t.krn"
     kern.write_text("**kern\n*M3/4\n*MM120\n=1\n4c\n4e\n4g\n=2\n2.cc\n=3\n8d 8f 4a 4b\n*-\n")
-    import music21
-
-    s = music21.stream.Stream([music21.note.Note(p, quarterLength=q) for p, q in (("C4", 1), ("E4", 0.5), ("G4", 2))])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        xml = Path(s.write("musicxml", fp=folder / "t.musicxml"))
+    xml = folder / "t.musicxml"  # written by hand: music21's own output carries ids and dates (not seeded)
+    xml.write_text(MUSICXML)
     return {"midi": [midi], "kern": [kern], "musicxml": [xml], "all": [midi, kern, xml]}
 
 

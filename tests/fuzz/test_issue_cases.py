@@ -198,7 +198,7 @@ def test_midi_with_altered_division_is_refused(tmp_path):
     path.write_bytes(bytes(data))
     r = cli("demo", "--target", path, "--out", tmp_path / "d", "--no-progress")
     assert r.rc == 2 and "lasts" in r.error and "the longest accepted is 3600 s" in r.error
-    assert not any((tmp_path / "d").iterdir())
+    assert not (tmp_path / "d").exists()  # refused before its output folder was made
 
 
 def _small_ledger(path, n=4):
@@ -276,7 +276,7 @@ def test_dry_run_checks_the_report_dir(tmp_path):
     text = cfg.read_text().replace(f'[output]\nledger = "{tmp_path / "s.h5"}"\n', "")
     cfg.write_text(text.replace("report = true", f'report = true\nledger = "{tmp_path / "s.h5"}"'))
     r = cli("sweep", cfg, "--dry-run")
-    assert r.rc == 4 and "cannot use output folder" in r.error and "blocker/rep: Not a directory" in r.error
+    assert r.rc == 4 and "blocker/rep cannot be created" in r.error and "blocker is not a writable folder" in r.error
 
 
 def test_argparse_errors_are_one_line():
@@ -311,3 +311,35 @@ def test_second_writer_gets_the_lock_holder(tmp_path):
     assert not (tmp_path / "s.h5").exists()
     r = cli("sweep", cfg, "--no-progress", "--task", "hostile_tasks:ok")  # the holder is gone: the lock with it
     assert r.rc == 0 and temp_leftovers(tmp_path) == []
+
+
+def test_absurd_time_signature_is_refused_before_music21_loops(tmp_path):
+    """The fuzz suite's find: music21 spends hours partitioning a bar of 10^9 beats."""
+    from pyannow_hpc.errors import TargetError
+    from pyannow_hpc.music.target import load_target
+    from test_fuzz import MUSICXML
+
+    path = tmp_path / "t.musicxml"
+    path.write_text(MUSICXML.replace("<beats>3</beats>", "<beats>999999999</beats>"))
+    with pytest.raises(TargetError, match="time signature 999999999/4 is out of range"):
+        load_target(path)
+    kern = tmp_path / "t.krn"
+    kern.write_text("**kern\n*M999999999/4\n=1\n4c\n*-\n")
+    with pytest.raises(TargetError, match="time signature 999999999/4"):
+        load_target(kern)
+
+
+def test_parse_time_limit_interrupts_a_python_loop(monkeypatch, tmp_path):
+    from pyannow_hpc.errors import TargetError
+    from pyannow_hpc.music import target as T
+
+    monkeypatch.setattr(T, "PARSE_LIMIT_S", 0.2)
+
+    def forever(path):
+        while True:
+            pass
+
+    monkeypatch.setattr(T, "_read_midi", forever)
+    (tmp_path / "t.mid").write_bytes(b"MThd")
+    with pytest.raises(TargetError, match="parsing took longer than 0.2 s"):
+        T.load_target(tmp_path / "t.mid")

@@ -50,3 +50,34 @@ def test_unmapped_parameters_are_listed_and_documented():
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ParameterError, match="no parameter mapping"):
         c302_overrides("nonexistent", {})
+
+
+def test_unmapped_non_defaults_are_refused_naming_them_and_the_mapped_ones():
+    from pyannow_hpc.errors import ConfigError
+    from pyannow_hpc.worm.c302_params import check_mappable
+
+    assert check_mappable("pyannow", {"g_egl19": 12.0, "v_half_ca_mV": -20.0}) == ()  # a default is fine
+    with pytest.raises(ConfigError) as exc:
+        check_mappable("pyannow", {"g_egl19": 12.0, "v_half_ca_mV": -25.0, "g_nca": 1.0})
+    msg = str(exc.value)
+    assert "cannot apply v_half_ca_mV, g_nca" in msg and "maps only g_egl19, g_exp2, ca_thresh_mV, g_leak" in msg
+    assert "ignore_unmapped = true" in msg and "\n" not in msg
+    assert check_mappable("boyle2008", {"drive_freq_hz": 2.0}, ignore_unmapped=True) == ("drive_freq_hz",)
+
+
+def test_config_refuses_unmapped_unless_ignore_unmapped(tmp_path):
+    from pyannow_hpc.config import loads_config
+    from pyannow_hpc.errors import ConfigError
+
+    text = ('backend = "c302"\nmodel = "pyannow"\n[params]\ng_egl19 = { range = [4.0, 16.0] }\n'
+            'tau_ca_ms = { range = [5.0, 40.0] }\n[fixed]\ng_nca = 0.5\n[output]\nledger = "x.h5"\n')
+    with pytest.raises(ConfigError, match=r"<string>: backend 'c302' cannot apply tau_ca_ms, g_nca"):
+        loads_config(text)
+    cfg = loads_config("ignore_unmapped = true\n" + text)
+    assert cfg.ignored_unmapped == ("tau_ca_ms", "g_nca")
+    assert cfg.config_hash() != loads_config(text.replace("c302", "native")).config_hash()
+    # the surrogates apply every parameter: nothing to refuse, and old configs hash as before
+    native = loads_config(text.replace("c302", "native"))
+    assert native.ignored_unmapped == () and "ignore_unmapped" not in native.science_dict()
+    with pytest.raises(ConfigError, match="ignore_unmapped must be bool"):
+        loads_config('ignore_unmapped = "yes"\n' + text)

@@ -81,3 +81,17 @@ def test_config_refuses_unmapped_unless_ignore_unmapped(tmp_path):
     assert native.ignored_unmapped == () and "ignore_unmapped" not in native.science_dict()
     with pytest.raises(ConfigError, match="ignore_unmapped must be bool"):
         loads_config('ignore_unmapped = "yes"\n' + text)
+
+
+def test_objective_validates_its_window_and_lists_the_searchable_parameters():
+    from pyannow_hpc.errors import ConfigError
+    from pyannow_hpc.music.notes import NoteSequence
+    from pyannow_hpc.worm.c302_objective import C302Objective
+
+    target = NoteSequence.from_arrays([0.1], [60])
+    assert C302Objective(target, model="pyannow").search_params() == ("g_egl19", "g_exp2", "g_leak")
+    assert C302Objective(target).search_params()[:2] == ("g_ca_boyle", "g_k_slow")
+    for bad in ({"duration_s": 30.0}, {"duration_s": 0.0}, {"dt_ms": 0.5}, {"model": "nonexistent"},
+                {"failure_loss": float("nan")}):
+        with pytest.raises(ConfigError):
+            C302Objective(target, **bad)

@@ -95,3 +95,43 @@ def test_objective_validates_its_window_and_lists_the_searchable_parameters():
                 {"failure_loss": float("nan")}):
         with pytest.raises(ConfigError):
             C302Objective(target, **bad)
+
+
+def test_objective_call_maximise_failure_and_ignored(monkeypatch):
+    """The objective's own logic, with the C302 run replaced by a recorder."""
+    import warnings
+
+    from pyannow_hpc import pipeline
+    from pyannow_hpc.errors import ConfigError, SimulationError
+    from pyannow_hpc.music.notes import NoteSequence
+    from pyannow_hpc.worm.c302_objective import C302Objective
+
+    calls = []
+
+    def fake_evaluate(params, **kw):
+        calls.append((dict(params), kw))
+        if params.get("g_ca_boyle") == 9.0:
+            raise SimulationError("NEURON run failed")
+        if "drive_freq_hz" in params:  # what the backend says about a parameter it cannot apply
+            warnings.warn("c302 backend: drive_freq_hz have no C302 counterpart and are ignored")
+        return pipeline.EvalResult(notes=NoteSequence.from_arrays([], []), metrics={"onset_loss": 0.25, "f1_mireval": 0.5})
+
+    monkeypatch.setattr(pipeline, "evaluate_params", fake_evaluate)
+    target = NoteSequence.from_arrays([0.1], [60])
+    f = C302Objective(target, duration_s=0.5, window_start_s=2.0)
+    assert f({"g_ca_boyle": 1.0}) == 0.25
+    kw = calls[-1][1]
+    assert kw["backend"] == "c302" and kw["onset_method"] == "threshold" and kw["duration_s"] == 0.5
+    assert kw["window_start_s"] == 2.0 and kw["dt_ms"] == 0.05 and kw["model"] == "boyle2008"
+    assert C302Objective(target, metric="f1_mireval", maximise=True)({"g_ca_boyle": 1.0}) == -0.5
+    with pytest.raises(SimulationError):
+        f({"g_ca_boyle": 9.0})
+    assert C302Objective(target, failure_loss=1e3)({"g_ca_boyle": 9.0}) == 1e3
+    n = len(calls)
+    with pytest.raises(ConfigError, match="cannot apply drive_freq_hz"):
+        f({"drive_freq_hz": 2.0})
+    assert len(calls) == n  # refused before any run
+    quiet = C302Objective(target, ignore_unmapped=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the caller asked: no warning per call
+        assert quiet({"drive_freq_hz": 2.0}) == 0.25

@@ -104,10 +104,8 @@ def test_objective_scores_a_parameter_dict_on_c302(default_run, c302_env):
     ref = evaluate_params({"g_ca_boyle": 1.4}, target=target, backend="c302", model="boyle2008", duration_s=0.2,
                           dt_ms=0.05, onset_method="threshold")
     assert res.metrics["onset_loss"] == ref.metrics["onset_loss"] and res.metrics["wall_s"] > 0
-    assert f({"g_ca_boyle": 1.4}) == ref.metrics["onset_loss"]
-    assert f({"g_ca_boyle": 0.35}) != f({"g_ca_boyle": 1.4})
-    g = C302Objective(target, model="boyle2008", duration_s=0.2, metric="f1_mireval", maximise=True)
-    assert g({"g_ca_boyle": 1.4}) == -ref.metrics["f1_mireval"]
+    assert np.array_equal(res.notes.onset_s, ref.notes.onset_s)
+    assert f({"g_ca_boyle": 0.35}) != res.metrics["onset_loss"]
     with pytest.raises(ConfigError, match="cannot apply drive_freq_hz"):
         f({"drive_freq_hz": 2.0})
     assert os.listdir(c302_env["tasks"]) == []

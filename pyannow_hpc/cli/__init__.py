@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "excitability": "excitability",
     "train": "train",
     "progression": "progression",
+    "optimize": "optimize",
 }
 
 

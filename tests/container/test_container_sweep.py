@@ -53,6 +53,7 @@ def _runs(log):
     return [c for c in map(json.loads, log.read_text().splitlines()) if c["argv"][1] == "run"]
 
 
+@pytest.mark.slow  # three isolated tasks, each a child process: ~20 s on a quiet 2-core machine
 def test_container_sweep_varying_g_ca_boyle(tmp_path, env, fake_runtime):
     (tmp_path / "c.toml").write_text(SWEEP.format(backend="container", n=3, dt=0.05, ledger="c.h5", extra="", more=""))
     _cli(["sweep", "c.toml", "--no-progress"], tmp_path, env)
@@ -79,6 +80,7 @@ def test_container_sweep_refuses_unmapped_parameters(tmp_path, env, fake_runtime
     assert not (tmp_path / "c.h5").exists() and not fake_runtime["log"].exists()
 
 
+@pytest.mark.slow
 def test_container_refine_of_a_native_sweep(tmp_path, env, fake_runtime):
     (tmp_path / "s.toml").write_text(SWEEP.format(backend="native", n=4, dt=0.05, ledger="s.h5", extra="", more=""))
     _cli(["sweep", "s.toml", "--no-progress"], tmp_path, env)

@@ -214,7 +214,11 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
         warnings.warn(f"container backend: {', '.join(ignored)} have no C302 counterpart and are ignored", stacklevel=2)
     runtime = pick_runtime()
     c302_backend._check_runtime()  # the network is generated on the host (c302 + jNeuroML)
-    dt_sib_ms = float(os.environ.get("PYANNOW_SIBERNETIC_DT_MS", "0.005"))
+    raw_dt = os.environ.get("PYANNOW_SIBERNETIC_DT_MS", "0.005")
+    try:
+        dt_sib_ms = float(raw_dt)
+    except ValueError:
+        raise ConfigError(f"PYANNOW_SIBERNETIC_DT_MS={raw_dt!r} is not a number (Sibernetic's step in ms)") from None
     sim = SiberneticRun(
         duration_ms=spec.duration_ms,
         dt_ms=dt_sib_ms,

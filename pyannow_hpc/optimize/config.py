@@ -65,7 +65,7 @@ class SimulationConfig:
 class LossConfig:
     grid_s: float = 0.01  # onset-density bins
     sigma_s: float = 0.03  # Gaussian blur of both densities
-    soft_width_mV: float = 2.0  # width of the sigmoid soft threshold
+    soft_width_mV: float = 8.0  # sigmoid width: at 2 mV the surrogate gradient at the default boyle2008 point has the wrong sign (docs/optimize.md)
     onsets: str = "surrogate"  # surrogate (hard crossings forward, sigmoid gradient) | soft (smooth)
     pitch_aware: bool = False  # Dice per pitch class (muscle -> pitch map) instead of summed
     prior: str = ""  # HDF5 file with /prior (mean, cov, names)

@@ -65,7 +65,8 @@ class SimulationConfig:
 class LossConfig:
     grid_s: float = 0.01  # onset-density bins
     sigma_s: float = 0.03  # Gaussian blur of both densities
-    soft_width_mV: float = 2.0  # width of the sigmoid soft threshold
+    soft_width_mV: float = 8.0  # sigmoid width: at 2 mV the surrogate gradient at the default boyle2008 point has the wrong sign (docs/optimize.md)
+    onsets: str = "surrogate"  # surrogate (hard crossings forward, sigmoid gradient) | soft (smooth)
     pitch_aware: bool = False  # Dice per pitch class (muscle -> pitch map) instead of summed
     prior: str = ""  # HDF5 file with /prior (mean, cov, names)
     prior_weight: float = 0.0  # lambda_s
@@ -252,6 +253,7 @@ def _check_values(cfg: OptimizeConfig, where: str) -> None:
         (sim.integrator in INTEGRATORS, f"simulation.integrator must be one of {', '.join(INTEGRATORS)}"),
         (ls.grid_s > 0 and ls.sigma_s > 0 and ls.soft_width_mV > 0, "loss.grid_s, sigma_s and soft_width_mV must be > 0"),
         (ls.prior_weight >= 0, "loss.prior_weight must be >= 0"),
+        (ls.onsets in ("surrogate", "soft"), "loss.onsets must be surrogate or soft"),
         (not ls.prior_weight or ls.prior, "loss.prior_weight needs loss.prior (a path)"),
         (b.max_iterations >= 1 and b.max_evaluations >= 0 and b.seed >= 0, "budget.max_iterations must be >= 1, max_evaluations and seed >= 0"),
         (g.optimizer in ("adam", "lbfgs", "adam+lbfgs"), "gradient.optimizer must be adam, lbfgs or adam+lbfgs"),

@@ -21,6 +21,7 @@ than a metronome at the beat).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -49,21 +50,42 @@ def n_bins(duration_s: float, grid_s: float) -> int:
     return max(1, int(round(duration_s / grid_s)))
 
 
+@lru_cache(maxsize=8)
+def _blur_matrix(nb: int, grid_s: float, sigma_s: float) -> np.ndarray:
+    """(nb, nb) banded Gaussian matrix: blur = M @ counts ('same' convolution, zero outside)."""
+    k = kernel(grid_s, sigma_s)
+    r = len(k) // 2
+    m = np.zeros((nb, nb))
+    for off in range(-r, r + 1):
+        m += np.eye(nb, k=off) * k[off + r]
+    return m
+
+
 def blur(counts, grid_s: float, sigma_s: float):
-    """Blur (n_bins, C) onset counts along time with the peak-1 Gaussian."""
-    import jax
+    """Blur (n_bins, C) onset counts along time with the peak-1 Gaussian.
+
+    A matrix product, not jnp.convolve: jacfwd (batched tangents) through
+    jnp.convolve with >= 3 tangents crashed XLA's CPU backend (segfault, jax 0.10.2)."""
     import jax.numpy as jnp
 
-    k = jnp.asarray(kernel(grid_s, sigma_s))
-    return jax.vmap(lambda c: jnp.convolve(c, k, mode="same"), in_axes=1, out_axes=1)(counts)
+    return jnp.asarray(_blur_matrix(counts.shape[0], grid_s, sigma_s)) @ counts
 
 
-def soft_onset_counts(v_mV, thresh_mV: float, width_mV: float, sample_dt_ms: float, grid_s: float, channels):
-    """(n_bins, C) soft onset counts of a (n_samples + 1, 96) trace (first row = state before the window)."""
+def soft_onset_counts(v_mV, thresh_mV: float, width_mV: float, sample_dt_ms: float, grid_s: float, channels,
+                      surrogate: bool = False):
+    """(n_bins, C) soft onset counts of a (n_samples + 1, 96) trace (first row = state before the window).
+
+    ``surrogate``: the forward value uses the hard step (V >= V_th: real threshold
+    crossings, so a worm whose V only hovers below threshold counts as silent) and
+    the gradient the sigmoid's (a surrogate gradient, Zenke & Vogels 2021). The
+    plain soft mode is smooth (finite differences agree) but rewards sub-threshold
+    wiggles near V_th: the quick example's first run found a silent optimum that way."""
     import jax
     import jax.numpy as jnp
 
     s = jax.nn.sigmoid((v_mV - thresh_mV) / width_mV)
+    if surrogate:
+        s = s + jax.lax.stop_gradient((v_mV >= thresh_mV).astype(s.dtype) - s)
     up = jnp.maximum(s[1:] - s[:-1], 0.0)  # (n_samples, 96)
     per_bin = max(1, int(round(grid_s * 1000.0 / sample_dt_ms)))
     nb = up.shape[0] // per_bin

@@ -73,8 +73,8 @@ class Problem:
 
     # ----------------------------------------------------------- targets
     def target_notes(self, start_s: float, target: NoteSequence | None = None) -> NoteSequence:
-        w = (target or self.target).window(start_s, start_s + self.cfg.simulation.duration_s)
-        return NoteSequence.from_arrays(w.onset_s - start_s, w.pitch, w.velocity, w.duration_s, name=w.name)
+        """Target notes of window [start_s, start_s + duration_s), times relative to its start."""
+        return (target or self.target).window(start_s, start_s + self.cfg.simulation.duration_s)
 
     def target_arrays(self, windows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Padded (n_windows, n_max) relative onset times, pitches and a 0/1 mask."""
@@ -98,7 +98,8 @@ class Problem:
     def loss_of_trace(self, v, offset, t_on, t_pitch, t_mask):
         c = self.cfg.loss
         v = v[self.burn_samples: self.burn_samples + self.n_samples + 1]
-        counts = L.soft_onset_counts(v, S.SPIKE_THRESH_MV, c.soft_width_mV, self.sample_dt_ms, c.grid_s, self.channels)
+        counts = L.soft_onset_counts(v, S.SPIKE_THRESH_MV, c.soft_width_mV, self.sample_dt_ms, c.grid_s, self.channels,
+                                     c.onsets == "surrogate")
         w = L.blur(counts, c.grid_s, c.sigma_s)
         t = L.target_density(t_on, t_pitch, counts.shape[0], c.grid_s, c.sigma_s, offset, c.pitch_aware, t_mask)
         return L.dice_loss(w, t)

@@ -5,6 +5,7 @@ A sweep file (see ``examples/sweep_small.toml``) looks like::
     backend = "native"          # native | jax | numpy | c302 | container
     model = "boyle2008"         # default; or "pyannow" (the seed's cell)
     target = "default"          # or a MIDI / MusicXML / kern path
+    ignore_unmapped = false     # c302/container: run although some varied parameters have no C302 counterpart
 
     [sampler]
     method = "sobol"            # sobol | lhs | grid | random
@@ -125,6 +126,7 @@ class SweepConfig:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
+    ignore_unmapped: bool = False  # c302/container: parameters with no C302 counterpart may vary (ignored)
     source: str = "<string>"  # the file it came from
     text: str = ""  # the TOML text, stored in the ledger as provenance
 
@@ -135,6 +137,16 @@ class SweepConfig:
     @property
     def fixed_params(self) -> dict[str, float]:
         return dict(self.fixed)
+
+    @property
+    def ignored_unmapped(self) -> tuple[str, ...]:
+        """On the C302 backends: the varied or fixed parameters C302 cannot apply (empty elsewhere)."""
+        if self.backend not in CRASH_PRONE_BACKENDS:
+            return ()
+        from .worm.c302_params import unmapped
+
+        names = set(self.param_names) | {k for k, _ in self.fixed}
+        return tuple(n for n in unmapped(self.model) if n in names)
 
     @property
     def isolate_tasks(self) -> bool:
@@ -158,6 +170,8 @@ class SweepConfig:
             "params": [dataclasses.asdict(p) for p in self.params],
             "fixed": dict(self.fixed),
             "simulation": dataclasses.asdict(self.simulation),
+            # only when set, so the hashes of existing ledgers stay valid
+            **({"ignore_unmapped": True} if self.ignore_unmapped else {}),
         }
 
     def config_hash(self) -> str:
@@ -178,7 +192,7 @@ _SECTIONS = {
     "output": OutputConfig,
     "shard": ShardConfig,
 }
-_TOP_KEYS = ("backend", "model", "target", "params", "fixed", *_SECTIONS)
+_TOP_KEYS = ("backend", "model", "target", "ignore_unmapped", "params", "fixed", *_SECTIONS)
 
 
 def _unknown(key: str, known, where: str) -> ConfigError:
@@ -267,6 +281,21 @@ def _check_shard(shard: ShardConfig, where: str) -> ShardConfig:
     return shard
 
 
+def _check_c302_mapping(cfg: SweepConfig, sp, where: str) -> None:
+    """C302 cannot apply every parameter: varying one it cannot map would vary nothing."""
+    if cfg.backend not in CRASH_PRONE_BACKENDS:
+        return
+    from .worm.c302_params import check_mappable
+
+    # a varied parameter counts as set to a non-default value unless its range is the default alone
+    probe = {p.name: (p.upper if p.upper != sp[p.name].default else p.lower) for p in cfg.params}
+    probe.update(cfg.fixed)
+    try:
+        check_mappable(cfg.model, probe, ignore_unmapped=cfg.ignore_unmapped, backend=cfg.backend)
+    except (ConfigError, ParameterError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str = "") -> SweepConfig:
     """Build and validate a :class:`SweepConfig` from a parsed TOML mapping."""
     from .params import space
@@ -280,6 +309,8 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
     for key in ("backend", "model", "target"):
         if key in data:
             top[key] = _typed(data[key], "", f"{where}: {key}")
+    if "ignore_unmapped" in data:
+        top["ignore_unmapped"] = _typed(data["ignore_unmapped"], False, f"{where}: ignore_unmapped")
     cfg = SweepConfig(**top, source=source, text=text)
     if cfg.backend not in BACKENDS:
         raise ConfigError(f"{where}: unknown backend {cfg.backend!r}; known: {', '.join(BACKENDS)}")
@@ -303,6 +334,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
     if both:
         raise ConfigError(f"{where}: {', '.join(both)} is both varied in [params] and held in [fixed]; keep one")
     cfg = dataclasses.replace(cfg, params=params, fixed=tuple(sorted(fixed_checked.items())), **sections)
+    _check_c302_mapping(cfg, sp, where)
 
     s, sim, sch, out = cfg.sampler, cfg.simulation, cfg.scheduler, cfg.output
     if s.method not in SAMPLERS:

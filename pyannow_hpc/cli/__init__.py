@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "progression": "progression",
     "analyze": "analyze",
+    "optimize": "optimize",
 }
 
 

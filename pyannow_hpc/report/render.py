@@ -45,6 +45,17 @@ AUDIO_FS_HZ = 22050
 _CONFIG_KEYS = ("config_text", "config")
 
 
+def _ignored_unmapped(config_text: str) -> tuple[str, ...]:
+    """The parameters a C302 sweep varied but could not apply (``ignore_unmapped = true``)."""
+    from ..config import loads_config
+    from ..errors import ConfigError
+
+    try:
+        return loads_config(config_text).ignored_unmapped if config_text else ()
+    except ConfigError:
+        return ()
+
+
 def load_ledger(path: str | os.PathLike):
     """``read_ledger``: a missing or corrupt file is a LedgerError (one line, exit 2)."""
     from ..store.ledger import read_ledger
@@ -289,6 +300,9 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     attrs = dict(data.attrs)
     config_text = str(_attr(attrs, *_CONFIG_KEYS, default=""))
     prov = {k: v for k, v in attrs.items() if k not in _CONFIG_KEYS}
+    ignored = _ignored_unmapped(config_text)
+    if ignored:  # ignore_unmapped = true on a C302 backend: say what did not reach the simulator
+        prov["ignored by C302 (no counterpart)"] = ", ".join(ignored)
     if source:
         prov = {"ledger": source, **prov}
     counts = f"{int((status == 1).sum())} of {n} tasks done, {int((status == 2).sum())} failed, {int((status == 0).sum())} pending"

@@ -39,6 +39,7 @@ import re
 import shutil
 import sys
 import time
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -47,7 +48,7 @@ from ..launch import remove_tree as _lib_remove
 from ..launch import run, task_dir, which
 from .activity import MuscleActivity, SimulationSpec
 from .c302_io import read_c302
-from .c302_params import C1_DEFAULTS, c302_overrides, detector_threshold
+from .c302_params import C1_DEFAULTS, c302_overrides, detector_threshold, unmapped_changed
 
 PARAMETER_SET = "C1"
 REFERENCE = "Muscles"
@@ -178,10 +179,17 @@ DENSITY_CHANNELS = {
 MUSCLE_HOC = "GenericMuscleCell.hoc"
 
 
-def _template_key(duration_ms: float, dt_ms: float, overrides: dict[str, str]) -> str:
+def nrn_script(lems_name: str) -> str:
+    """The NEURON script jNeuroML writes for ``lems_name`` (``LEMS_x.xml`` -> ``LEMS_x_nrn.py``)."""
+    return lems_name[:-len(".xml")] + "_nrn.py"
+
+
+def _template_key(duration_ms: float, dt_ms: float, overrides: dict[str, str], lems_name: str = LEMS_NAME) -> str:
     rest = {k: v for k, v in overrides.items() if k not in DENSITY_CHANNELS}
-    blob = json.dumps([PARAMETER_SET, repr(duration_ms), repr(dt_ms), rest, version("c302"), version("pyneuroml")],
-                      sort_keys=True)
+    parts = [PARAMETER_SET, repr(duration_ms), repr(dt_ms), rest, version("c302"), version("pyneuroml")]
+    if lems_name != LEMS_NAME:  # the Sibernetic layout (container backend); old keys unchanged
+        parts.append(lems_name)
+    blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -200,22 +208,29 @@ def set_densities(hoc: Path, overrides: dict[str, str]) -> None:
     hoc.write_text(text)
 
 
-def _prepare_full(d: Path, duration_ms: float, dt_ms: float, overrides: dict[str, str]) -> None:
+def _prepare_full(d: Path, duration_ms: float, dt_ms: float, overrides: dict[str, str],
+                  lems_name: str = LEMS_NAME) -> None:
     _step([sys.executable, "-m", "pyannow_hpc.worm.c302_backend", "prepare", str(d),
-           repr(duration_ms), repr(dt_ms), json.dumps(overrides)],
+           repr(duration_ms), repr(dt_ms), json.dumps(overrides), lems_name],
           d, "prepare", "network generation / jNeuroML conversion")
     STATS["conversions"] += 1
 
 
-def prepare_network(d: Path, duration_ms: float, dt_ms: float, overrides: dict[str, str]) -> None:
-    """Put a runnable converted network with ``overrides`` into ``d``."""
+def prepare_network(d: Path, duration_ms: float, dt_ms: float, overrides: dict[str, str],
+                    lems_name: str = LEMS_NAME) -> None:
+    """Put a runnable converted network with ``overrides`` into ``d``.
+
+    ``lems_name`` other than c302's own name renames the LEMS file before the
+    jNeuroML conversion, as sibernetic_c302.py does (``LEMS_c302.xml`` ->
+    ``LEMS_c302_nrn.py``, the module Sibernetic imports)."""
     if os.environ.get("PYANNOW_C302_FAST", "1") == "0":
-        _prepare_full(d, duration_ms, dt_ms, overrides)
+        _prepare_full(d, duration_ms, dt_ms, overrides, lems_name)
         return
     base = {k: v for k, v in overrides.items() if k not in DENSITY_CHANNELS}
-    tpl = _cached("networks", _template_key(duration_ms, dt_ms, overrides),
-                  lambda e: (e / NRN_SCRIPT).exists() and (e / MUSCLE_HOC).exists(),
-                  lambda tmp: _prepare_full(tmp, duration_ms, dt_ms, base))
+    script = nrn_script(lems_name)
+    tpl = _cached("networks", _template_key(duration_ms, dt_ms, overrides, lems_name),
+                  lambda e: (e / script).exists() and (e / MUSCLE_HOC).exists(),
+                  lambda tmp: _prepare_full(tmp, duration_ms, dt_ms, base, lems_name))
     for p in tpl.iterdir():
         if p.is_file() and p.suffix in (".hoc", ".py", ".mod", ".xml"):
             shutil.copyfile(p, d / p.name)
@@ -227,6 +242,9 @@ def prepare_network(d: Path, duration_ms: float, dt_ms: float, overrides: dict[s
 
 def simulate(spec: SimulationSpec) -> MuscleActivity:
     overrides = c302_overrides(spec.model, spec.params)
+    ignored = unmapped_changed(spec.model, spec.params)
+    if ignored:  # a config refuses them unless ignore_unmapped = true (config.py); a direct call is told
+        warnings.warn(f"c302 backend: {', '.join(ignored)} have no C302 counterpart and are ignored", stacklevel=2)
     thresh_name = detector_threshold(spec.model)
     thresh = float(spec.params[thresh_name]) if thresh_name in spec.params else spec.spike_thresh_mV
     if spec.duration_ms > 60_000:
@@ -253,22 +271,25 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
     return act
 
 
-def prepare(directory: str, duration_ms: float, dt_ms: float, overrides: dict[str, str]) -> None:
+def prepare(directory: str, duration_ms: float, dt_ms: float, overrides: dict[str, str],
+            lems_name: str = LEMS_NAME) -> None:
     """Child-process side: generate the C1 muscle network and convert it for NEURON."""
     import c302.c302_Muscles as muscles
     from pyneuroml import pynml
 
     muscles.setup(PARAMETER_SET, generate=True, duration=duration_ms, dt=dt_ms, target_directory=directory,
                   param_overrides=overrides, verbose=False)
+    if lems_name != LEMS_NAME:  # sibernetic_c302.py: rename, then convert the renamed file
+        os.rename(os.path.join(directory, LEMS_NAME), os.path.join(directory, lems_name))
     ok = pynml.run_lems_with_jneuroml_neuron(
-        os.path.join(directory, LEMS_NAME), only_generate_scripts=True, compile_mods=False, nogui=True,
+        os.path.join(directory, lems_name), only_generate_scripts=True, compile_mods=False, nogui=True,
         exec_in_dir=directory, max_memory="1G", exit_on_fail=False, verbose=False,
     )
-    if not ok or not os.path.exists(os.path.join(directory, NRN_SCRIPT)):
-        raise SystemExit(f"jNeuroML did not write {NRN_SCRIPT}")
+    if not ok or not os.path.exists(os.path.join(directory, nrn_script(lems_name))):
+        raise SystemExit(f"jNeuroML did not write {nrn_script(lems_name)}")
 
 
-if __name__ == "__main__":  # python -m pyannow_hpc.worm.c302_backend prepare DIR DUR_MS DT_MS JSON
-    if len(sys.argv) != 6 or sys.argv[1] != "prepare":
-        raise SystemExit("usage: python -m pyannow_hpc.worm.c302_backend prepare DIR DURATION_MS DT_MS OVERRIDES_JSON")
-    prepare(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), json.loads(sys.argv[5]))
+if __name__ == "__main__":  # python -m pyannow_hpc.worm.c302_backend prepare DIR DUR_MS DT_MS JSON [LEMS_NAME]
+    if len(sys.argv) not in (6, 7) or sys.argv[1] != "prepare":
+        raise SystemExit("usage: python -m pyannow_hpc.worm.c302_backend prepare DIR DURATION_MS DT_MS OVERRIDES_JSON [LEMS_NAME]")
+    prepare(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), json.loads(sys.argv[5]), *sys.argv[6:])

@@ -44,7 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..errors import ParameterError
+from ..errors import ConfigError, ParameterError
 from ..params import space
 
 #: C1 muscle defaults in c302's own units (value, unit string)
@@ -118,6 +118,36 @@ def unmapped(model: str) -> tuple[str, ...]:
     """Parameters of ``model`` with no C302 counterpart (ignored by the backend)."""
     used = {m.ours for m in MAPPINGS.get(model, ())} | {detector_threshold(model)}
     return tuple(n for n in space(model).names if n not in used)
+
+
+def mapped(model: str) -> tuple[str, ...]:
+    """Parameters of ``model`` the C302 backends use (channel overrides + the detector threshold)."""
+    return tuple(n for n in space(model).names if n not in unmapped(model))
+
+
+def unmapped_changed(model: str, params: Mapping[str, float]) -> tuple[str, ...]:
+    """The parameters in ``params`` that have no C302 counterpart and differ from their default."""
+    sp = space(model)
+    skip = set(mapped(model))
+    return tuple(n for n in sp.names if n not in skip and n in params and float(params[n]) != sp[n].default)
+
+
+def check_mappable(model: str, params: Mapping[str, float], *, ignore_unmapped: bool = False,
+                   backend: str = "c302") -> tuple[str, ...]:
+    """Refuse (``ConfigError``, one line) parameters C302 cannot apply.
+
+    A parameter with no C302 counterpart set to a non-default value would be
+    varied by a sweep without changing anything.  With ``ignore_unmapped``
+    the names are returned instead (the caller records them as ignored)."""
+    if model not in MAPPINGS:
+        raise ParameterError(f"the c302 backend has no parameter mapping for model {model!r}; known: {', '.join(MAPPINGS)}")
+    bad = unmapped_changed(model, params)
+    if bad and not ignore_unmapped:
+        raise ConfigError(
+            f"backend {backend!r} cannot apply {', '.join(bad)} (no C302 counterpart in model {model!r}); "
+            f"it maps only {', '.join(mapped(model))}; set ignore_unmapped = true to run with them ignored"
+        )
+    return bad
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -1,21 +1,38 @@
-"""Sibernetic (SPH body) + C302 in OpenWorm's published image, via docker or apptainer.
+"""Sibernetic (SPH body) + C302 in OpenWorm's published image, via docker or apptainer,
+with our channel parameters.
 
-The command is SCIENCE.md section 4's, built as an argument vector from
-validated values and run by the native launcher (no shell, own process group,
-killed on timeout)::
+``sibernetic_c302.py`` (OpenWorm's driver) generates its c302 network from a
+parameter-set letter and cannot pass ``param_overrides``.  So this backend
+splits its run where the parameters enter (the choice, documented in
+docs/openworm.md):
+
+1. **on the host**, generate the C1 ``Muscles`` network (sibernetic_c302.py's
+   own defaults) with c302 and our parameters as ``param_overrides`` -- the
+   C302 backend's mapping (:func:`.c302_params.c302_overrides`) and its
+   network cache -- with the Sibernetic time step as c302's ``dt`` (as the
+   script passes it), renamed to ``LEMS_c302.xml`` and converted by jNeuroML
+   (``LEMS_c302_nrn.py``), into ``<task>/out/C1_Muscles``; then rewrite the
+   hoc/data paths in ``LEMS_c302_nrn.py`` to the container's ``/out/C1_Muscles``
+   exactly as the script does;
+2. **in the container**, our entry script (:mod:`.sibernetic_entry`, copied
+   into the mounted directory) runs the script's remaining steps:
+   ``nrnivmodl /out/C1_Muscles`` in ``/home/ow/sibernetic``, then
+   ``./Release/Sibernetic -c302 -f CONFIG -no_g -l_to lpath=/out/C1_Muscles
+   timelimit=S timestep=S logstep=N device=DEV``, then the WCON file::
 
     docker run --rm --name pyannow-<id> -v OUT:/out -w /home/ow/sibernetic openworm/openworm:0.9.7 \\
-        python3 sibernetic_c302.py -duration MS -dt MS -dtNrn MS -logstep N -device=CPU \\
-        -configuration worm_crawl_half_resolution -reference FW -c302params C2 \\
-        -datareader UpdatedSpreadsheetDataReader2 -outDir /out
+        python3 /out/pyannow_sibernetic.py -simDir /out/C1_Muscles -duration MS -dt MS -logstep N \\
+        -device CPU -configuration worm_crawl_half_resolution
     apptainer exec --cleanenv --writable-tmpfs --bind OUT:/out --pwd /home/ow/sibernetic IMAGE python3 ...
 
-``OUT`` is a private task directory (removed afterwards on every path).
-``sibernetic_c302.py`` writes ``/out/<c302params>_<reference>_<time>/`` with
+Argument vectors from validated values, run by the native launcher (no
+shell, own process group, killed on timeout).  ``OUT`` is a private task
+directory, removed afterwards on every path.  Sibernetic writes
 ``muscles_activity_buffer.txt`` (96 activations per logged step), the WCON
-body midline and C302's own ``*.muscles.dat``.  The result: V from C302 when
-present (spikes by the threshold detector), else NaN V and onsets from
-activation crossings; ``traces["activation"]`` (n, 96) and the body motion
+body midline and, through its embedded NEURON, C302's ``*.muscles.dat`` into
+``/out/C1_Muscles``.  The result: V from C302 when present (spikes by the
+threshold detector), else NaN V and onsets from activation crossings;
+``traces["activation"]`` (n, 96) and the body motion
 ``traces["body_x"]``/``["body_y"]`` (n, midline points, the WCON file's units),
 all interpolated onto ``t_ms`` like every other trace.
 
@@ -24,15 +41,13 @@ on PATH.  Apptainer runs ``$PYANNOW_OW_IMAGE`` (an ``ow.sif`` built with
 ``apptainer build ow.sif docker://openworm/openworm:0.9.7``), default the
 docker:// URI.  ``$PYANNOW_SIBERNETIC_DT_MS`` (0.005) and
 ``$PYANNOW_SIBERNETIC_DEVICE`` (CPU) tune the physics.
-
-``sibernetic_c302.py`` has no option for parameter overrides, so this
-backend runs the published C2 network as is: channel parameters other than
-the model's defaults are refused (use ``backend = "c302"`` to vary them).
 """
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,47 +55,46 @@ import numpy as np
 
 from ..errors import ConfigError, RuntimeNotFoundError, SimulationError
 from ..launch import check_arg, check_number, check_path, run, task_dir, which
-from ..params import space
+from . import c302_backend
 from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
 from .c302_io import activation_spikes, read_c302, read_muscle_buffer, read_wcon
+from .c302_params import c302_overrides, detector_threshold, unmapped_changed
 
 IMAGE = "openworm/openworm:0.9.7"
 WORKDIR = "/home/ow/sibernetic"
 RUNTIMES = ("docker", "apptainer")
+#: the network sibernetic_c302.py generates by default, and the one our mapping targets
+PARAMETER_SET, REFERENCE = "C1", "Muscles"
+SIM_DIR_NAME = f"{PARAMETER_SET}_{REFERENCE}"
+CONTAINER_SIM_DIR = f"/out/{SIM_DIR_NAME}"
+ENTRY_NAME = "pyannow_sibernetic.py"
+LEMS_NAME = "LEMS_c302.xml"  # sibernetic_c302.py's rename; Sibernetic imports LEMS_c302_nrn
 _SAFE_WORD = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 
 @dataclass(frozen=True)
 class SiberneticRun:
-    """The validated options of one ``sibernetic_c302.py`` run (SCIENCE.md section 4 defaults)."""
+    """The validated options of one in-container Sibernetic run (SCIENCE.md section 4 defaults)."""
 
     duration_ms: float
-    dt_ms: float = 0.005  # Sibernetic (SPH) step
-    dt_nrn_ms: float = 0.05  # NEURON step inside Sibernetic
+    dt_ms: float = 0.005  # Sibernetic (SPH) step; also c302's dt, as sibernetic_c302.py passes it
     logstep: int = 100  # log every N Sibernetic steps
     device: str = "CPU"
     configuration: str = "worm_crawl_half_resolution"
-    reference: str = "FW"
-    c302params: str = "C2"
-    datareader: str = "UpdatedSpreadsheetDataReader2"
 
-    def args(self, out_dir: str = "/out") -> list[str]:
-        """The script's argument vector (after ``python3 sibernetic_c302.py``)."""
-        for name in ("device", "configuration", "reference", "c302params", "datareader"):
+    def args(self, sim_dir: str = CONTAINER_SIM_DIR) -> list[str]:
+        """The entry script's argument vector (after ``python3 /out/pyannow_sibernetic.py``)."""
+        for name in ("device", "configuration"):
             value = check_arg(getattr(self, name), name)
             if not value or not set(value) <= _SAFE_WORD:
                 raise ConfigError(f"{name} {value!r} must be a plain word (letters, digits, _ - .)")
         return [
+            "-simDir", sim_dir,
             "-duration", check_number(self.duration_ms, "duration_ms", 1e-3, 1e7),
             "-dt", check_number(self.dt_ms, "sibernetic dt_ms", 1e-6, 1.0),
-            "-dtNrn", check_number(self.dt_nrn_ms, "NEURON dt_ms", 1e-4, 1.0),
             "-logstep", check_number(self.logstep, "logstep", 1, 1e9, integer=True),
-            f"-device={self.device}",
+            "-device", self.device,
             "-configuration", self.configuration,
-            "-reference", self.reference,
-            "-c302params", self.c302params,
-            "-datareader", self.datareader,
-            "-outDir", out_dir,
         ]
 
     @property
@@ -106,7 +120,7 @@ def build_argv(runtime: str, out_dir: os.PathLike | str, sim: SiberneticRun, *, 
                image: str | None = None) -> list[str]:
     """The full command line for ``runtime`` (``docker`` or ``apptainer``)."""
     out = check_path(out_dir, "output directory", mount=True)
-    script = ["python3", "sibernetic_c302.py", *sim.args("/out")]
+    script = ["python3", f"/out/{ENTRY_NAME}", *sim.args(CONTAINER_SIM_DIR)]
     if runtime == "docker":
         cname = check_arg(name or f"pyannow-{uuid.uuid4().hex[:12]}", "container name")
         return ["docker", "run", "--rm", "--name", cname, "-v", f"{out}:/out", "-w", WORKDIR,
@@ -115,20 +129,37 @@ def build_argv(runtime: str, out_dir: os.PathLike | str, sim: SiberneticRun, *, 
         img = image or os.environ.get("PYANNOW_OW_IMAGE") or f"docker://{IMAGE}"
         if not img.startswith("docker://"):
             img = check_path(img, "apptainer image (PYANNOW_OW_IMAGE)")
-        # --writable-tmpfs: the script compiles NEURON mechanisms in its read-only workdir
+        # --writable-tmpfs: nrnivmodl writes x86_64/ into the image's read-only workdir
         return ["apptainer", "exec", "--cleanenv", "--writable-tmpfs", "--bind", f"{out}:/out",
                 "--pwd", WORKDIR, check_arg(img, "image"), *script]
     raise ConfigError(f"unknown container runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
 
 
-def _check_defaults(spec: SimulationSpec) -> None:
-    defaults = space(spec.model).defaults()
-    changed = sorted(k for k, v in spec.params.items() if k in defaults and v != defaults[k])
-    if changed:
-        raise ConfigError(
-            f"the container backend runs OpenWorm's published C2 network and cannot apply {', '.join(changed)}: "
-            "sibernetic_c302.py has no parameter-override option; use backend 'c302' to vary channel parameters"
-        )
+def _rewrite_paths(nrn_py: Path, sim_dir: str) -> None:
+    """sibernetic_c302.py's edit of ``LEMS_c302_nrn.py``: Sibernetic runs it from
+    its own directory, so the hoc files it loads and the data files it writes
+    are addressed in the simulation directory (the same five replacements)."""
+    text = nrn_py.read_text()
+    for old, new in (("GenericCell.hoc", f"{sim_dir}/GenericCell.hoc"),
+                     ("GenericNeuronCell.hoc", f"{sim_dir}/GenericNeuronCell.hoc"),
+                     ("GenericMuscleCell.hoc", f"{sim_dir}/GenericMuscleCell.hoc"),
+                     ("open('time.dat", f"open('{sim_dir}/time.dat"),
+                     ("open('c302_", f"open('{sim_dir}/c302_")):
+        text = text.replace(old, new)
+    nrn_py.write_text(text)
+
+
+def generate_network(out_dir: Path, spec: SimulationSpec, sim: SiberneticRun) -> Path:
+    """The host side: ``out_dir/C1_Muscles`` holds the c302 network with our
+    parameters, converted for NEURON and addressed at ``/out/C1_Muscles``,
+    and ``out_dir`` the entry script.  Returns the network directory."""
+    overrides = c302_overrides(spec.model, spec.params)
+    net = out_dir / SIM_DIR_NAME
+    net.mkdir()
+    c302_backend.prepare_network(net, spec.duration_ms, sim.dt_ms, overrides, lems_name=LEMS_NAME)
+    _rewrite_paths(net / c302_backend.nrn_script(LEMS_NAME), CONTAINER_SIM_DIR)
+    shutil.copyfile(Path(__file__).with_name("sibernetic_entry.py"), out_dir / ENTRY_NAME)
+    return net
 
 
 def _timeout_s(duration_ms: float) -> float:
@@ -148,7 +179,9 @@ def parse_output(out_dir: Path, spec: SimulationSpec, sim: SiberneticRun) -> Mus
     body = read_wcon(wcons[0]) if wcons else None
     lems = sim_dir / "LEMS_c302.xml"
     if lems.exists() and any(sim_dir.glob("*.muscles.dat")):
-        base = read_c302(sim_dir, lems.name, sample_rate_hz=spec.sample_rate_hz, thresh_mV=spec.spike_thresh_mV,
+        thresh_name = detector_threshold(spec.model)  # as the C302 backend: the model's own threshold
+        thresh = float(spec.params[thresh_name]) if thresh_name in spec.params else spec.spike_thresh_mV
+        base = read_c302(sim_dir, lems.name, sample_rate_hz=spec.sample_rate_hz, thresh_mV=thresh,
                          refractory_ms=spec.refractory_ms, params=spec.params, model=spec.model, seed=spec.seed,
                          float32=spec.float32)
         t_ms, v, st, sm = base.t_ms, base.v_mV, base.spike_times_ms, base.spike_muscle
@@ -176,14 +209,19 @@ def _on_grid(t_ms: np.ndarray, t_src: np.ndarray, values: np.ndarray, outside: f
 
 
 def simulate(spec: SimulationSpec) -> MuscleActivity:
-    _check_defaults(spec)
+    ignored = unmapped_changed(spec.model, spec.params)
+    if ignored:  # config-level refusal: config.py (ignore_unmapped)
+        warnings.warn(f"container backend: {', '.join(ignored)} have no C302 counterpart and are ignored", stacklevel=2)
     runtime = pick_runtime()
-    dt_sib_ms = float(os.environ.get("PYANNOW_SIBERNETIC_DT_MS", "0.005"))
+    c302_backend._check_runtime()  # the network is generated on the host (c302 + jNeuroML)
+    raw_dt = os.environ.get("PYANNOW_SIBERNETIC_DT_MS", "0.005")
+    try:
+        dt_sib_ms = float(raw_dt)
+    except ValueError:
+        raise ConfigError(f"PYANNOW_SIBERNETIC_DT_MS={raw_dt!r} is not a number (Sibernetic's step in ms)") from None
     sim = SiberneticRun(
         duration_ms=spec.duration_ms,
         dt_ms=dt_sib_ms,
-        # C2's muscles need NEURON steps of <= 0.05 ms (SCIENCE.md section 4's command)
-        dt_nrn_ms=min(spec.dt_ms, 0.05),
         # one logged step per output sample
         logstep=max(1, int(round(1000.0 / (spec.sample_rate_hz * dt_sib_ms)))),
         device=os.environ.get("PYANNOW_SIBERNETIC_DEVICE", "CPU"),
@@ -192,7 +230,8 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
     with task_dir(prefix="sibernetic-") as d:
         out = d / "out"
         out.mkdir()
-        argv = build_argv(runtime, out, sim, name=name)
+        argv = build_argv(runtime, out, sim, name=name)  # validates before the generation's cost
+        generate_network(out, spec, sim)
         try:
             res = run(argv, cwd=d, timeout_s=_timeout_s(spec.duration_ms), stdout=d / "run.out", stderr=d / "run.err")
         except SimulationError:

@@ -50,3 +50,88 @@ def test_unmapped_parameters_are_listed_and_documented():
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ParameterError, match="no parameter mapping"):
         c302_overrides("nonexistent", {})
+
+
+def test_unmapped_non_defaults_are_refused_naming_them_and_the_mapped_ones():
+    from pyannow_hpc.errors import ConfigError
+    from pyannow_hpc.worm.c302_params import check_mappable
+
+    assert check_mappable("pyannow", {"g_egl19": 12.0, "v_half_ca_mV": -20.0}) == ()  # a default is fine
+    with pytest.raises(ConfigError) as exc:
+        check_mappable("pyannow", {"g_egl19": 12.0, "v_half_ca_mV": -25.0, "g_nca": 1.0})
+    msg = str(exc.value)
+    assert "cannot apply v_half_ca_mV, g_nca" in msg and "maps only g_egl19, g_exp2, ca_thresh_mV, g_leak" in msg
+    assert "ignore_unmapped = true" in msg and "\n" not in msg
+    assert check_mappable("boyle2008", {"drive_freq_hz": 2.0}, ignore_unmapped=True) == ("drive_freq_hz",)
+
+
+def test_config_refuses_unmapped_unless_ignore_unmapped(tmp_path):
+    from pyannow_hpc.config import loads_config
+    from pyannow_hpc.errors import ConfigError
+
+    text = ('backend = "c302"\nmodel = "pyannow"\n[params]\ng_egl19 = { range = [4.0, 16.0] }\n'
+            'tau_ca_ms = { range = [5.0, 40.0] }\n[fixed]\ng_nca = 0.5\n[output]\nledger = "x.h5"\n')
+    with pytest.raises(ConfigError, match=r"<string>: backend 'c302' cannot apply tau_ca_ms, g_nca"):
+        loads_config(text)
+    cfg = loads_config("ignore_unmapped = true\n" + text)
+    assert cfg.ignored_unmapped == ("tau_ca_ms", "g_nca")
+    assert cfg.config_hash() != loads_config(text.replace("c302", "native")).config_hash()
+    # the surrogates apply every parameter: nothing to refuse, and old configs hash as before
+    native = loads_config(text.replace("c302", "native"))
+    assert native.ignored_unmapped == () and "ignore_unmapped" not in native.science_dict()
+    with pytest.raises(ConfigError, match="ignore_unmapped must be bool"):
+        loads_config('ignore_unmapped = "yes"\n' + text)
+
+
+def test_objective_validates_its_window_and_lists_the_searchable_parameters():
+    from pyannow_hpc.errors import ConfigError
+    from pyannow_hpc.music.notes import NoteSequence
+    from pyannow_hpc.worm.c302_objective import C302Objective
+
+    target = NoteSequence.from_arrays([0.1], [60])
+    assert C302Objective(target, model="pyannow").search_params() == ("g_egl19", "g_exp2", "g_leak")
+    assert C302Objective(target).search_params()[:2] == ("g_ca_boyle", "g_k_slow")
+    for bad in ({"duration_s": 30.0}, {"duration_s": 0.0}, {"dt_ms": 0.5}, {"model": "nonexistent"},
+                {"failure_loss": float("nan")}):
+        with pytest.raises(ConfigError):
+            C302Objective(target, **bad)
+
+
+def test_objective_call_maximise_failure_and_ignored(monkeypatch):
+    """The objective's own logic, with the C302 run replaced by a recorder."""
+    import warnings
+
+    from pyannow_hpc import pipeline
+    from pyannow_hpc.errors import ConfigError, SimulationError
+    from pyannow_hpc.music.notes import NoteSequence
+    from pyannow_hpc.worm.c302_objective import C302Objective
+
+    calls = []
+
+    def fake_evaluate(params, **kw):
+        calls.append((dict(params), kw))
+        if params.get("g_ca_boyle") == 9.0:
+            raise SimulationError("NEURON run failed")
+        if "drive_freq_hz" in params:  # what the backend says about a parameter it cannot apply
+            warnings.warn("c302 backend: drive_freq_hz have no C302 counterpart and are ignored")
+        return pipeline.EvalResult(notes=NoteSequence.from_arrays([], []), metrics={"onset_loss": 0.25, "f1_mireval": 0.5})
+
+    monkeypatch.setattr(pipeline, "evaluate_params", fake_evaluate)
+    target = NoteSequence.from_arrays([0.1], [60])
+    f = C302Objective(target, duration_s=0.5, window_start_s=2.0)
+    assert f({"g_ca_boyle": 1.0}) == 0.25
+    kw = calls[-1][1]
+    assert kw["backend"] == "c302" and kw["onset_method"] == "threshold" and kw["duration_s"] == 0.5
+    assert kw["window_start_s"] == 2.0 and kw["dt_ms"] == 0.05 and kw["model"] == "boyle2008"
+    assert C302Objective(target, metric="f1_mireval", maximise=True)({"g_ca_boyle": 1.0}) == -0.5
+    with pytest.raises(SimulationError):
+        f({"g_ca_boyle": 9.0})
+    assert C302Objective(target, failure_loss=1e3)({"g_ca_boyle": 9.0}) == 1e3
+    n = len(calls)
+    with pytest.raises(ConfigError, match="cannot apply drive_freq_hz"):
+        f({"drive_freq_hz": 2.0})
+    assert len(calls) == n  # refused before any run
+    quiet = C302Objective(target, ignore_unmapped=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the caller asked: no warning per call
+        assert quiet({"drive_freq_hz": 2.0}) == 0.25

@@ -88,3 +88,24 @@ def test_calcium_decay_change_recompiles_once(default_run, c302_env):
     assert np.nanmax(ca) > 1.2 * np.nanmax(ca0)
     simulate({"ca_decay_ms": 40.0, "g_ca_boyle": 1.0}, backend="c302", model="boyle2008", duration_s=0.2, dt_ms=0.05)
     assert c302_backend.STATS["compiles"] == before["compiles"] + 1  # same .mod set: reused
+
+
+def test_objective_scores_a_parameter_dict_on_c302(default_run, c302_env):
+    """The optimiser's C302 objective: the same number as the sweep's pipeline, parameters
+    that reach the network change it, and what C302 cannot apply is refused."""
+    from pyannow_hpc.errors import ConfigError
+    from pyannow_hpc.music.target import load_target
+    from pyannow_hpc.pipeline import evaluate_params
+    from pyannow_hpc.worm.c302_objective import C302Objective
+
+    target = load_target(None)
+    f = C302Objective(target, model="boyle2008", duration_s=0.2)  # the default run's template
+    res = f.evaluate({"g_ca_boyle": 1.4})
+    ref = evaluate_params({"g_ca_boyle": 1.4}, target=target, backend="c302", model="boyle2008", duration_s=0.2,
+                          dt_ms=0.05, onset_method="threshold")
+    assert res.metrics["onset_loss"] == ref.metrics["onset_loss"] and res.metrics["wall_s"] > 0
+    assert np.array_equal(res.notes.onset_s, ref.notes.onset_s)
+    assert f({"g_ca_boyle": 0.35}) != res.metrics["onset_loss"]
+    with pytest.raises(ConfigError, match="cannot apply drive_freq_hz"):
+        f({"drive_freq_hz": 2.0})
+    assert os.listdir(c302_env["tasks"]) == []

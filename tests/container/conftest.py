@@ -1,4 +1,7 @@
-"""The stand-in runtime (tests/fixtures/fake_runtime) first on PATH, a private task-dir base."""
+"""The stand-in runtime (tests/fixtures/fake_runtime) first on PATH, a private
+task-dir base, and one C302 network cache per session (the container backend
+generates its network on the host with c302 + jNeuroML: once per session,
+then the cached template is patched per parameter set)."""
 import os
 from pathlib import Path
 
@@ -16,17 +19,23 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.fixture(scope="session")
+def c302_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("container_c302cache")
+
+
 @pytest.fixture
-def fake_runtime(tmp_path, monkeypatch):
+def fake_runtime(tmp_path, monkeypatch, c302_cache):
     log = tmp_path / "argv.jsonl"
     tasks = tmp_path / "tasks"
     tasks.mkdir()
     monkeypatch.setenv("PATH", f"{FAKE}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_RUNTIME_LOG", str(log))
     monkeypatch.setenv("PYANNOW_TASK_DIR", str(tasks))
+    monkeypatch.setenv("PYANNOW_C302_CACHE", str(c302_cache))
     monkeypatch.delenv("PYANNOW_CONTAINER_RUNTIME", raising=False)
     monkeypatch.delenv("FAKE_RUNTIME_MODE", raising=False)
-    return {"log": log, "tasks": tasks, "dir": FAKE}
+    return {"log": log, "tasks": tasks, "dir": FAKE, "cache": c302_cache}
 
 
 @pytest.fixture

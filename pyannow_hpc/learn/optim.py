@@ -82,6 +82,7 @@ def fit(local_loss: Callable, params, shard: tuple = (), config: TrainConfig = T
     constants). Fits with equal keys share their jitted steps, so equal shapes compile once.
     """
     comm = comm or world()
+    coll.bind_local_cores(comm)  # before the first step: one rank per core share, see collectives
     reducer = coll.resolve_reducer(config.reducer, comm)
     ckey = None if cache_key is None else (cache_key, reducer, config.learning_rate, config.lbfgs_memory, id(comm))
     hist = TrainHistory(reducer=reducer)

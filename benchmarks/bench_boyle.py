@@ -29,16 +29,16 @@ def run(quick: bool = False) -> list[Result]:
 
     results = []
     dur = 20.0 if quick else T_FULL_S
-    seed_spec = make_spec(duration_s=dur)
+    seed_spec = make_spec(model="pyannow", duration_s=dur)
     boyle_spec = make_spec(model="boyle2008", duration_s=dur)
     native.simulate(make_spec(model="boyle2008", duration_s=1.0))  # load the library outside the timing
     t_seed = best_time(lambda: native.simulate(seed_spec), repeat=2 if quick else 3)
-    t_boyle = best_time(lambda: native.MODELS["boyle2008"](boyle_spec), repeat=2 if quick else 3)
+    t_boyle = best_time(lambda: native.simulate(boyle_spec), repeat=2 if quick else 3)
     results.append(Result(f"native boyle2008, {dur:g} s x 96 muscles", t_boyle, "s", baseline=t_seed,
                           baseline_name="native pyannow (seed cell)",
                           target="< 1 s for 229 s" if not quick else "", met=(t_boyle < 1.0) if not quick else None))
     # CPU seconds of this process too: on a shared machine wall time includes other jobs' time slices
-    t_cpu = min(_cpu_time(lambda: native.MODELS["boyle2008"](boyle_spec)) for _ in range(2))
+    t_cpu = min(_cpu_time(lambda: native.simulate(boyle_spec)) for _ in range(2))
     t_cpu_seed = min(_cpu_time(lambda: native.simulate(seed_spec)) for _ in range(2))
     results.append(Result(f"native boyle2008, {dur:g} s, CPU time (getrusage)", t_cpu, "s", baseline=t_cpu_seed,
                           baseline_name="native pyannow CPU time"))
@@ -46,7 +46,7 @@ def run(quick: bool = False) -> list[Result]:
                           baseline_name="native pyannow (seed cell)"))
 
     jdur = 2.0 if quick else 10.0
-    js, jb = make_spec(duration_s=jdur, float32=False), make_spec(model="boyle2008", duration_s=jdur, float32=False)
+    js, jb = make_spec(model="pyannow", duration_s=jdur, float32=False), make_spec(model="boyle2008", duration_s=jdur, float32=False)
     jax_surrogate.simulate(js)  # compile outside the timing
     boyle2008_jax.simulate(jb)
     tj_seed = best_time(lambda: jax_surrogate.simulate(js), repeat=2)

@@ -28,7 +28,7 @@ SEED_S_PER_SIM_S = 0.060  # the seed's NumPy simulator on this kind of machine (
 MEMORY_PROBE = """
 import resource
 from pyannow_hpc.worm import simulate
-act = simulate(duration_s={T}, sample_rate_hz=1000.0)
+act = simulate(model="pyannow", duration_s={T}, sample_rate_hz=1000.0)
 assert act.v_mV.shape == ({n}, 96)
 try:
     hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
@@ -48,7 +48,7 @@ def _peak_memory_mb() -> float:
 def _numpy_per_sim_s(window_s: float) -> float:
     from pyannow_hpc.worm import make_spec, numpy_reference
 
-    spec = make_spec(duration_s=window_s, integrator="seed_euler", sample_rate_hz=1000.0)
+    spec = make_spec(model="pyannow", duration_s=window_s, integrator="seed_euler", sample_rate_hz=1000.0)
     return best_time(lambda: numpy_reference.simulate(spec), repeat=2) / window_s
 
 
@@ -63,21 +63,21 @@ def run(quick: bool = False) -> list[Result]:
     results = []
 
     # native, the issue's headline number: the full piece at dt 0.5 ms, V at 1 kHz float32
-    spec = make_spec(duration_s=T_FULL_S, sample_rate_hz=1000.0)
-    native.simulate(make_spec(duration_s=1.0))  # load the library outside the timing
+    spec = make_spec(model="pyannow", duration_s=T_FULL_S, sample_rate_hz=1000.0)
+    native.simulate(make_spec(model="pyannow", duration_s=1.0))  # load the library outside the timing
     t_native = best_time(lambda: native.simulate(spec), repeat=2 if quick else 3)
     results.append(Result(f"native exponential, {T_FULL_S:g} s x 96 muscles", t_native, "s",
                           baseline=np_per_s * T_FULL_S, baseline_name=base_name,
                           target=f"< 0.5 s (>= 27x the seed's {SEED_S_PER_SIM_S * T_FULL_S:.1f} s)",
                           met=t_native < 0.5))
-    spec_e = make_spec(duration_s=T_FULL_S, integrator="seed_euler", sample_rate_hz=1000.0)
+    spec_e = make_spec(model="pyannow", duration_s=T_FULL_S, integrator="seed_euler", sample_rate_hz=1000.0)
     t_euler = best_time(lambda: native.simulate(spec_e), repeat=2)
     results.append(Result(f"native seed_euler, {T_FULL_S:g} s", t_euler, "s", baseline=np_per_s * T_FULL_S,
                           baseline_name=base_name))
 
     # JAX, one run (compiled once outside the timing)
     dur = 2.0 if quick else 10.0
-    spec_j = make_spec(duration_s=dur, float32=False)
+    spec_j = make_spec(model="pyannow", duration_s=dur, float32=False)
     jax_surrogate.simulate(spec_j)
     t_jax = best_time(lambda: jax_surrogate.simulate(spec_j), repeat=2)
     results.append(Result(f"JAX single run ({dur:g} s), per sim-s", t_jax / dur, "s/sim-s", baseline=np_per_s,

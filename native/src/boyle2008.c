@@ -36,41 +36,74 @@
 #include "pw_sim_common.h"
 #include "pw_vmath.h"
 #include "pyannow.h"
+#include "pw_fields.h"
 
 #define NM PW_N_MUSCLES
 #define NS PW_N_SEGMENTS
 
 /* PW_CLONES (AVX-512 / AVX2 / baseline clones of the hot loop) comes from pw_vmath.h */
 
-/* Gate kinetics from c302/cell_C.xml (ionChannel ca_boyle, k_fast, k_slow;
- * the *_muscle copies in custom_muscle_components.xml used by C2 are
- * identical). x_inf(V) = 1/(1 + exp(-(V - mid)/scale)); tests/boyle checks
- * these numbers against the installed c302 files. */
-#define E_TAU_MS 0.100027
-#define E_MID_MV (-3.3568)
-#define E_SCALE_MV 6.74821
-#define F_TAU_MS 150.88
-#define F_MID_MV 25.1815
-#define F_SCALE_MV (-5.03176)
-#define P_TAU_MS 2.25518
-#define P_MID_MV (-8.05232)
-#define P_SCALE_MV 7.42636
-#define Q_TAU_MS 149.963
-#define Q_MID_MV (-15.6456)
-#define Q_SCALE_MV (-9.97468)
-#define N_TAU_MS 25.0007
-#define N_MID_MV 19.8741
-#define N_SCALE_MV 15.8512
-/* customHGate h: h_inf = 1/(1 + exp((ca_half - [Ca])/k)), fcond = 1 + (h_inf - 1) alpha */
-#define H_ALPHA 0.282473
-#define H_CA_HALF_MM 6.41889e-8
-#define H_K_MM (-1.00056e-8)
-/* NeuroML rho is mol/(m A s); d[Ca]/dt in mM/ms per uA/cm^2 of current density:
- * 1 uA/cm^2 = 1e-2 A/m^2, 1 mol/m^3 = 1 mM, 1 s = 1e3 ms -> factor 1e-5. */
-#define RHO_TO_MM_PER_MS_PER_UA 1e-5
+#define T pw_boyle2008_params
+#define IN PW_FIELD_INPUT
+#define CONST PW_FIELD_CONSTANT
+#define POS PW_FIELD_LOWER_OPEN
+/* The cell's fields.  The CONSTANT rows are the gate kinetics of
+ * c302/cell_C.xml (ionChannel ca_boyle, k_fast, k_slow; the *_muscle copies in
+ * custom_muscle_components.xml used by C2 are identical), written here and
+ * nowhere else: x_inf(V) = 1/(1 + exp(-(V - mid)/scale));
+ * tests/boyle/test_boyle_space.py checks them against the installed c302 files.
+ * The inputs' defaults are c302's C1 muscle (Python's parameter space has the
+ * same defaults; the loader checks that). */
+static const pw_field boyle2008_rows[] = {
+    PW_F64(T, g_ca_boyle, "mS/cm^2", 0.7, 0.0, INFINITY, IN, "ca_boyle conductance, e^2 f h"),
+    PW_F64(T, g_k_slow, "mS/cm^2", 0.6, 0.0, INFINITY, IN, "k_slow conductance, n"),
+    PW_F64(T, g_k_fast, "mS/cm^2", 0.1, 0.0, INFINITY, IN, "k_fast conductance, p^4 q"),
+    /* G must stay > 0 for V_inf = I/G: the leak is the floor */
+    PW_F64(T, g_leak, "mS/cm^2", 5e-4, 0.0, INFINITY, POS, "leak conductance"),
+    PW_F64(T, e_ca_mV, "mV", 40.0, -INFINITY, INFINITY, IN, "ca_boyle reversal"),
+    PW_F64(T, e_k_mV, "mV", -60.0, -INFINITY, INFINITY, IN, "k_slow and k_fast reversal"),
+    PW_F64(T, e_leak_mV, "mV", -50.0, -INFINITY, INFINITY, IN, "leak reversal"),
+    PW_F64(T, c_m_uF, "uF/cm^2", 1.0, 0.0, INFINITY, POS, "specific membrane capacitance"),
+    PW_F64(T, ca_decay_ms, "ms", 11.5943, 0.0, INFINITY, POS, "calcium pool decay time"),
+    PW_F64(T, ca_rho, "mol/(m A s)", 0.000238919, 0.0, INFINITY, IN, "calcium pool factor rho"),
+    PW_F64(T, v_init_mV, "mV", -45.0, -INFINITY, INFINITY, IN, "initial membrane potential"),
+    PW_F64(T, drive_g_syn, "mS/cm^2", 0.09, 0.0, INFINITY, IN, "peak conductance of the wave drive"),
+    PW_F64(T, syn_e_rev_mV, "mV", 0.0, -INFINITY, INFINITY, IN, "drive synapse reversal"),
+    PW_F64(T, syn_k_per_ms, "1/ms", 0.025, 0.0, INFINITY, POS, "graded-synapse rate k"),
+    PW_F64(T, i_step_uA, "uA/cm^2", 0.0, -INFINITY, INFINITY, IN, "IClamp amplitude"),
+    PW_F64(T, step_start_ms, "ms", 0.0, -INFINITY, INFINITY, IN, "IClamp start"),
+    PW_F64(T, step_stop_ms, "ms", 0.0, -INFINITY, INFINITY, IN, "IClamp stop"),
+    PW_F64(T, e_tau_ms, "ms", 0.100027, 0.0, INFINITY, CONST | POS, "ca_boyle activation e (power 2)"),
+    PW_F64(T, e_mid_mV, "mV", -3.3568, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, e_scale_mV, "mV", 6.74821, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, f_tau_ms, "ms", 150.88, 0.0, INFINITY, CONST | POS,
+           "ca_boyle voltage inactivation f (c302 flips B&C's sign, see cell_C.xml)"),
+    PW_F64(T, f_mid_mV, "mV", 25.1815, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, f_scale_mV, "mV", -5.03176, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, p_tau_ms, "ms", 2.25518, 0.0, INFINITY, CONST | POS, "k_fast activation p (power 4)"),
+    PW_F64(T, p_mid_mV, "mV", -8.05232, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, p_scale_mV, "mV", 7.42636, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, q_tau_ms, "ms", 149.963, 0.0, INFINITY, CONST | POS, "k_fast inactivation q"),
+    PW_F64(T, q_mid_mV, "mV", -15.6456, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, q_scale_mV, "mV", -9.97468, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, n_tau_ms, "ms", 25.0007, 0.0, INFINITY, CONST | POS, "k_slow activation n"),
+    PW_F64(T, n_mid_mV, "mV", 19.8741, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, n_scale_mV, "mV", 15.8512, -INFINITY, INFINITY, CONST, ""),
+    PW_F64(T, h_alpha, "", 0.282473, -INFINITY, INFINITY, CONST, "customHGate: fcond = 1 + (h_inf - 1) alpha"),
+    PW_F64(T, h_ca_half_mM, "mM", 6.41889e-8, -INFINITY, INFINITY, CONST, "customHGate ca_half"),
+    PW_F64(T, h_k_mM, "mM", -1.00056e-8, -INFINITY, INFINITY, CONST, "customHGate k"),
+    /* NeuroML rho is mol/(m A s); d[Ca]/dt in mM/ms per uA/cm^2 of current density:
+     * 1 uA/cm^2 = 1e-2 A/m^2, 1 mol/m^3 = 1 mM, 1 s = 1e3 ms -> factor 1e-5. */
+    PW_F64(T, rho_unit, "", 1e-5, 0.0, INFINITY, CONST, "NeuroML rho to mM/ms per uA/cm^2"),
+};
+#undef POS
+#undef CONST
+#undef IN
+#undef T
+const pw_struct_info pw_info_boyle2008_params = PW_STRUCT_INFO(pw_boyle2008_params, boyle2008_rows);
 
-/* (v - mid) * (-1/scale): a multiplication by a compile-time constant instead
- * of a division (vdivpd is the slowest instruction of the loop); the JAX twin
+/* (v - mid) * (-1/scale): a multiplication by a per-run constant instead of a
+ * division (vdivpd is the slowest instruction of the loop); the JAX twin
  * multiplies by the same double constant. */
 static inline double sigmoid(double v, double mid, double neg_inv_scale) {
     return 1.0 / (1.0 + pw_vexp((v - mid) * neg_inv_scale));
@@ -78,26 +111,11 @@ static inline double sigmoid(double v, double mid, double neg_inv_scale) {
 
 static int validate(const pw_boyle2008_params *p, const pw_drive *d, const pw_sim_config *c,
                     const pw_sim_output *o) {
-    if (!p || !d || !c || !o) return PW_E_INVALID;
-    const double vals[] = {p->g_ca_boyle, p->g_k_slow, p->g_k_fast, p->g_leak, p->e_ca_mV, p->e_k_mV,
-                           p->e_leak_mV, p->c_m_uF, p->ca_decay_ms, p->ca_rho, p->v_init_mV, p->g_syn,
-                           p->e_syn_mV, p->syn_k_per_ms, p->i_step_uA, p->step_start_ms, p->step_stop_ms,
-                           d->freq_hz, d->noise_sd_uA, d->phase_rad[0], d->phase_rad[1], d->phase_rad[2],
-                           d->phase_rad[3], c->dt_ms, c->coupling_g, c->spike_thresh_mV,
-                           c->spike_refractory_ms};
-    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
-        if (!isfinite(vals[i])) return PW_E_INVALID;
-    if (p->g_ca_boyle < 0 || p->g_k_slow < 0 || p->g_k_fast < 0 || p->g_leak < 0 || p->g_syn < 0 ||
-        p->ca_rho < 0 || p->c_m_uF <= 0 || p->ca_decay_ms <= 0 || p->syn_k_per_ms <= 0)
-        return PW_E_INVALID;
-    /* G must stay > 0 for V_inf = I/G: the leak is the floor */
-    if (p->g_leak <= 0) return PW_E_INVALID;
-    if (d->freq_hz < 0 || d->noise_sd_uA < 0) return PW_E_INVALID;
-    if (c->dt_ms <= 0 || c->n_steps < 0 || c->record_every < 1 || c->coupling_g < 0 || c->spike_refractory_ms < 0)
+    if (!p || pw_check_common(d, c, o) || pw_check_fields(&pw_info_boyle2008_params, p)) return PW_E_INVALID;
+    if (p->e_scale_mV == 0 || p->f_scale_mV == 0 || p->p_scale_mV == 0 || p->q_scale_mV == 0 ||
+        p->n_scale_mV == 0 || p->h_k_mM == 0)
         return PW_E_INVALID;
     if (c->integrator != PW_INTEGRATOR_EXPONENTIAL) return PW_E_INVALID;
-    if ((o->v_out || o->m_out || o->n_out) && o->n_samples < c->n_steps / c->record_every + 1) return PW_E_INVALID;
-    if (o->spike_capacity < 0 || (o->spike_capacity > 0 && (!o->spike_step || !o->spike_muscle))) return PW_E_INVALID;
     return PW_OK;
 }
 
@@ -108,20 +126,25 @@ typedef struct {
 PW_CLONES
 static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_sim_config *c,
                       pw_sim_output *o, void *ca_out, cell_state *restrict X) {
-    double cphi[NM], sphi[NM], nb_sum[NM], nb_count[NM];
+    double nb_sum[NM];
+    pw_wave wave;
     cell_state Y;
     int64_t last_spike[NM];
     uint64_t cross[NM];
-    const double two_pi = 6.283185307179586476925286766559;
-    pw_wave_phases(d, cphi, sphi, nb_count);
+    pw_wave_init(&wave, d);
+    const double *nb_count = wave.nb_count;
     const double dt = c->dt_ms;
-    const double de = exp(-dt / E_TAU_MS), df = exp(-dt / F_TAU_MS), dp = exp(-dt / P_TAU_MS),
-                 dq = exp(-dt / Q_TAU_MS), dn = exp(-dt / N_TAU_MS), dca = exp(-dt / P->ca_decay_ms);
-    const double ca_gain = P->ca_decay_ms * P->ca_rho * RHO_TO_MM_PER_MS_PER_UA;
+    const double de = exp(-dt / P->e_tau_ms), df = exp(-dt / P->f_tau_ms), dp = exp(-dt / P->p_tau_ms),
+                 dq = exp(-dt / P->q_tau_ms), dn = exp(-dt / P->n_tau_ms), dca = exp(-dt / P->ca_decay_ms);
+    const double e_mid = P->e_mid_mV, f_mid = P->f_mid_mV, p_mid = P->p_mid_mV, q_mid = P->q_mid_mV,
+                 n_mid = P->n_mid_mV;
+    const double e_nis = -1.0 / P->e_scale_mV, f_nis = -1.0 / P->f_scale_mV, p_nis = -1.0 / P->p_scale_mV,
+                 q_nis = -1.0 / P->q_scale_mV, n_nis = -1.0 / P->n_scale_mV;
+    const double h_alpha = P->h_alpha, h_ca_half = P->h_ca_half_mM, h_inv_k = 1.0 / P->h_k_mM;
+    const double ca_gain = P->ca_decay_ms * P->ca_rho * P->rho_unit;
     const double dt_over_c = dt / P->c_m_uF, ksyn_dt = P->syn_k_per_ms * dt;
-    const double g_ca = P->g_ca_boyle, g_kf = P->g_k_fast, g_ks = P->g_k_slow, g_l = P->g_leak, g_syn = P->g_syn;
-    const double e_ca = P->e_ca_mV, e_k = P->e_k_mV, e_syn = P->e_syn_mV, gl_el = P->g_leak * P->e_leak_mV;
-    const double omega = two_pi * d->freq_hz * 1e-3; /* rad/ms */
+    const double g_ca = P->g_ca_boyle, g_kf = P->g_k_fast, g_ks = P->g_k_slow, g_l = P->g_leak, g_syn = P->drive_g_syn;
+    const double e_ca = P->e_ca_mV, e_k = P->e_k_mV, e_syn = P->syn_e_rev_mV, gl_el = P->g_leak * P->e_leak_mV;
     const uint64_t key = pw_splitmix64(d->seed);
     const double noise_sd = d->noise_sd_uA, coupling = c->coupling_g, thresh = c->spike_thresh_mV;
     const int coupled = coupling != 0.0;
@@ -136,40 +159,33 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
 
     for (int64_t st = 0; st < c->n_steps; st++) {
         const double t = (double)st * dt;
-        const double sw = sin(omega * t), cw = cos(omega * t);
+        const pw_wave_t wt = pw_wave_time(&wave, t);
         const double i_step = (t >= P->step_start_ms && t < P->step_stop_ms) ? P->i_step_uA : 0.0;
-        if (coupled) {
-            for (int q = 0; q < PW_N_QUADRANTS; q++) {
-                const double *vq = X->v + q * NS;
-                nb_sum[q * NS] = vq[1];
-                for (int i = 1; i < NS - 1; i++) nb_sum[q * NS + i] = vq[i - 1] + vq[i + 1];
-                nb_sum[q * NS + NS - 1] = vq[NS - 2];
-            }
-        }
+        if (coupled) pw_neighbour_sum(X->v, nb_sum);
         const uint64_t base = (uint64_t)st * NM;
         uint64_t bad = 0, any_cross = 0;
         for (int j = 0; j < NM; j++) {
             const double V = X->v[j], E = X->e[j], F = X->f[j], Pg = X->p[j], Q = X->q[j], N = X->n[j];
             const double S = X->s[j], CA = X->ca[j];
             /* 1. gates (Rush-Larsen at V_s) and the graded synapse (drive at t_s) */
-            double xi = sigmoid(V, E_MID_MV, -1.0 / E_SCALE_MV);
+            double xi = sigmoid(V, e_mid, e_nis);
             const double En = xi + (E - xi) * de;
-            xi = sigmoid(V, F_MID_MV, -1.0 / F_SCALE_MV);
+            xi = sigmoid(V, f_mid, f_nis);
             const double Fn = xi + (F - xi) * df;
-            xi = sigmoid(V, P_MID_MV, -1.0 / P_SCALE_MV);
+            xi = sigmoid(V, p_mid, p_nis);
             const double Pn = xi + (Pg - xi) * dp;
-            xi = sigmoid(V, Q_MID_MV, -1.0 / Q_SCALE_MV);
+            xi = sigmoid(V, q_mid, q_nis);
             const double Qn = xi + (Q - xi) * dq;
-            xi = sigmoid(V, N_MID_MV, -1.0 / N_SCALE_MV);
+            xi = sigmoid(V, n_mid, n_nis);
             const double Nn = xi + (N - xi) * dn;
-            double w = sw * cphi[j] + cw * sphi[j];
-            w = w > 0.0 ? w * w : 0.0;
+            const double r = pw_wave_root(&wave, j, wt);
+            const double w = r * r;
             /* graded synapse tau = (1 - s_inf)/k: instantaneous rise at s_inf = 1 */
             const double one_m_w = 1.0 - w;
             const double ds = one_m_w > 0.0 ? pw_vexp(-ksyn_dt / (one_m_w > 1e-300 ? one_m_w : 1e-300)) : 0.0;
             const double Sn = w + (S - w) * ds;
             /* 2. V with the new gates, h([Ca]_s), the noise of step s and the neighbours' V_s */
-            const double h = 1.0 + (1.0 / (1.0 + pw_vexp((H_CA_HALF_MM - CA) * (1.0 / H_K_MM))) - 1.0) * H_ALPHA;
+            const double h = 1.0 + (1.0 / (1.0 + pw_vexp((h_ca_half - CA) * h_inv_k)) - 1.0) * h_alpha;
             const double p2 = Pn * Pn;
             const double gca = g_ca * En * En * Fn * h, gk = g_kf * p2 * p2 * Qn + g_ks * Nn, gs = g_syn * Sn;
             const double noise = noise_sd > 0.0 ? noise_sd * pw_vnormal(key, base + (uint64_t)j) : 0.0;
@@ -206,11 +222,11 @@ PW_API int pw_simulate_boyle2008(const pw_boyle2008_params *params, const pw_dri
     cell_state X;
     const double v0 = params->v_init_mV;
     /* NeuroML starts every gate at its steady state and the pool at 0 mM */
-    const double e0 = 1.0 / (1.0 + exp((v0 - E_MID_MV) * (-1.0 / E_SCALE_MV)));
-    const double f0 = 1.0 / (1.0 + exp((v0 - F_MID_MV) * (-1.0 / F_SCALE_MV)));
-    const double p0 = 1.0 / (1.0 + exp((v0 - P_MID_MV) * (-1.0 / P_SCALE_MV)));
-    const double q0 = 1.0 / (1.0 + exp((v0 - Q_MID_MV) * (-1.0 / Q_SCALE_MV)));
-    const double n0 = 1.0 / (1.0 + exp((v0 - N_MID_MV) * (-1.0 / N_SCALE_MV)));
+    const double e0 = 1.0 / (1.0 + exp((v0 - params->e_mid_mV) * (-1.0 / params->e_scale_mV)));
+    const double f0 = 1.0 / (1.0 + exp((v0 - params->f_mid_mV) * (-1.0 / params->f_scale_mV)));
+    const double p0 = 1.0 / (1.0 + exp((v0 - params->p_mid_mV) * (-1.0 / params->p_scale_mV)));
+    const double q0 = 1.0 / (1.0 + exp((v0 - params->q_mid_mV) * (-1.0 / params->q_scale_mV)));
+    const double n0 = 1.0 / (1.0 + exp((v0 - params->n_mid_mV) * (-1.0 / params->n_scale_mV)));
     for (int j = 0; j < NM; j++) {
         X.v[j] = v0; X.e[j] = e0; X.f[j] = f0; X.p[j] = p0; X.q[j] = q0; X.n[j] = n0;
         X.s[j] = 0.0; X.ca[j] = 0.0;

@@ -35,16 +35,22 @@ PW_API const char *pw_build_info(void) {
     return info;
 }
 
+/* built from PW_STATUS_LIST, the header's one list of codes */
+static const pw_status_info STATUS[] = {
+#define PW_STATUS_ROW_(name, code, message) {code, #name, message},
+    PW_STATUS_LIST(PW_STATUS_ROW_)
+#undef PW_STATUS_ROW_
+};
+#define N_STATUS ((int)(sizeof STATUS / sizeof STATUS[0]))
+
+PW_API int pw_status_count(void) { return N_STATUS; }
+
+PW_API const pw_status_info *pw_status_at(int i) { return i >= 0 && i < N_STATUS ? &STATUS[i] : NULL; }
+
 PW_API const char *pw_strerror(int status) {
-    switch (status) {
-    case PW_OK: return "ok";
-    case PW_E_INVALID: return "invalid argument";
-    case PW_E_CAPACITY: return "output buffer too small";
-    case PW_E_NONFINITE: return "state became NaN or infinite";
-    case PW_E_SYSTEM: return "operating-system call failed";
-    case PW_E_TIMEOUT: return "child process timed out and was killed";
-    default: return "unknown status";
-    }
+    for (int i = 0; i < N_STATUS; i++)
+        if (STATUS[i].code == status) return STATUS[i].message;
+    return "unknown status";
 }
 
 PW_API double pw_normal(uint64_t seed, uint64_t counter) { return pw_rng_normal(seed, counter); }

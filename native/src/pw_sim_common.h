@@ -1,6 +1,6 @@
 /* pw_sim_common.h -- pieces every 96-cell surrogate kernel shares (internal,
- * header-only): the drive's per-cell phases, recording a state row and the
- * spike bookkeeping.  Written for the boyle2008 cell (boyle2008.c) with the
+ * header-only): recording a state row, the spike bookkeeping and the checks of
+ * the shared structs (the drive is pw_drive.h).  Written for the boyle2008 cell (boyle2008.c) with the
  * conventions of the seed cell (surrogate.c), so both can use it. */
 #ifndef PW_SIM_COMMON_H
 #define PW_SIM_COMMON_H
@@ -9,20 +9,8 @@
 #include <string.h>
 
 #include "pyannow.h"
-
-/* cos/sin of phi_j = phi_quadrant + 2 pi s / 24 (the wave is then
- * sin(w t + phi_j) = sin(w t) cos(phi_j) + cos(w t) sin(phi_j): two libm calls
- * per step instead of 96), and the number of coupled neighbours of each cell. */
-static inline void pw_wave_phases(const pw_drive *d, double *cphi, double *sphi, double *nb_count) {
-    const double two_pi = 6.283185307179586476925286766559;
-    for (int q = 0; q < PW_N_QUADRANTS; q++)
-        for (int s = 0; s < PW_N_SEGMENTS; s++) {
-            double phi = d->phase_rad[q] + two_pi * s / PW_N_SEGMENTS;
-            cphi[q * PW_N_SEGMENTS + s] = cos(phi);
-            sphi[q * PW_N_SEGMENTS + s] = sin(phi);
-            nb_count[q * PW_N_SEGMENTS + s] = (s > 0) + (s < PW_N_SEGMENTS - 1);
-        }
-}
+#include "pw_drive.h"
+#include "pw_fields.h"
 
 /* Row `row` of a [n_samples][96] float or double buffer (NULL: not recorded). */
 static inline void pw_record_row(void *buf, int f32, int64_t row, const double *x) {
@@ -49,5 +37,15 @@ static inline void pw_collect_spikes(pw_sim_output *o, int64_t step, const uint6
         }
         o->spikes_needed++;
     }
+}
+/* The checks every kernel shares: the drive, config and output structs against
+ * their field tables, plus what bounds cannot say. */
+static inline int pw_check_common(const pw_drive *d, const pw_sim_config *c, const pw_sim_output *o) {
+    if (!d || !c || !o) return PW_E_INVALID;
+    if (pw_check_fields(&pw_info_drive, d) || pw_check_fields(&pw_info_sim_config, c)) return PW_E_INVALID;
+    if (!pw_drive_valid(d)) return PW_E_INVALID;
+    if ((o->v_out || o->m_out || o->n_out) && o->n_samples < c->n_steps / c->record_every + 1) return PW_E_INVALID;
+    if (o->spike_capacity < 0 || (o->spike_capacity > 0 && (!o->spike_step || !o->spike_muscle))) return PW_E_INVALID;
+    return PW_OK;
 }
 #endif

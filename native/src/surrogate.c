@@ -34,44 +34,59 @@
 #include "pw_rng.h"
 #include "pw_sim_common.h"
 #include "pw_vmath.h"
+#include "pw_fields.h"
 
 #define NM PW_N_MUSCLES
 #define NS PW_N_SEGMENTS
+
+#define T pw_pyannow_params
+#define CONST (PW_FIELD_CONSTANT)
+/* The seed cell's fields; the CONSTANT rows are the rate constants of
+ * SCIENCE.md section 1, written here and nowhere else (Python reads them). */
+static const pw_field pyannow_rows[] = {
+    PW_F64(T, g_egl19, "mS/cm^2", 8.0, 0.0, INFINITY, PW_FIELD_INPUT, "EGL-19 L-type Ca2+ conductance"),
+    PW_F64(T, v_half_ca_mV, "mV", -20.0, -INFINITY, INFINITY, PW_FIELD_INPUT, "half-activation voltage of m"),
+    PW_F64(T, tau_ca_ms, "ms", 15.0, 0.0, INFINITY, PW_FIELD_LOWER_OPEN, "time constant of the Ca gate m"),
+    PW_F64(T, g_exp2, "mS/cm^2", 5.0, 0.0, INFINITY, PW_FIELD_INPUT, "EXP-2 K+ conductance"),
+    PW_F64(T, g_nca, "mS/cm^2", 0.8, 0.0, INFINITY, PW_FIELD_INPUT, "NCA Na+ leak conductance"),
+    PW_F64(T, g_leak, "mS/cm^2", 0.05, 0.0, INFINITY, PW_FIELD_INPUT, "passive leak conductance"),
+    PW_F64(T, c_m_uF, "uF/cm^2", 1.0, 0.0, INFINITY, PW_FIELD_LOWER_OPEN, "membrane capacitance"),
+    PW_F64(T, e_ca_mV, "mV", 60.0, -INFINITY, INFINITY, CONST, "Ca2+ reversal"),
+    PW_F64(T, e_k_mV, "mV", -80.0, -INFINITY, INFINITY, CONST, "K+ reversal"),
+    PW_F64(T, e_na_mV, "mV", 50.0, -INFINITY, INFINITY, CONST, "Na+ reversal"),
+    PW_F64(T, e_leak_mV, "mV", -65.0, -INFINITY, INFINITY, CONST, "leak reversal"),
+    PW_F64(T, m_slope_mV, "mV", 6.5, 0.0, INFINITY, CONST | PW_FIELD_LOWER_OPEN, "slope of m_inf"),
+    PW_F64(T, n_half_mV, "mV", -15.0, -INFINITY, INFINITY, CONST, "half-activation of n_inf"),
+    PW_F64(T, n_slope_mV, "mV", 12.0, 0.0, INFINITY, CONST | PW_FIELD_LOWER_OPEN, "slope of n_inf"),
+    PW_F64(T, tau_n_min_ms, "ms", 20.0, 0.0, INFINITY, CONST | PW_FIELD_LOWER_OPEN, "tau_n far from its peak"),
+    PW_F64(T, tau_n_amp_ms, "ms", 50.0, 0.0, INFINITY, CONST, "tau_n peak above the minimum"),
+    PW_F64(T, tau_n_mid_mV, "mV", -15.0, -INFINITY, INFINITY, CONST, "V of tau_n's peak"),
+    PW_F64(T, tau_n_width_mV, "mV", 25.0, 0.0, INFINITY, CONST | PW_FIELD_LOWER_OPEN, "width of tau_n's peak"),
+    PW_F64(T, v_init_mV, "mV", -65.0, -INFINITY, INFINITY, CONST, "V at t = 0"),
+};
+#undef CONST
+#undef T
+const pw_struct_info pw_info_pyannow_params = PW_STRUCT_INFO(pw_pyannow_params, pyannow_rows);
 
 typedef struct {
     double g_ca, v_half_ca, decay_m, inv_tau_ca, g_k, g_nca, g_leak, dt_over_c;
     double gE_const; /* g_nca E_na + g_leak E_leak */
     double g_const;  /* g_nca + g_leak */
     double e_ca, e_k, e_na, e_leak;
+    double inv_m_slope, n_half, inv_n_slope, tau_n_min, tau_n_amp, tau_n_mid, inv_tau_n_width;
     double dt, coupling;
 } cell_consts;
 
-static int is_finite_d(double x) { return isfinite(x) != 0; }
-
 static int validate(const pw_pyannow_params *p, const pw_drive *d, const pw_sim_config *c, const pw_sim_output *o) {
-    if (!p || !d || !c || !o) return PW_E_INVALID;
-    const double vals[] = {p->g_egl19, p->v_half_ca_mV, p->tau_ca_ms, p->g_exp2, p->g_nca, p->g_leak,
-                           p->c_m_uF, p->e_ca_mV, p->e_k_mV, p->e_na_mV, p->e_leak_mV, d->amp_uA,
-                           d->freq_hz, d->noise_sd_uA, d->phase_rad[0], d->phase_rad[1], d->phase_rad[2],
-                           d->phase_rad[3], c->dt_ms, c->coupling_g, c->spike_thresh_mV, c->spike_refractory_ms};
-    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
-        if (!is_finite_d(vals[i])) return PW_E_INVALID;
-    if (p->g_egl19 < 0 || p->g_exp2 < 0 || p->g_nca < 0 || p->g_leak < 0 || p->g_nca + p->g_leak <= 0) return PW_E_INVALID;
-    if (p->tau_ca_ms <= 0 || p->c_m_uF <= 0) return PW_E_INVALID;
-    if (d->freq_hz < 0 || d->noise_sd_uA < 0) return PW_E_INVALID;
-    if (c->dt_ms <= 0 || c->n_steps < 0 || c->record_every < 1 || c->coupling_g < 0 || c->spike_refractory_ms < 0)
-        return PW_E_INVALID;
-    if (c->integrator != PW_INTEGRATOR_EXPONENTIAL && c->integrator != PW_INTEGRATOR_SEED_EULER) return PW_E_INVALID;
-    if ((o->v_out || o->m_out || o->n_out) && o->n_samples < c->n_steps / c->record_every + 1) return PW_E_INVALID;
-    if (o->spike_capacity < 0 || (o->spike_capacity > 0 && (!o->spike_step || !o->spike_muscle))) return PW_E_INVALID;
+    if (!p || pw_check_common(d, c, o) || pw_check_fields(&pw_info_pyannow_params, p)) return PW_E_INVALID;
+    if (p->g_nca + p->g_leak <= 0) return PW_E_INVALID; /* G > 0 for V_inf = I/G */
     return PW_OK;
 }
 
-static inline double n_inf_of(double v) { return 1.0 / (1.0 + pw_vexp(-(v + 15.0) / 12.0)); }
-
 /* Per-run constants of the drive and the per-step neighbour sums. */
 typedef struct {
-    double cphi[NM], sphi[NM], nb_count[NM], nb_sum[NM];
+    pw_wave wave;
+    double nb_sum[NM];
     uint64_t key;
     double noise_sd, amp, thresh;
 } wave;
@@ -87,22 +102,21 @@ typedef struct {
  * NaN/inf.  Always inlined with a literal `euler`, so each integrator gets its
  * own straight-line, vectorised loop. */
 static inline __attribute__((always_inline)) uint64_t
-step_cells(const cell_consts *k, const int euler, double sw, double cw, const wave *w, uint64_t base,
+step_cells(const cell_consts *k, const int euler, pw_wave_t wt, const wave *w, uint64_t base,
            const double *restrict v, const double *restrict m, const double *restrict n, new_state *restrict st) {
     uint64_t bad = 0, any_cross = 0;
     for (int j = 0; j < NM; j++) {
         double V = v[j], M = m[j], N = n[j];
-        double sn = sw * w->cphi[j] + cw * w->sphi[j];
-        sn = sn > 0.0 ? sn : 0.0;
+        const double sn = pw_wave_root(&w->wave, j, wt);
         double drive = w->amp * sn * sn + w->noise_sd * pw_vnormal(w->key, base + (uint64_t)j);
-        double minf = 1.0 / (1.0 + pw_vexp((k->v_half_ca - V) * (1.0 / 6.5)));
-        double ninf = 1.0 / (1.0 + pw_vexp((-15.0 - V) * (1.0 / 12.0)));
-        double x = (V + 15.0) * (1.0 / 25.0); /* multiplies: a division costs ~10 FMAs */
-        double tau_n = 20.0 + 50.0 * pw_vexp(-x * x);
+        double minf = 1.0 / (1.0 + pw_vexp((k->v_half_ca - V) * k->inv_m_slope));
+        double ninf = 1.0 / (1.0 + pw_vexp((k->n_half - V) * k->inv_n_slope));
+        double x = (V - k->tau_n_mid) * k->inv_tau_n_width; /* multiplies: a division costs ~10 FMAs */
+        double tau_n = k->tau_n_min + k->tau_n_amp * pw_vexp(-x * x);
         double Vn, Mn, Nn;
         if (!euler) {
             double gca = k->g_ca * M, gk = k->g_k * N * N;
-            double G = gca + gk + k->g_const + k->coupling * w->nb_count[j];
+            double G = gca + gk + k->g_const + k->coupling * w->wave.nb_count[j];
             double I = gca * k->e_ca + gk * k->e_k + k->gE_const + drive + k->coupling * w->nb_sum[j];
             double vinf = I / G;
             Vn = vinf + (V - vinf) * pw_vexp(-k->dt_over_c * G);
@@ -111,7 +125,7 @@ step_cells(const cell_consts *k, const int euler, double sw, double cw, const wa
         } else {
             double i_ion = k->g_ca * M * (V - k->e_ca) + k->g_k * N * N * (V - k->e_k) + k->g_nca * (V - k->e_na) +
                            k->g_leak * (V - k->e_leak);
-            double i_cpl = k->coupling * (w->nb_sum[j] - w->nb_count[j] * V);
+            double i_cpl = k->coupling * (w->nb_sum[j] - w->wave.nb_count[j] * V);
             Vn = V + k->dt_over_c * (-i_ion + drive + i_cpl);
             Mn = M + k->dt * (minf - M) * k->inv_tau_ca;
             Nn = N + k->dt * (ninf - N) / tau_n;
@@ -137,12 +151,10 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
     wave w;
     new_state st;
     int64_t last_spike[NM];
-    const double two_pi = 6.283185307179586476925286766559;
-    pw_wave_phases(d, w.cphi, w.sphi, w.nb_count);
-    const double omega = two_pi * d->freq_hz * 1e-3; /* rad/ms */
+    pw_wave_init(&w.wave, d);
     w.key = pw_splitmix64(d->seed);
     w.noise_sd = d->noise_sd_uA;
-    w.amp = d->amp_uA;
+    w.amp = d->drive_amp_uA;
     w.thresh = c->spike_thresh_mV;
     const int euler = c->integrator == PW_INTEGRATOR_SEED_EULER;
     const int coupled = k->coupling != 0.0;
@@ -158,19 +170,12 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
 
     for (int64_t s = 0; s < c->n_steps; s++) {
         const double t = (double)s * k->dt;
-        const double sw = sin(omega * t), cw = cos(omega * t);
-        if (coupled) {
-            for (int q = 0; q < PW_N_QUADRANTS; q++) {
-                const double *vq = v + q * NS;
-                w.nb_sum[q * NS] = vq[1];
-                for (int i = 1; i < NS - 1; i++) w.nb_sum[q * NS + i] = vq[i - 1] + vq[i + 1];
-                w.nb_sum[q * NS + NS - 1] = vq[NS - 2];
-            }
-        }
+        const pw_wave_t wt = pw_wave_time(&w.wave, t);
+        if (coupled) pw_neighbour_sum(v, w.nb_sum);
         const uint64_t base = (uint64_t)s * NM;
         /* literal 0/1: each call is specialised and vectorised on its own */
-        const uint64_t bad = euler ? step_cells(k, 1, sw, cw, &w, base, v, m, n, &st)
-                                   : step_cells(k, 0, sw, cw, &w, base, v, m, n, &st);
+        const uint64_t bad = euler ? step_cells(k, 1, wt, &w, base, v, m, n, &st)
+                                   : step_cells(k, 0, wt, &w, base, v, m, n, &st);
         if (bad) return PW_E_NONFINITE;
         memcpy(v, st.v, sizeof st.v);
         memcpy(m, st.m, sizeof st.m);
@@ -206,10 +211,18 @@ PW_API int pw_simulate_pyannow(const pw_pyannow_params *params, const pw_drive *
     k.e_k = params->e_k_mV;
     k.e_na = params->e_na_mV;
     k.e_leak = params->e_leak_mV;
+    k.inv_m_slope = 1.0 / params->m_slope_mV;
+    k.n_half = params->n_half_mV;
+    k.inv_n_slope = 1.0 / params->n_slope_mV;
+    k.tau_n_min = params->tau_n_min_ms;
+    k.tau_n_amp = params->tau_n_amp_ms;
+    k.tau_n_mid = params->tau_n_mid_mV;
+    k.inv_tau_n_width = 1.0 / params->tau_n_width_mV;
     k.dt = config->dt_ms;
     k.coupling = config->coupling_g;
     double v[NM], m[NM], n[NM];
-    const double n0 = n_inf_of(-65.0);
-    for (int j = 0; j < NM; j++) { v[j] = -65.0; m[j] = 0.0; n[j] = n0; }
+    const double v0 = params->v_init_mV;
+    const double n0 = 1.0 / (1.0 + pw_vexp(-(v0 - params->n_half_mV) / params->n_slope_mV));
+    for (int j = 0; j < NM; j++) { v[j] = v0; m[j] = 0.0; n[j] = n0; }
     return run_kernel(&k, drive, config, out, v, m, n);
 }

@@ -1,8 +1,9 @@
 """Worm backends behind one small protocol.
 
 ``simulate(spec) -> MuscleActivity`` is all a backend implements.  Backends
-register by name in :data:`BACKENDS` (module path, imported lazily so that
-``--help`` never pays for JAX or NEURON):
+are listed by name in :data:`BACKENDS` (module path, imported lazily so that
+``--help`` never pays for JAX or NEURON); the cell models they run are the
+:class:`~.models.CellModel` table :data:`.models.MODELS`:
 
 - ``native``: the C surrogate (libpyannow), the fast path;
 - ``jax``: the differentiable, vmappable JAX surrogate;
@@ -34,14 +35,15 @@ INTEGRATORS = ("exponential", "seed_euler")
 #: integrated accurately, sits on a plateau. Evidence: README, docs/boyle2008.md.
 DEFAULT_MODEL = "boyle2008"
 
-#: Each model's natural onset detector: the seed's phase-gated crest picker for
-#: the seed cell (it reproduces the seed's notes), spike threshold crossings for
-#: a cell that really spikes.
-_DEFAULT_ONSETS = {"pyannow": "crest"}
 
 
 def default_onset_method(model: str) -> str:
-    return _DEFAULT_ONSETS.get(model, "threshold")
+    """The model's natural onset detector (:attr:`CellModel.default_onsets`): the
+    seed's phase-gated crest picker for the seed cell (it reproduces the seed's
+    notes), spike threshold crossings for a cell that really spikes."""
+    from .models import get
+
+    return get(model).default_onsets
 
 
 def backend_module(name: str):
@@ -55,7 +57,7 @@ def backend_module(name: str):
 def make_spec(
     params: Mapping[str, float] | None = None,
     *,
-    model: str = "pyannow",
+    model: str = DEFAULT_MODEL,
     duration_s: float = 10.0,
     dt_ms: float = 0.5,
     seed: int = 0,
@@ -65,9 +67,9 @@ def make_spec(
 ) -> SimulationSpec:
     """Validate everything at the edge and build a :class:`SimulationSpec`.
 
-    The library call defaults to the seed cell (``pyannow``), whose behaviour
-    is pinned by the reference tests; the jobs (``demo``, ``sweep``,
-    ``simulate`` on the command line) default to :data:`DEFAULT_MODEL`.
+    The default model is :data:`DEFAULT_MODEL`, as for the jobs (``demo``,
+    ``sweep``, ``simulate`` on the command line); the seed cell is
+    ``model="pyannow"``.
 
     ``sample_rate_hz=None`` records at 1 kHz, except in ``seed_euler`` mode,
     which records every step: its period-2 flip between the clips would alias
@@ -96,13 +98,10 @@ def make_spec(
 
 
 def simulate(params: Mapping[str, float] | None = None, *, backend: str = "native", **kw) -> MuscleActivity:
-    """Simulate the worm: ``simulate({"g_egl19": 10}, duration_s=5)``."""
+    """Simulate the worm: ``simulate({"g_ca_boyle": 1.0}, duration_s=5)``,
+    ``simulate({"g_egl19": 10}, model="pyannow")``."""
     spec = make_spec(params, **kw)
     return backend_module(backend).simulate(spec)
 
 
 __all__ = ["DEFAULT_MODEL", "default_onset_method", "BACKENDS", "MuscleActivity", "SimulationSpec", "N_MUSCLES", "muscle_names", "make_spec", "simulate", "backend_module"]
-
-# cell models other than the seed register their parameter spaces (and their
-# backend entries) on import
-from . import boyle2008  # noqa: E402,F401

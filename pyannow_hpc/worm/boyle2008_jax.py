@@ -18,11 +18,9 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import rng
-from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
-from .boyle2008 import (BOYLE2008_SPACE, GATES, H_ALPHA, H_CA_HALF_MM, H_K_MM, NO_STEP, RHO_TO_MM_PER_MS_PER_UA,
-                        CurrentStep, check_boyle_spec)
-from .numpy_reference import TWO_PI, drive_phases
+from . import drive, models, rng
+from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
+from .boyle2008 import BOYLE2008_SPACE, GATE_POWERS, NO_STEP, CurrentStep
 from .jax_scan import windowed_scan
 from .jax_surrogate import activity_from_outputs
 from .spikes import refractory_steps
@@ -31,41 +29,43 @@ from .spikes import refractory_steps
 THETA_NAMES = BOYLE2008_SPACE.names + ("i_step_uA", "step_start_ms", "step_stop_ms")
 
 
-def _sigmoid(jnp, v, gate):
-    _, mid, scale, _ = GATES[gate]
-    return 1.0 / (1.0 + jnp.exp((v - mid) * (-1.0 / scale)))  # as C: a product, not a division
+def _constants() -> dict[str, float]:
+    return models.get("boyle2008").constants()  # the gate table: the C field table's
 
 
-def _step_fn(dt: float, thresh: float, refr: int):
+def _sigmoid(jnp, v, gate, c):
+    return 1.0 / (1.0 + jnp.exp((v - c[f"{gate}_mid_mV"]) * (-1.0 / c[f"{gate}_scale_mV"])))  # as C: a product
+
+
+def _step_fn(dt: float, thresh: float, refr: int, pulse: bool):
     import jax.numpy as jnp
 
-    cphi_np, sphi_np, count_np = drive_phases()
+    c = _constants()
+    count_np = drive.neighbour_count()
     muscles = np.arange(N_MUSCLES, dtype=np.uint64)
-    decay = {g: float(np.exp(-dt / GATES[g][0])) for g in GATES}  # exp(-dt/tau_x), libm as in C
+    decay = {g: float(np.exp(-dt / c[f"{g}_tau_ms"])) for g in GATE_POWERS}  # exp(-dt/tau_x), libm as in C
+    h_alpha, h_ca_half, h_inv_k, rho_unit = c["h_alpha"], c["h_ca_half_mM"], 1.0 / c["h_k_mM"], c["rho_unit"]
 
-    def step(th, key, carry, s):
+    def step(th, key, ph, carry, s):
         v, e, f, p, q, n, syn, ca, last = carry
-        cphi, sphi, nb_count = jnp.asarray(cphi_np), jnp.asarray(sphi_np), jnp.asarray(count_np)
+        nb_count = jnp.asarray(count_np)
         t = s.astype(jnp.float64) * dt
-        omega = TWO_PI * th["drive_freq_hz"] * 1e-3
         i_step = jnp.where((t >= th["step_start_ms"]) & (t < th["step_stop_ms"]), th["i_step_uA"], 0.0)
-        qv = v.reshape(4, N_SEGMENTS)
-        zero = jnp.zeros((4, 1), v.dtype)
-        nb_sum = (jnp.concatenate([zero, qv[:, :-1]], 1) + jnp.concatenate([qv[:, 1:], zero], 1)).reshape(N_MUSCLES)
+        nb_sum = drive.neighbour_sum(jnp, v)
         g_c = th["coupling_g"]
         # 1. gates (Rush-Larsen at V_s) and the graded synapse (drive at t_s)
         gates = []
         for name, x in (("e", e), ("f", f), ("p", p), ("q", q), ("n", n)):
-            xi = _sigmoid(jnp, v, name)
+            xi = _sigmoid(jnp, v, name, c)
             gates.append(xi + (x - xi) * decay[name])
         e1, f1, p1, q1, n1 = gates
-        w = jnp.sin(omega * t) * cphi + jnp.cos(omega * t) * sphi
-        w = jnp.where(w > 0.0, w * w, 0.0)
+        r = drive.wave_root(jnp, t, th["drive_freq_hz"], ph, th["drive_pulse_ms"] if pulse else None)
+        w = r * r
         one_m_w = 1.0 - w
         ds = jnp.where(one_m_w > 0.0, jnp.exp(-(th["syn_k_per_ms"] * dt) / jnp.maximum(one_m_w, 1e-300)), 0.0)
         syn_new = w + (syn - w) * ds
         # 2. V with the new gates (same order of operations as C)
-        h = 1.0 + (1.0 / (1.0 + jnp.exp((H_CA_HALF_MM - ca) * (1.0 / H_K_MM))) - 1.0) * H_ALPHA
+        h = 1.0 + (1.0 / (1.0 + jnp.exp((h_ca_half - ca) * h_inv_k)) - 1.0) * h_alpha
         p2 = p1 * p1
         gca = th["g_ca_boyle"] * e1 * e1 * f1 * h
         gk = th["g_k_fast"] * p2 * p2 * q1 + th["g_k_slow"] * n1
@@ -78,7 +78,7 @@ def _step_fn(dt: float, thresh: float, refr: int):
         v_inf = I / G
         v_new = v_inf + (v - v_inf) * jnp.exp(-(dt / th["c_m_uF"]) * G)
         # 3. the calcium pool at the new V
-        ca_inf = (th["ca_decay_ms"] * th["ca_rho"] * RHO_TO_MM_PER_MS_PER_UA) * gca * (th["e_ca_mV"] - v_new)
+        ca_inf = (th["ca_decay_ms"] * th["ca_rho"] * rho_unit) * gca * (th["e_ca_mV"] - v_new)
         ca_new = jnp.maximum(ca_inf + (ca - ca_inf) * jnp.exp(-dt / th["ca_decay_ms"]), 0.0)
         stepno = s.astype(jnp.int64) + 1
         spike = (v < thresh) & (v_new >= thresh) & (stepno - last >= refr)
@@ -89,32 +89,36 @@ def _step_fn(dt: float, thresh: float, refr: int):
 
 
 def initial_state(jnp, v_init):
+    c = _constants()
     v0 = jnp.full(N_MUSCLES, v_init)
-    gates = [_sigmoid(jnp, v0, g) for g in ("e", "f", "p", "q", "n")]
+    gates = [_sigmoid(jnp, v0, g, c) for g in ("e", "f", "p", "q", "n")]
     zeros = jnp.zeros(N_MUSCLES)
     return (v0, *gates, zeros, zeros, jnp.full(N_MUSCLES, -(1 << 62), jnp.int64))
 
 
 @lru_cache(maxsize=32)
 def make_simulator(n_steps: int, dt_ms: float, record_every: int = 1, spikes: bool = False,
-                   spike_thresh_mV: float = -10.0, refractory_ms: float = 50.0) -> Callable:
+                   spike_thresh_mV: float = -10.0, refractory_ms: float = 50.0, pulse: bool = False) -> Callable:
     """A jitted ``fn(theta, seed) -> {"v", "ca_mM": (n_samples, 96), ["spike_mask"]}``.
 
     Sample ``i`` is the state after step ``i * record_every`` (sample 0 = the
     initial state); ``spike_mask`` row ``r`` is the state after step ``r + 1``.
+    ``pulse``: the tempo knob's fixed-width pulse drive (width theta's
+    ``drive_pulse_ms``) instead of the seed's wave (as in jax_surrogate).
     """
     import jax
     import jax.numpy as jnp
 
-    step = _step_fn(dt_ms, spike_thresh_mV, refractory_steps(refractory_ms, dt_ms))
+    step = _step_fn(dt_ms, spike_thresh_mV, refractory_steps(refractory_ms, dt_ms), pulse)
 
     def fn(theta, seed):
         th = {k: jnp.asarray(theta[k], jnp.float64) for k in THETA_NAMES}
         key = rng.key(jnp.asarray(seed, jnp.uint64))
+        ph = drive.phases(jnp, th["drive_phase_rad"])
         carry0 = initial_state(jnp, th["v_init_mV"])
 
         def inner(c, s):
-            return step(th, key, c, s)
+            return step(th, key, ph, c, s)
 
         (v, ca), mask = windowed_scan(inner, carry0, n_steps, record_every, lambda c: (c[0], c[7]), spikes)
         out = {"v": v, "ca_mM": ca}
@@ -127,17 +131,18 @@ def make_simulator(n_steps: int, dt_ms: float, record_every: int = 1, spikes: bo
 
 def theta_from(params: Mapping[str, float], step: CurrentStep = NO_STEP) -> dict[str, float]:
     th = {k: float(params[k]) for k in BOYLE2008_SPACE.names}
-    th.update(i_step_uA=step.amp_uA, step_start_ms=step.start_ms, step_stop_ms=step.stop_ms)
+    th.update(step.extras())
     return th
 
 
 def simulate(spec: SimulationSpec, step: CurrentStep = NO_STEP) -> MuscleActivity:
     """Run the boyle2008 cell in JAX; ``step`` adds an IClamp to every cell."""
-    check_boyle_spec(spec)
+    models.get("boyle2008").check_spec(spec)
     import jax
 
     with jax.enable_x64(True):
-        fn = make_simulator(spec.n_steps, spec.dt_ms, spec.record_every, True, spec.spike_thresh_mV, spec.refractory_ms)
+        fn = make_simulator(spec.n_steps, spec.dt_ms, spec.record_every, True, spec.spike_thresh_mV, spec.refractory_ms,
+                            drive.pulse_width(spec.params) is not None)
         out = jax.device_get(fn(theta_from(spec.params, step), np.uint64(spec.seed & 0xFFFFFFFFFFFFFFFF)))
     return activity_from_outputs(spec, out, ("ca_mM",))
 

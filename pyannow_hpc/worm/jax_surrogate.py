@@ -2,9 +2,11 @@
 batched.
 
 The step is the one of native/src/surrogate.c, written with the same
-operations in the same order, and the noise is the same counter-based stream
+operations in the same order, with the same rate constants (read from the C
+field table), the same drive (:mod:`.drive`) and the same counter-based noise
 (:mod:`pyannow_hpc.worm.rng`), so the C and JAX traces agree to ~1e-12
-relative (tests/worm/test_native_vs_jax.py checks <= 1e-9 on a 10 s run).
+relative (tests/worm/test_backends_agree.py checks <= 1e-9 on a 10 s run).
+The time loop is :func:`.jax_scan.windowed_scan`, shared with every JAX cell.
 
 - :func:`make_simulator` returns a pure function ``fn(theta, seed) -> dict``
   of the channel/drive parameters ``theta`` (a dict of scalars): ``jax.grad``
@@ -25,48 +27,45 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..params import PYANNOW_CONSTANTS
-from . import rng
-from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
-from .numpy_reference import TWO_PI, drive_phases
-from .models import Simulator, dispatch
-from .spikes import check_spike_settings, refractory_steps, spikes_from_mask
+from . import drive, models, rng
+from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
+from .jax_scan import windowed_scan
+from .spikes import refractory_steps, spikes_from_mask
 
 #: parameters the simulator function takes (the "pyannow" space minus ca_thresh_mV,
 #: which is an onset-detector setting, not a model parameter)
 THETA_NAMES = (
     "g_egl19", "v_half_ca_mV", "tau_ca_ms", "g_exp2", "g_nca", "g_leak", "c_m_uF",
-    "drive_amp_uA", "drive_freq_hz", "noise_sd_uA", "coupling_g",
+    "drive_amp_uA", "drive_freq_hz", "noise_sd_uA", "coupling_g", "drive_pulse_ms", "drive_phase_rad",
 )
 
 
-def _step_fn(dt: float, euler: bool, thresh: float, refr: int):
+def _step_fn(dt: float, euler: bool, thresh: float, refr: int, pulse: bool):
     import jax.numpy as jnp
 
-    c = PYANNOW_CONSTANTS
-    cphi_np, sphi_np, count_np = drive_phases()
+    c = models.get("pyannow").constants()  # rate constants: the C field table's
+    count_np = drive.neighbour_count()
     muscles = np.arange(N_MUSCLES, dtype=np.uint64)
+    inv_m_slope, inv_n_slope = 1.0 / c["m_slope_mV"], 1.0 / c["n_slope_mV"]
+    inv_tau_n_width = 1.0 / c["tau_n_width_mV"]
 
-    def step(theta, key, carry, s):
+    def step(theta, key, ph, carry, s):
         v, m, n, last = carry
-        cphi, sphi, nb_count = jnp.asarray(cphi_np), jnp.asarray(sphi_np), jnp.asarray(count_np)
-        omega = TWO_PI * theta["drive_freq_hz"] * 1e-3
+        nb_count = jnp.asarray(count_np)
         t = s.astype(jnp.float64) * dt
-        sn = jnp.maximum(jnp.sin(omega * t) * cphi + jnp.cos(omega * t) * sphi, 0.0)
+        sn = drive.wave_root(jnp, t, theta["drive_freq_hz"], ph, theta["drive_pulse_ms"] if pulse else None)
         counter = s.astype(jnp.uint64) * jnp.uint64(N_MUSCLES) + jnp.asarray(muscles)
-        drive = theta["drive_amp_uA"] * sn * sn + theta["noise_sd_uA"] * rng.normal(key, counter)
-        q = v.reshape(4, N_SEGMENTS)
-        zero = jnp.zeros((4, 1), v.dtype)
-        nb_sum = (jnp.concatenate([zero, q[:, :-1]], 1) + jnp.concatenate([q[:, 1:], zero], 1)).reshape(N_MUSCLES)
+        i_drive = theta["drive_amp_uA"] * sn * sn + theta["noise_sd_uA"] * rng.normal(key, counter)
+        nb_sum = drive.neighbour_sum(jnp, v)
         g_c = theta["coupling_g"]
-        minf = 1.0 / (1.0 + jnp.exp((theta["v_half_ca_mV"] - v) * (1.0 / 6.5)))
-        ninf = 1.0 / (1.0 + jnp.exp((-15.0 - v) * (1.0 / 12.0)))
-        x = (v + 15.0) * (1.0 / 25.0)
-        tau_n = 20.0 + 50.0 * jnp.exp(-x * x)
+        minf = 1.0 / (1.0 + jnp.exp((theta["v_half_ca_mV"] - v) * inv_m_slope))
+        ninf = 1.0 / (1.0 + jnp.exp((c["n_half_mV"] - v) * inv_n_slope))
+        x = (v - c["tau_n_mid_mV"]) * inv_tau_n_width
+        tau_n = c["tau_n_min_ms"] + c["tau_n_amp_ms"] * jnp.exp(-x * x)
         if euler:
             i_ion = (theta["g_egl19"] * m * (v - c["e_ca_mV"]) + theta["g_exp2"] * n * n * (v - c["e_k_mV"])
                      + theta["g_nca"] * (v - c["e_na_mV"]) + theta["g_leak"] * (v - c["e_leak_mV"]))
-            v_new = v + (dt / theta["c_m_uF"]) * (-i_ion + drive + g_c * (nb_sum - nb_count * v))
+            v_new = v + (dt / theta["c_m_uF"]) * (-i_ion + i_drive + g_c * (nb_sum - nb_count * v))
             m_new = m + dt * (minf - m) * (1.0 / theta["tau_ca_ms"])
             n_new = n + dt * (ninf - n) / tau_n
             v_new = jnp.clip(v_new, -90.0, 80.0)
@@ -75,7 +74,7 @@ def _step_fn(dt: float, euler: bool, thresh: float, refr: int):
             gca, gk = theta["g_egl19"] * m, theta["g_exp2"] * n * n
             G = gca + gk + (theta["g_nca"] + theta["g_leak"]) + g_c * nb_count
             I = (gca * c["e_ca_mV"] + gk * c["e_k_mV"]
-                 + (theta["g_nca"] * c["e_na_mV"] + theta["g_leak"] * c["e_leak_mV"]) + drive + g_c * nb_sum)
+                 + (theta["g_nca"] * c["e_na_mV"] + theta["g_leak"] * c["e_leak_mV"]) + i_drive + g_c * nb_sum)
             v_inf = I / G
             v_new = v_inf + (v - v_inf) * jnp.exp(-(dt / theta["c_m_uF"]) * G)
             m_new = minf + (m - minf) * jnp.exp(-dt / theta["tau_ca_ms"])
@@ -88,6 +87,14 @@ def _step_fn(dt: float, euler: bool, thresh: float, refr: int):
     return step
 
 
+def initial_state(jnp):
+    """(V, m, n) at t = 0: V = v_init, m = 0, n = n_inf(v_init) (the C kernel's start)."""
+    c = models.get("pyannow").constants()
+    v0 = jnp.full(N_MUSCLES, c["v_init_mV"])
+    n0 = 1.0 / (1.0 + jnp.exp(-(v0 - c["n_half_mV"]) / c["n_slope_mV"]))
+    return v0, jnp.zeros(N_MUSCLES), n0
+
+
 @lru_cache(maxsize=32)
 def make_simulator(
     n_steps: int,
@@ -98,6 +105,7 @@ def make_simulator(
     spikes: bool = False,
     spike_thresh_mV: float = -10.0,
     refractory_ms: float = 50.0,
+    pulse: bool = False,
 ) -> Callable:
     """A jitted ``fn(theta, seed) -> {"v": (n_samples, 96), ["m", "n"], ["spike_mask"]}``.
 
@@ -105,37 +113,29 @@ def make_simulator(
     ``seed`` is a uint64 scalar.  Sample ``i`` is the state after step
     ``i * record_every`` (sample 0 = the initial state), as in C.
     ``spike_mask`` (when ``spikes``) is ``(n_steps, 96)`` bool, row r = after step r+1.
+    ``pulse`` compiles the tempo knob's fixed-width pulse drive (theta's
+    ``drive_pulse_ms`` > 0 is its width) instead of the seed's wave, in which
+    case ``drive_pulse_ms`` is ignored; ``drive_phase_rad`` shifts either.
     """
     import jax
     import jax.numpy as jnp
 
-    step = _step_fn(dt_ms, integrator == "seed_euler", spike_thresh_mV, refractory_steps(refractory_ms, dt_ms))
-    n_windows, tail = divmod(n_steps, record_every)
+    step = _step_fn(dt_ms, integrator == "seed_euler", spike_thresh_mV, refractory_steps(refractory_ms, dt_ms), pulse)
 
     def fn(theta, seed):
         theta = {k: jnp.asarray(theta[k], jnp.float64) for k in THETA_NAMES}
         key = rng.key(jnp.asarray(seed, jnp.uint64))
-        v0 = jnp.full(N_MUSCLES, -65.0)
-        n0 = 1.0 / (1.0 + jnp.exp((-15.0 - v0) * (1.0 / 12.0)))
-        carry = (v0, jnp.zeros(N_MUSCLES), n0, jnp.full(N_MUSCLES, -(1 << 62), jnp.int64))
+        ph = drive.phases(jnp, theta["drive_phase_rad"])
+        v0, m0, n0 = initial_state(jnp)
+        carry0 = (v0, m0, n0, jnp.full(N_MUSCLES, -(1 << 62), jnp.int64))
 
         def inner(c, s):
-            return step(theta, key, c, s)
+            return step(theta, key, ph, c, s)
 
-        def window(c, i):
-            c, spk = jax.lax.scan(inner, c, i * record_every + jnp.arange(record_every))
-            rec = (c[0], c[1], c[2]) if record_gates else (c[0],)
-            return c, (rec, spk if spikes else None)
-
-        carry, (recs, spk) = jax.lax.scan(window, carry, jnp.arange(n_windows))
-        init = (v0, jnp.zeros(N_MUSCLES), n0)
-        names = ("v", "m", "n") if record_gates else ("v",)
-        out = {name: jnp.concatenate([init[i][None], recs[i]], 0) for i, name in enumerate(names)}
+        record = (lambda c: (c[0], c[1], c[2])) if record_gates else (lambda c: (c[0],))
+        recs, mask = windowed_scan(inner, carry0, n_steps, record_every, record, spikes)
+        out = dict(zip(("v", "m", "n") if record_gates else ("v",), recs))
         if spikes:
-            mask = spk.reshape(n_windows * record_every, N_MUSCLES)
-            if tail:  # steps after the last recorded sample still count for spikes
-                _, spk_tail = jax.lax.scan(inner, carry, n_windows * record_every + jnp.arange(tail))
-                mask = jnp.concatenate([mask, spk_tail], 0)
             out["spike_mask"] = mask
         return out
 
@@ -147,22 +147,22 @@ def theta_from(params: Mapping[str, float]) -> dict[str, float]:
 
 
 def simulate_pyannow(spec: SimulationSpec) -> MuscleActivity:
-    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
+    models.get("pyannow").check_spec(spec)
     import jax
 
     with jax.enable_x64(True):
         fn = make_simulator(spec.n_steps, spec.dt_ms, spec.record_every, spec.integrator, spec.record_gates,
-                            True, spec.spike_thresh_mV, spec.refractory_ms)
+                            True, spec.spike_thresh_mV, spec.refractory_ms, drive.pulse_width(spec.params) is not None)
         out = jax.device_get(fn(theta_from(spec.params), np.uint64(spec.seed & 0xFFFFFFFFFFFFFFFF)))
     return activity_from_outputs(spec, out, ("m", "n"))
 
 
-#: cell model name -> simulate function (``boyle2008`` registers itself here)
-MODELS: dict[str, Simulator] = {"pyannow": simulate_pyannow}
-
-
 def simulate(spec: SimulationSpec) -> MuscleActivity:
-    return dispatch(MODELS, spec, "jax")
+    """The JAX backend: the seed cell here, any other model through its
+    :class:`~.models.CellModel`'s JAX module."""
+    if spec.model == "pyannow":
+        return simulate_pyannow(spec)
+    return models.get(spec.model).jax_module().simulate(spec)
 
 
 def activity_from_outputs(spec: SimulationSpec, out: Mapping[str, np.ndarray], trace_names: Sequence[str] = ()) -> MuscleActivity:
@@ -215,12 +215,17 @@ def simulate_batch(
         from ..errors import ConfigError
 
         raise ConfigError(f"param_matrix must have shape (B, {len(names)}) for names {tuple(names)}, got {pm.shape}")
-    specs = [make_spec({**(base or {}), **dict(zip(names, row))}, duration_s=duration_s, dt_ms=dt_ms,
-                       sample_rate_hz=sample_rate_hz, integrator=integrator) for row in pm]
+    specs = [make_spec({**(base or {}), **dict(zip(names, row))}, model="pyannow", duration_s=duration_s,
+                       dt_ms=dt_ms, sample_rate_hz=sample_rate_hz, integrator=integrator) for row in pm]
     spec = specs[0]
     seeds = np.broadcast_to(np.asarray(seeds, dtype=np.uint64), (len(pm),))
     with jax.enable_x64(True):
-        fn = make_simulator(spec.n_steps, spec.dt_ms, spec.record_every, integrator)
+        pulse = {drive.pulse_width(s.params) is not None for s in specs}
+        if len(pulse) > 1:
+            from ..errors import ConfigError
+
+            raise ConfigError("simulate_batch: all rows must use the same drive (drive_pulse_ms all 0 or all > 0)")
+        fn = make_simulator(spec.n_steps, spec.dt_ms, spec.record_every, integrator, pulse=pulse.pop())
         theta = {k: jnp.asarray([s.params[k] for s in specs], jnp.float64) for k in THETA_NAMES}
         out = jax.vmap(fn)(theta, jnp.asarray(seeds))
         return np.asarray(jax.device_get(out["v"]))

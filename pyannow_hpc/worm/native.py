@@ -1,85 +1,95 @@
-"""The native backend: the C surrogate in libpyannow (``pw_simulate_pyannow``).
+"""The native backend: the C surrogate in libpyannow, for every cell model.
 
-``simulate(spec)`` builds the C structs of ``native/include/pyannow.h`` from a
+``simulate(spec)`` looks the cell model up (:mod:`.models`), fills its C
+parameter struct and the shared ``pw_drive`` / ``pw_sim_config`` from a
 validated :class:`SimulationSpec`, allocates the output buffers in NumPy (so
-the caller owns them and nothing is copied back), and returns a
-:class:`MuscleActivity`.  Cell models dispatch through :data:`MODELS`: another
-cell model (``boyle2008``) registers its own function there from its module.
+the caller owns them and nothing is copied back) and calls the model's entry
+point.  The ctypes structs are built from the library's own field tables
+(:func:`pyannow_hpc._native.struct`); :func:`bind` checks, once per model, that
+every C field gets a value from Python and every parameter reaches C.
 """
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
 from .. import _native
-from ..errors import SimulationError
-from ..params import PYANNOW_CONSTANTS, QUADRANT_PHASES_RAD
+from ..errors import NativeLibraryError, SimulationError
+from ..params import QUADRANT_PHASES_RAD
+from . import models
 from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
-from .models import Simulator, dispatch
-from .spikes import check_spike_settings
 
 INTEGRATOR_CODES = {"exponential": 0, "seed_euler": 1}  # enum pw_integrator
 
-
-class PyannowParams(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_double)
-        for name in (
-            "g_egl19", "v_half_ca_mV", "tau_ca_ms", "g_exp2", "g_nca", "g_leak", "c_m_uF",
-            "e_ca_mV", "e_k_mV", "e_na_mV", "e_leak_mV",
-        )
-    ]
+#: the shared structs of pyannow.h by their old Python names (native.Drive, ...)
+_STRUCTS = {"Drive": "pw_drive", "SimConfig": "pw_sim_config", "SimOutput": "pw_sim_output",
+            "PyannowParams": "pw_pyannow_params", "Boyle2008Params": "pw_boyle2008_params"}
 
 
-class Drive(ctypes.Structure):
-    _fields_ = [
-        ("amp_uA", ctypes.c_double),
-        ("freq_hz", ctypes.c_double),
-        ("noise_sd_uA", ctypes.c_double),
-        ("phase_rad", ctypes.c_double * 4),
-        ("seed", ctypes.c_uint64),
-    ]
+def __getattr__(name: str):
+    # built from the library's tables on first use, not at import (no library needed for --help)
+    if name in _STRUCTS:
+        return _native.struct(_STRUCTS[name])
+    raise AttributeError(name)
 
 
-class SimConfig(ctypes.Structure):
-    _fields_ = [
-        ("dt_ms", ctypes.c_double),
-        ("n_steps", ctypes.c_int64),
-        ("integrator", ctypes.c_int32),
-        ("coupling_g", ctypes.c_double),
-        ("record_every", ctypes.c_int32),
-        ("record_f32", ctypes.c_int32),
-        ("spike_thresh_mV", ctypes.c_double),
-        ("spike_refractory_ms", ctypes.c_double),
-    ]
-
-
-class SimOutput(ctypes.Structure):
-    _fields_ = [
-        ("v_out", ctypes.c_void_p),
-        ("m_out", ctypes.c_void_p),
-        ("n_out", ctypes.c_void_p),
-        ("n_samples", ctypes.c_int64),
-        ("spike_step", ctypes.POINTER(ctypes.c_int64)),
-        ("spike_muscle", ctypes.POINTER(ctypes.c_int32)),
-        ("spike_capacity", ctypes.c_int64),
-        ("n_spikes", ctypes.c_int64),
-        ("spikes_needed", ctypes.c_int64),
-    ]
+@functools.lru_cache(maxsize=None)
+def bind(model_name: str) -> ctypes.CDLL:
+    """The library with ``model_name``'s entry point typed, after checking that
+    C and Python agree on the model: every field of its struct is a parameter,
+    a constant or a declared extra; every parameter reaches a C field; shared
+    defaults are equal and the search bounds lie inside the kernel's bounds."""
+    model = models.get(model_name)
+    lib = _native.load()
+    info = _native.struct_info(model.native_struct)
+    sp = model.space
+    shared = {f.name: f for s in ("pw_drive", "pw_sim_config") for f in _native.struct_info(s).fields}
+    problems = [f"C field {info.name}.{f.name} has no Python value (not in the {model.name} space, not a "
+                "PW_FIELD_CONSTANT, not an extra)"
+                for f in info.fields if not (f.constant or f.name in sp or f.name in model.extras)]
+    for p in sp.params:
+        f = info[p.name] if p.name in info.names else shared.get(p.name)
+        if f is None:
+            if p.name not in model.detector_params:
+                problems.append(f"parameter {p.name} of {model.name} reaches no C field")
+            continue
+        if f.constant:
+            problems.append(f"parameter {p.name} is a PW_FIELD_CONSTANT in C")
+        elif f.name in info.names and not math.isnan(f.default) and f.default != p.default:
+            problems.append(f"default of {p.name}: Python {p.default!r}, C {f.default!r}")
+        if not f.admits(p.lower, p.upper):
+            problems.append(f"bounds of {p.name} [{p.lower:g}, {p.upper:g}] exceed the kernel's "
+                            f"{'(' if f.lower_open else '['}{f.lower:g}, {f.upper:g}]")
+    if problems:
+        raise NativeLibraryError(f"the native library and the {model.name} cell model disagree: " + "; ".join(problems)
+                                 + " (rebuild with `make native`, or update params.py / worm/models.py)")
+    try:
+        fn = getattr(lib, model.native_entry)
+    except AttributeError:
+        raise NativeLibraryError(f"the native library has no {model.native_entry}: rebuild it with `make native`") from None
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.POINTER(_native.struct(model.native_struct)), ctypes.POINTER(_native.struct("pw_drive")),
+                   ctypes.POINTER(_native.struct("pw_sim_config")), ctypes.POINTER(_native.struct("pw_sim_output"))]
+    fn.argtypes += [ctypes.c_void_p] * len(model.native_traces)
+    return lib
 
 
 def _lib() -> ctypes.CDLL:
-    lib = _native.load()
-    if not getattr(lib, "_pw_surrogate_bound", False):
-        lib.pw_simulate_pyannow.restype = ctypes.c_int
-        lib.pw_simulate_pyannow.argtypes = [
-            ctypes.POINTER(PyannowParams), ctypes.POINTER(Drive), ctypes.POINTER(SimConfig), ctypes.POINTER(SimOutput),
-        ]
-        lib._pw_surrogate_bound = True
-    return lib
+    return bind("pyannow")
+
+
+def cell_struct(model_name: str, params: Mapping[str, float], extras: Mapping[str, float] | None = None):
+    """The C parameter struct of ``model_name`` from validated ``params`` (+ per-call ``extras``)."""
+    model = models.get(model_name)
+    names = _native.struct_info(model.native_struct).names
+    values = {k: float(params[k]) for k in names if k in params}
+    values.update({k: float(v) for k, v in {**model.extras, **(extras or {})}.items()})
+    return _native.fill(model.native_struct, values, what=f"the {model_name} cell")
 
 
 def spike_capacity(n_steps: int, dt_ms: float, refractory_ms: float) -> int:
@@ -89,26 +99,28 @@ def spike_capacity(n_steps: int, dt_ms: float, refractory_ms: float) -> int:
     return N_MUSCLES * (n_steps // refr_steps + 1)
 
 
-def drive_and_config(spec: SimulationSpec, amp_uA: float | None = None, integrator: int | None = None) -> tuple[Drive, SimConfig]:
-    """The pw_drive and pw_sim_config of ``spec`` (shared by every cell model)."""
+def drive_and_config(spec: SimulationSpec, amp_uA: float | None = None, integrator: int | None = None):
+    """The pw_drive and pw_sim_config of ``spec`` (shared by every cell model).
+
+    A drive field the model's space lacks takes the C table's default (the
+    seed's drive); ``amp_uA`` / ``integrator`` override."""
     p = spec.params
-    drive = Drive(
-        amp_uA=p["drive_amp_uA"] if amp_uA is None else amp_uA,
-        freq_hz=p["drive_freq_hz"],
-        noise_sd_uA=p["noise_sd_uA"],
-        phase_rad=(ctypes.c_double * 4)(*QUADRANT_PHASES_RAD),
-        seed=int(spec.seed) & 0xFFFFFFFFFFFFFFFF,
-    )
-    config = SimConfig(
+    dvals = {f.name: float(p.get(f.name, f.default)) for f in _native.struct_info("pw_drive").fields
+             if f.type == 0 and f.count == 1}
+    if amp_uA is not None:
+        dvals["drive_amp_uA"] = amp_uA
+    dvals.update(phase_rad=QUADRANT_PHASES_RAD, seed=int(spec.seed) & 0xFFFFFFFFFFFFFFFF)
+    drive = _native.fill("pw_drive", dvals)
+    config = _native.fill("pw_sim_config", dict(
         dt_ms=spec.dt_ms,
         n_steps=spec.n_steps,
         integrator=INTEGRATOR_CODES[spec.integrator] if integrator is None else integrator,
-        coupling_g=p["coupling_g"],
+        coupling_g=p.get("coupling_g", 0.0),
         record_every=spec.record_every,
         record_f32=1 if spec.float32 else 0,
         spike_thresh_mV=spec.spike_thresh_mV,
         spike_refractory_ms=spec.refractory_ms,
-    )
+    ))
     return drive, config
 
 
@@ -121,12 +133,14 @@ class Buffers:
     traces: dict[str, np.ndarray]
     spike_step: np.ndarray
     spike_muscle: np.ndarray
-    out: SimOutput
+    out: ctypes.Structure
 
     @classmethod
     def allocate(cls, spec: SimulationSpec, gates: bool = False, extra: tuple[str, ...] = ()) -> "Buffers":
         """V, optionally m and n (``gates``), and ``extra`` [n_samples][96] traces
         for a cell model's own outputs (passed to its C function separately)."""
+        from .spikes import check_spike_settings
+
         check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
         n_samples = spec.n_steps // spec.record_every + 1
         dtype = np.float32 if spec.float32 else np.float64
@@ -135,7 +149,7 @@ class Buffers:
         v = np.empty((n_samples, N_MUSCLES), dtype=dtype)
         cap = spike_capacity(spec.n_steps, spec.dt_ms, spec.refractory_ms)
         steps, muscles = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int32)
-        out = SimOutput(
+        out = _native.struct("pw_sim_output")(
             v_out=v.ctypes.data,
             m_out=traces["m"].ctypes.data if gates else None,
             n_out=traces["n"].ctypes.data if gates else None,
@@ -149,7 +163,7 @@ class Buffers:
     def activity(self, status: int, what: str) -> MuscleActivity:
         """Check ``status`` of the C call ``what`` and wrap the buffers."""
         spec = self.spec
-        if status == -3:  # PW_E_NONFINITE
+        if status == _native.status_codes().PW_E_NONFINITE:
             raise SimulationError(
                 f"the {spec.model} surrogate blew up to NaN/inf ({spec.integrator} integrator, dt_ms={spec.dt_ms:g}); "
                 "use the exponential integrator, a smaller dt_ms or other parameters"
@@ -170,24 +184,21 @@ class Buffers:
         )
 
 
-def simulate_pyannow(spec: SimulationSpec) -> MuscleActivity:
-    """Run the seed cell on the C surrogate."""
-    lib = _lib()
-    p = spec.params
-    cparams = PyannowParams(
-        **{k: p[k] for k in ("g_egl19", "v_half_ca_mV", "tau_ca_ms", "g_exp2", "g_nca", "g_leak", "c_m_uF")},
-        **PYANNOW_CONSTANTS,
-    )
+def simulate(spec: SimulationSpec, **extras: float) -> MuscleActivity:
+    """Run ``spec.model`` on the C surrogate; ``extras`` set the model's per-call
+    C inputs (boyle2008: ``i_step_uA``, ``step_start_ms``, ``step_stop_ms``)."""
+    model = models.get(spec.model)
+    model.check_spec(spec)
+    lib = bind(model.name)
+    cparams = cell_struct(model.name, spec.params, extras)
     drive, config = drive_and_config(spec)
-    buf = Buffers.allocate(spec, gates=spec.record_gates)
-    status = lib.pw_simulate_pyannow(ctypes.byref(cparams), ctypes.byref(drive), ctypes.byref(config),
-                                     ctypes.byref(buf.out))
-    return buf.activity(status, "pw_simulate_pyannow")
+    buf = Buffers.allocate(spec, gates=spec.record_gates and model.gates, extra=model.native_traces)
+    traces = [buf.traces[k].ctypes.data for k in model.native_traces]
+    status = getattr(lib, model.native_entry)(ctypes.byref(cparams), ctypes.byref(drive), ctypes.byref(config),
+                                             ctypes.byref(buf.out), *traces)
+    return buf.activity(status, model.native_entry)
 
 
-#: cell model name -> simulate function (``boyle2008`` registers itself here)
-MODELS: dict[str, Simulator] = {"pyannow": simulate_pyannow}
-
-
-def simulate(spec: SimulationSpec) -> MuscleActivity:
-    return dispatch(MODELS, spec, "native")
+def simulate_pyannow(spec: SimulationSpec) -> MuscleActivity:
+    """Run the seed cell on the C surrogate (``simulate`` with ``spec.model == "pyannow"``)."""
+    return simulate(spec)

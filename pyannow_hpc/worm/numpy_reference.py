@@ -10,45 +10,40 @@ comment for the exact step semantics).
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
-from ..params import PYANNOW_CONSTANTS, QUADRANT_PHASES_RAD
-from . import rng
-from .activity import N_MUSCLES, N_SEGMENTS, MuscleActivity, SimulationSpec
+from . import drive, models, rng
+from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
 from .spikes import check_spike_settings, refractory_steps
 
-TWO_PI = 6.283185307179586476925286766559
+#: kept for callers of the old names
+TWO_PI = drive.TWO_PI
 
 
 def drive_phases() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """cos(phi_j), sin(phi_j) and the neighbour count of each muscle (order DL, VL, DR, VR)."""
-    s = np.arange(N_SEGMENTS)
-    phi = np.concatenate([q + TWO_PI * s / N_SEGMENTS for q in QUADRANT_PHASES_RAD])
-    count = np.tile((s > 0).astype(float) + (s < N_SEGMENTS - 1), 4)
-    return np.cos(phi), np.sin(phi), count
+    ph = drive.phases(np)
+    return ph.cphi, ph.sphi, drive.neighbour_count()
 
 
-def n_inf(v_mV):
-    return 1.0 / (1.0 + np.exp((-15.0 - v_mV) * (1.0 / 12.0)))
+def n_inf(v_mV, c=None):
+    c = c or models.get("pyannow").constants()
+    return 1.0 / (1.0 + np.exp((c["n_half_mV"] - v_mV) * (1.0 / c["n_slope_mV"])))
 
 
 def neighbour_sum(v: np.ndarray) -> np.ndarray:
     """Sum of V over segments s-1 and s+1 of the same quadrant (0 beyond the ends)."""
-    q = v.reshape(4, N_SEGMENTS)
-    out = np.zeros_like(q)
-    out[:, 1:] += q[:, :-1]
-    out[:, :-1] += q[:, 1:]
-    return out.reshape(N_MUSCLES)
+    return drive.neighbour_sum(np, v)
 
 
-def _step(p: dict, v, m, n, drive, nb_sum, nb_count, dt, euler: bool):
-    """One step of either integrator from the state at its start."""
-    minf = 1.0 / (1.0 + np.exp((p["v_half_ca_mV"] - v) * (1.0 / 6.5)))
-    ninf = n_inf(v)
-    x = (v + 15.0) * (1.0 / 25.0)
-    tau_n = 20.0 + 50.0 * np.exp(-x * x)
-    c = PYANNOW_CONSTANTS
+def _step(p: dict, c: dict, v, m, n, i_drive, nb_sum, nb_count, dt, euler: bool):
+    """One step of either integrator from the state at its start (``c``: the model constants)."""
+    minf = 1.0 / (1.0 + np.exp((p["v_half_ca_mV"] - v) * (1.0 / c["m_slope_mV"])))
+    ninf = n_inf(v, c)
+    x = (v - c["tau_n_mid_mV"]) * (1.0 / c["tau_n_width_mV"])
+    tau_n = c["tau_n_min_ms"] + c["tau_n_amp_ms"] * np.exp(-x * x)
     g_c = p["coupling_g"]
     if euler:
         i_ion = (
@@ -57,14 +52,14 @@ def _step(p: dict, v, m, n, drive, nb_sum, nb_count, dt, euler: bool):
             + p["g_nca"] * (v - c["e_na_mV"])
             + p["g_leak"] * (v - c["e_leak_mV"])
         )
-        v_new = v + dt / p["c_m_uF"] * (-i_ion + drive + g_c * (nb_sum - nb_count * v))
+        v_new = v + dt / p["c_m_uF"] * (-i_ion + i_drive + g_c * (nb_sum - nb_count * v))
         m_new = m + dt * (minf - m) * (1.0 / p["tau_ca_ms"])
         n_new = n + dt * (ninf - n) / tau_n
         return np.clip(v_new, -90.0, 80.0), np.clip(m_new, 0.0, 1.0), np.clip(n_new, 0.0, 1.0)
     gca, gk = p["g_egl19"] * m, p["g_exp2"] * n * n
     G = gca + gk + (p["g_nca"] + p["g_leak"]) + g_c * nb_count
     I = (gca * c["e_ca_mV"] + gk * c["e_k_mV"] + (p["g_nca"] * c["e_na_mV"] + p["g_leak"] * c["e_leak_mV"])
-         + drive + g_c * nb_sum)
+         + i_drive + g_c * nb_sum)
     v_inf = I / G
     v_new = v_inf + (v - v_inf) * np.exp(-(dt / p["c_m_uF"]) * G)
     m_new = minf + (m - minf) * math.exp(-dt / p["tau_ca_ms"])
@@ -75,30 +70,28 @@ def _step(p: dict, v, m, n, drive, nb_sum, nb_count, dt, euler: bool):
 DRIVE_BLOCK = 1024  # steps of drive + noise computed in one vectorised call
 
 
-def _drive_block(p: dict, key, s0: int, count: int, dt: float, omega: float, cphi, sphi) -> np.ndarray:
+def _drive_block(p: dict, key, s0: int, count: int, dt: float, ph: drive.Phases) -> np.ndarray:
     """Drive current (count, 96) of steps s0 .. s0+count-1 (wave at t_s plus noise)."""
     steps = np.arange(s0, s0 + count)
-    wt = omega * (steps * dt)
-    sn = np.maximum(np.sin(wt)[:, None] * cphi + np.cos(wt)[:, None] * sphi, 0.0)
+    sn = drive.wave_root(np, (steps * dt)[:, None], p["drive_freq_hz"], ph, drive.pulse_width(p))
     counters = (steps.astype(np.uint64)[:, None] * np.uint64(N_MUSCLES) + np.arange(N_MUSCLES, dtype=np.uint64))
     return p["drive_amp_uA"] * sn * sn + p["noise_sd_uA"] * rng.normal_np(key, counters)
 
 
 def simulate(spec: SimulationSpec) -> MuscleActivity:
-    if spec.model != "pyannow":
-        from ..errors import ConfigError
-
-        raise ConfigError(f"the numpy backend implements only the 'pyannow' cell model, not {spec.model!r}")
-    check_spike_settings(spec.spike_thresh_mV, spec.refractory_ms)
+    model = models.get(spec.model)
+    if model.numpy_module() is not sys.modules[__name__]:
+        return model.numpy_module().simulate(spec)
+    model.check_spec(spec)
+    c = model.constants()
     p = dict(spec.params)
     dt, k_rec, n_steps = spec.dt_ms, spec.record_every, spec.n_steps
     euler = spec.integrator == "seed_euler"
-    cphi, sphi, nb_count = drive_phases()
-    omega = TWO_PI * p["drive_freq_hz"] * 1e-3
+    ph, nb_count = drive.phases(np, p.get("drive_phase_rad", 0.0)), drive.neighbour_count()
     key = rng.key_np(spec.seed)
-    v = np.full(N_MUSCLES, -65.0)
+    v = np.full(N_MUSCLES, c["v_init_mV"])
     m = np.zeros(N_MUSCLES)
-    n = np.full(N_MUSCLES, n_inf(-65.0))
+    n = np.full(N_MUSCLES, n_inf(c["v_init_mV"], c))
     n_samples = n_steps // k_rec + 1
     dtype = np.float32 if spec.float32 else np.float64
     rec = {name: np.empty((n_samples, N_MUSCLES), dtype=dtype) for name in (("v", "m", "n") if spec.record_gates else ("v",))}
@@ -111,11 +104,11 @@ def simulate(spec: SimulationSpec) -> MuscleActivity:
     nb_sum = np.zeros(N_MUSCLES)
     for s in range(n_steps):
         if s % DRIVE_BLOCK == 0:  # the drive does not depend on the state: draw it a block at a time
-            drives = _drive_block(p, key, s, min(DRIVE_BLOCK, n_steps - s), dt, omega, cphi, sphi)
-        drive = drives[s % DRIVE_BLOCK]
+            drives = _drive_block(p, key, s, min(DRIVE_BLOCK, n_steps - s), dt, ph)
+        i_drive = drives[s % DRIVE_BLOCK]
         if p["coupling_g"]:
             nb_sum = neighbour_sum(v)
-        v_new, m, n = _step(p, v, m, n, drive, nb_sum, nb_count, dt, euler)
+        v_new, m, n = _step(p, c, v, m, n, i_drive, nb_sum, nb_count, dt, euler)
         step = s + 1
         spk = (v < spec.spike_thresh_mV) & (v_new >= spec.spike_thresh_mV) & (step - last >= refr)
         if spk.any():

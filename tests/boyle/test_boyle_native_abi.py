@@ -7,12 +7,16 @@ import math
 import numpy as np
 import pytest
 
+from pyannow_hpc import _native
 from pyannow_hpc.errors import SimulationError
 from pyannow_hpc.params import space
 from pyannow_hpc.worm import boyle2008_native as bn
 from pyannow_hpc.worm import make_spec, native
 from pyannow_hpc.worm.boyle2008 import CurrentStep
 from pyannow_hpc.worm.neuron_reference import AREA_UM2, Trace, compare
+
+
+INVALID = _native.status_codes().PW_E_INVALID
 
 
 def _call(params: dict, **spec_kw) -> int:
@@ -27,21 +31,22 @@ def _call(params: dict, **spec_kw) -> int:
 
 
 @pytest.mark.parametrize("bad", [{"c_m_uF": 0.0}, {"g_ca_boyle": float("nan")}, {"ca_decay_ms": -1.0},
-                                 {"g_leak": 0.0}, {"step_stop_ms": float("inf")}])
+                                 {"g_leak": 0.0}, {"step_stop_ms": float("inf")},
+                                 {"e_tau_ms": 0.0}, {"h_k_mM": 0.0}, {"n_scale_mV": float("nan")}])
 def test_invalid_parameters_are_rejected_by_the_kernel(bad):
     assert _call({}) == 0
-    assert _call(bad) == -1  # PW_E_INVALID
+    assert _call(bad) == INVALID
 
 
 def test_null_structs_are_rejected():
-    assert bn._lib().pw_simulate_boyle2008(None, None, None, None, None) == -1
+    assert bn._lib().pw_simulate_boyle2008(None, None, None, None, None) == INVALID
 
 
 def test_invalid_status_becomes_a_simulation_error():
     spec = make_spec(None, model="boyle2008", duration_s=0.05)
     buf = native.Buffers.allocate(spec, extra=("ca_mM",))
     with pytest.raises(SimulationError, match="pw_simulate_boyle2008 failed: invalid argument"):
-        buf.activity(-1, "pw_simulate_boyle2008")
+        buf.activity(INVALID, "pw_simulate_boyle2008")
 
 
 def test_current_step_units_and_the_comparison_arithmetic():

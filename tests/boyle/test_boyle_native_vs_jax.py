@@ -42,15 +42,12 @@ def test_coupling_step_and_c2_set_agree():
 
 
 def test_public_api_and_backend_entries_return_calcium_and_spikes():
-    # native through the public simulate(); JAX through the function boyle2008 registers
-    # for the JAX backend's MODELS dict (jax_surrogate.simulate does not dispatch on
-    # the model yet -- see docs/boyle2008.md)
-    from pyannow_hpc.worm import boyle2008, native, simulate
+    # both backends through the public simulate(): each dispatches on the model's CellModel spec
+    from pyannow_hpc.worm import models, simulate
 
-    assert native.MODELS["boyle2008"] is boyle2008._native_simulate
-    spec = make_spec({"drive_g_syn": 0.15}, model="boyle2008", duration_s=1.0)
-    for act, backend in ((simulate({"drive_g_syn": 0.15}, model="boyle2008", duration_s=1.0), "native"),
-                         (boyle2008._jax_simulate(spec), "jax")):
+    assert models.get("boyle2008").jax_module() is boyle2008_jax
+    for backend in ("native", "jax"):
+        act = simulate({"drive_g_syn": 0.15}, model="boyle2008", backend=backend, duration_s=1.0)
         assert act.model == "boyle2008" and act.backend == backend
         assert act.traces["ca_mM"].shape == act.v_mV.shape == (1001, 96)
         assert np.all(act.traces["ca_mM"] >= 0.0)

@@ -22,7 +22,8 @@ DURATION_S = 68.6
 def seed_run():
     # 2000 Hz = every 0.5 ms step: the seed's V flips +80/-72 mV on alternate
     # steps, so recording every other step would see only one phase.
-    act = simulate(None, backend="native", duration_s=DURATION_S, integrator="seed_euler", sample_rate_hz=2000.0)
+    act = simulate(None, backend="native", model="pyannow", duration_s=DURATION_S, integrator="seed_euler",
+                   sample_rate_hz=2000.0)
     return act, load_target()
 
 

@@ -8,19 +8,17 @@ import math
 import numpy as np
 import pytest
 
+from pyannow_hpc import _native
 from pyannow_hpc.worm import make_spec
 from pyannow_hpc.worm import native as nat
 
-PW_E_INVALID, PW_E_CAPACITY = -1, -2
+# read from the library (the header's PW_STATUS_LIST is their one definition)
+PW_E_INVALID, PW_E_CAPACITY = _native.status_codes().PW_E_INVALID, _native.status_codes().PW_E_CAPACITY
 
 
 def _call(spec, *, tweak_params=None, tweak_config=None, tweak_drive=None, capacity=None):
     lib = nat._lib()
-    p = spec.params
-    cparams = nat.PyannowParams(
-        **{k: p[k] for k in ("g_egl19", "v_half_ca_mV", "tau_ca_ms", "g_exp2", "g_nca", "g_leak", "c_m_uF")},
-        **nat.PYANNOW_CONSTANTS,
-    )
+    cparams = nat.cell_struct("pyannow", spec.params)
     drive, config = nat.drive_and_config(spec)
     for obj, tweak in ((cparams, tweak_params), (config, tweak_config), (drive, tweak_drive)):
         for k, v in (tweak or {}).items():
@@ -38,7 +36,7 @@ def _call(spec, *, tweak_params=None, tweak_config=None, tweak_drive=None, capac
 
 @pytest.fixture
 def spec():
-    return make_spec(duration_s=0.2)
+    return make_spec(model="pyannow", duration_s=0.2)
 
 
 def test_valid_call_succeeds(spec):
@@ -47,7 +45,8 @@ def test_valid_call_succeeds(spec):
 
 
 @pytest.mark.parametrize("field,value", [("g_egl19", math.nan), ("tau_ca_ms", 0.0), ("c_m_uF", -1.0),
-                                         ("g_exp2", math.inf), ("g_leak", -0.1)])
+                                         ("g_exp2", math.inf), ("g_leak", -0.1),
+                                         ("n_slope_mV", 0.0), ("tau_n_min_ms", math.nan)])
 def test_bad_params_rejected(spec, field, value):
     assert _call(spec, tweak_params={field: value})[0] == PW_E_INVALID
 
@@ -60,7 +59,11 @@ def test_bad_config_rejected(spec, field, value):
 
 def test_bad_drive_rejected(spec):
     assert _call(spec, tweak_drive={"noise_sd_uA": -1.0})[0] == PW_E_INVALID
-    assert _call(spec, tweak_drive={"amp_uA": math.nan})[0] == PW_E_INVALID
+    assert _call(spec, tweak_drive={"drive_amp_uA": math.nan})[0] == PW_E_INVALID
+    # the tempo knob's pulse needs a frequency to repeat at, and a width >= 0
+    assert _call(spec, tweak_drive={"drive_pulse_ms": 100.0, "drive_freq_hz": 0.0})[0] == PW_E_INVALID
+    assert _call(spec, tweak_drive={"drive_pulse_ms": -1.0})[0] == PW_E_INVALID
+    assert _call(spec, tweak_drive={"drive_phase_rad": math.inf})[0] == PW_E_INVALID
 
 
 def test_too_few_samples_rejected(spec):
@@ -69,7 +72,7 @@ def test_too_few_samples_rejected(spec):
 
 
 def test_spike_capacity_reported():
-    spec = make_spec(duration_s=0.5, integrator="seed_euler")  # Euler at 0.5 ms "spikes" every cycle
+    spec = make_spec(model="pyannow", duration_s=0.5, integrator="seed_euler")  # Euler at 0.5 ms "spikes" every cycle
     st, out = _call(spec, capacity=3)
     assert st == PW_E_CAPACITY
     assert out.n_spikes == 3 and out.spikes_needed > 3
@@ -83,6 +86,6 @@ def test_nonfinite_status_becomes_simulation_error(spec):
 
     buf = nat.Buffers.allocate(spec)
     with pytest.raises(SimulationError, match="NaN/inf.*dt_ms"):
-        buf.activity(-3, "pw_simulate_pyannow")
+        buf.activity(_native.status_codes().PW_E_NONFINITE, "pw_simulate_pyannow")
     with pytest.raises(SimulationError, match="invalid argument"):
         buf.activity(PW_E_INVALID, "pw_simulate_pyannow")

@@ -8,7 +8,7 @@ import sys
 
 PROBE = """
 from pyannow_hpc.worm import simulate
-act = simulate(duration_s=229.0, sample_rate_hz=1000.0)
+act = simulate(model="pyannow", duration_s=229.0, sample_rate_hz=1000.0)
 assert act.v_mV.shape == (229001, 96) and act.v_mV.dtype.name == "float32"
 # VmHWM: this address space's peak RSS (ru_maxrss would inherit the parent's peak across fork+exec)
 print([l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1])

@@ -20,7 +20,7 @@ MUSCLES = slice(0, 96, 7)  # 14 cells over all four quadrants
 
 
 def run(integrator, dt_ms, **params):
-    act = simulate({"noise_sd_uA": 0.0, **params}, backend="native", duration_s=DURATION_S, dt_ms=dt_ms,
+    act = simulate({"noise_sd_uA": 0.0, **params}, backend="native", model="pyannow", duration_s=DURATION_S, dt_ms=dt_ms,
                    integrator=integrator, sample_rate_hz=1000.0 / dt_ms, float32=False)
     return act.t_ms, act.v_mV[:, MUSCLES]
 
@@ -67,7 +67,7 @@ def test_seed_euler_converges_at_small_dt(reference):
 
 
 def test_default_cell_sits_on_a_plateau():
-    act = simulate({"noise_sd_uA": 0.0}, backend="native", duration_s=2.0, float32=False)
+    act = simulate({"noise_sd_uA": 0.0}, backend="native", model="pyannow", duration_s=2.0, float32=False)
     # V jumps past +25 mV within ~1 ms, then relaxes (n gate, tau_n 20-70 ms) onto the plateau
     assert act.v_mV[act.t_ms <= 20.0].max() > 25.0
     v = act.v_mV[act.t_ms >= 200.0]

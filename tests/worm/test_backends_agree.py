@@ -15,7 +15,7 @@ def rel_err(a, b):
 @pytest.fixture(scope="module")
 def ten_seconds():
     """10 s, float64, noise ON (sd 0.3), every integration step recorded at 1 kHz."""
-    spec = make_spec(duration_s=10.0, seed=7, float32=False, record_gates=True)
+    spec = make_spec(model="pyannow", duration_s=10.0, seed=7, float32=False, record_gates=True)
     return spec, native.simulate(spec), jax_surrogate.simulate(spec)
 
 
@@ -32,14 +32,14 @@ def test_noise_is_seeded_and_matters(ten_seconds):
     spec, c, _ = ten_seconds
     again = native.simulate(spec)
     assert np.array_equal(again.v_mV, c.v_mV)
-    other = native.simulate(make_spec(duration_s=10.0, seed=8, float32=False))
+    other = native.simulate(make_spec(model="pyannow", duration_s=10.0, seed=8, float32=False))
     assert np.max(np.abs(other.v_mV - c.v_mV)) > 1e-3
 
 
 @pytest.mark.parametrize("integrator", ["exponential", "seed_euler"])
 @pytest.mark.parametrize("coupling", [0.0, 1.5])
 def test_numpy_matches_c(integrator, coupling):
-    spec = make_spec({"coupling_g": coupling, "g_egl19": 12.0}, duration_s=0.4, seed=3, integrator=integrator, float32=False)
+    spec = make_spec({"coupling_g": coupling, "g_egl19": 12.0}, model="pyannow", duration_s=0.4, seed=3, integrator=integrator, float32=False)
     c, n = native.simulate(spec), numpy_reference.simulate(spec)
     # Euler's clipped period-2 flip amplifies ulps a little more than the smooth scheme
     assert rel_err(n.v_mV, c.v_mV) <= (1e-9 if integrator == "exponential" else 1e-7)
@@ -47,7 +47,7 @@ def test_numpy_matches_c(integrator, coupling):
 
 
 def test_jax_seed_euler_and_coupling_match_c():
-    spec = make_spec({"coupling_g": 2.0}, duration_s=0.5, seed=11, integrator="seed_euler", float32=False)
+    spec = make_spec({"coupling_g": 2.0}, model="pyannow", duration_s=0.5, seed=11, integrator="seed_euler", float32=False)
     c, j = native.simulate(spec), jax_surrogate.simulate(spec)
     assert rel_err(j.v_mV, c.v_mV) <= 1e-7
     assert np.array_equal(j.spike_times_ms, c.spike_times_ms)
@@ -55,7 +55,7 @@ def test_jax_seed_euler_and_coupling_match_c():
 
 def test_odd_sampling_and_tail_steps():
     """n_steps not a multiple of record_every: the tail still counts for spikes."""
-    spec = make_spec(duration_s=0.2005, dt_ms=0.5, sample_rate_hz=300.0, integrator="seed_euler", float32=False)
+    spec = make_spec(model="pyannow", duration_s=0.2005, dt_ms=0.5, sample_rate_hz=300.0, integrator="seed_euler", float32=False)
     assert spec.n_steps % spec.record_every != 0
     c, j = native.simulate(spec), jax_surrogate.simulate(spec)
     assert c.v_mV.shape == j.v_mV.shape == (spec.n_steps // spec.record_every + 1, 96)
@@ -64,7 +64,7 @@ def test_odd_sampling_and_tail_steps():
 
 
 def test_float32_traces_and_gates():
-    act = simulate(duration_s=1.0, record_gates=True)
+    act = simulate(model="pyannow", duration_s=1.0, record_gates=True)
     assert act.v_mV.dtype == np.float32 and act.traces["m"].dtype == np.float32
     assert act.v_mV.shape == (1001, 96) and act.sample_rate_hz == pytest.approx(1000.0)
     assert act.v_mV[0, 0] == -65.0 and act.traces["m"][0, 0] == 0.0

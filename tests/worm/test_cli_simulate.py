@@ -17,7 +17,7 @@ def test_writes_traces_spikes_params_and_provenance(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "wrote" in captured.out
     assert captured.err == ""  # no progress bar when stderr is not a terminal
-    ref = simulate({"g_egl19": 12, "tau_ca_ms": 30}, duration_s=0.5, integrator="seed_euler", seed=3, record_gates=True)
+    ref = simulate({"g_egl19": 12, "tau_ca_ms": 30}, model="pyannow", duration_s=0.5, integrator="seed_euler", seed=3, record_gates=True)
     with h5py.File(out, "r") as f:
         assert f["v_mV"].shape == ref.v_mV.shape and f["v_mV"].dtype == np.float32
         assert np.array_equal(f["v_mV"][:], ref.v_mV)

@@ -13,7 +13,7 @@ from pyannow_hpc.worm.spikes import detect_spikes, refractory_steps
 
 
 def neighbour_spread(coupling, **kw):
-    act = simulate({"coupling_g": coupling, "noise_sd_uA": 2.0, **kw}, duration_s=1.0, seed=4, float32=False)
+    act = simulate({"coupling_g": coupling, "noise_sd_uA": 2.0, **kw}, model="pyannow", duration_s=1.0, seed=4, float32=False)
     v = act.v_mV[act.t_ms >= 300].reshape(-1, 4, 24)
     return float(np.mean(np.abs(np.diff(v, axis=2))))
 
@@ -31,7 +31,7 @@ def test_zero_coupling_is_the_independent_seed_model(reference):
     params = dict(g_egl19=4.0, g_exp2=10.0, v_half_ca_mV=-10.0)  # cells spread over ~8 mV here
     errs, spreads = [], []
     for g in (0.0, 0.2, 1.0):
-        act = simulate({"noise_sd_uA": 0.0, "coupling_g": g, **params}, duration_s=0.3, dt_ms=0.125,
+        act = simulate({"noise_sd_uA": 0.0, "coupling_g": g, **params}, model="pyannow", duration_s=0.3, dt_ms=0.125,
                        sample_rate_hz=8000.0, float32=False)
         ref = reference(act.t_ms, g_egl19=4.0, g_exp2=10.0, v_half=-10.0)
         errs.append(float(np.sqrt(np.mean((act.v_mV - ref) ** 2))))
@@ -56,7 +56,7 @@ def test_spike_rule_on_hand_made_trace():
 
 
 def test_c_spikes_equal_detection_on_full_resolution_trace():
-    spec = make_spec(duration_s=1.0, integrator="seed_euler", sample_rate_hz=2000.0, float32=False, refractory_ms=20.0)
+    spec = make_spec(model="pyannow", duration_s=1.0, integrator="seed_euler", sample_rate_hz=2000.0, float32=False, refractory_ms=20.0)
     act = native.simulate(spec)
     assert len(act.spike_times_ms) > 500
     t, mus = detect_spikes(act.v_mV, spec.dt_ms, spec.spike_thresh_mV, spec.refractory_ms)
@@ -72,19 +72,19 @@ def test_c_spikes_equal_detection_on_full_resolution_trace():
 @pytest.mark.parametrize("backend", ["native", "jax", "numpy"])
 def test_bad_parameters_rejected_naming_them(name, value, backend):
     with pytest.raises(ParameterError, match=name):
-        simulate({name: value}, backend=backend, duration_s=0.01)
+        simulate({name: value}, backend=backend, model="pyannow", duration_s=0.01)
 
 
 def test_unknown_parameter_suggests_the_right_name():
     with pytest.raises(ParameterError, match="did you mean 'g_egl19'"):
-        simulate({"g_egl_19": 3.0}, duration_s=0.01)
+        simulate({"g_egl_19": 3.0}, model="pyannow", duration_s=0.01)
 
 
 def test_unknown_cell_model_is_a_clear_error():
     from pyannow_hpc.errors import ConfigError
 
-    spec = make_spec(duration_s=0.01)
-    with pytest.raises(ConfigError, match="no cell model"):
+    spec = make_spec(model="pyannow", duration_s=0.01)
+    with pytest.raises(ConfigError, match="unknown cell model"):
         native.simulate(type(spec)(params=spec.params, model="nonexistent", duration_ms=10.0))
 
 
@@ -95,4 +95,4 @@ def test_bad_spike_settings_named(backend, kw, needle):
     from pyannow_hpc.errors import ConfigError
 
     with pytest.raises(ConfigError, match=needle):
-        simulate(backend=backend, duration_s=0.01, **kw)
+        simulate(backend=backend, model="pyannow", duration_s=0.01, **kw)

@@ -38,7 +38,7 @@ def test_vmap_batch_equals_looped_runs():
     batch = js.simulate_batch(pm, names, duration_s=0.1, seeds=np.array([1, 2, 3]))
     assert batch.shape == (3, 101, 96)
     for b, row in enumerate(pm):
-        spec = make_spec(dict(zip(names, row)), duration_s=0.1, seed=b + 1, float32=False)
+        spec = make_spec(dict(zip(names, row)), model="pyannow", duration_s=0.1, seed=b + 1, float32=False)
         single = native.simulate(spec).v_mV
         np.testing.assert_allclose(batch[b], single, rtol=1e-9, atol=1e-9)
     assert np.max(np.abs(batch[0] - batch[1])) > 1.0
@@ -54,5 +54,5 @@ def test_batch_validates_rows():
 
 
 def test_x64_is_scoped():
-    js.simulate(make_spec(duration_s=0.01))
+    js.simulate(make_spec(model="pyannow", duration_s=0.01))
     assert jnp.zeros(1).dtype == jnp.float32  # other JAX code keeps its defaults

@@ -67,7 +67,7 @@ def task_cost_s() -> float:
     from pyannow_hpc.pipeline import evaluate_params
 
     target = load_target(None).window(0.0, 10.0)
-    fn = lambda: evaluate_params({"g_egl19": 9.0}, target=target, duration_s=10.0)  # noqa: E731
+    fn = lambda: evaluate_params({"g_egl19": 9.0}, target=target, model="pyannow", duration_s=10.0)  # noqa: E731
     fn()
     return best_time(fn, repeat=3)
 

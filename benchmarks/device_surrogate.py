@@ -55,7 +55,7 @@ def param_sets(n_sets: int, seed: int = 0) -> tuple[np.ndarray, tuple[str, ...]]
 def _spec(row, duration_s: float, sample_rate_hz: float, seed: int):
     from pyannow_hpc.worm import make_spec
 
-    return make_spec(dict(zip(SEARCH_NAMES, map(float, row))), duration_s=duration_s, seed=seed,
+    return make_spec(dict(zip(SEARCH_NAMES, map(float, row))), model="pyannow", duration_s=duration_s, seed=seed,
                      sample_rate_hz=sample_rate_hz, float32=False)
 
 

@@ -169,7 +169,12 @@ class Pace:
 
 
 def chunk_floor(n_active: int, a_s: float, b_s: float, task_s: float, rho: float = RHO_TARGET) -> int:
-    """``k`` with ``n_active (a_s / k + b_s) / task_s <= rho``; :data:`ADAPTIVE_CAP` when no k does."""
+    """``k`` with ``n_active (a_s / k + b_s) / task_s <= rho``; :data:`ADAPTIVE_CAP` when no k does.
+
+    1 while single tasks would not saturate rank 0 (load <= 1 at k = 1): prefetch hides a
+    coordinator that is merely busy, and single tasks in the tail balance the ranks best."""
+    if n_active * (a_s + b_s) <= task_s:
+        return 1
     spare = rho * task_s - n_active * b_s
     if spare <= 0:
         return ADAPTIVE_CAP

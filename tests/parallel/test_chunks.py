@@ -9,6 +9,7 @@ def test_chunk_floor_keeps_rank0_load_under_target():
     k = chunk_floor(n, a, b, T, rho=0.9)
     assert n * (a / k + b) / T <= 0.9 < n * (a / (k - 1) + b) / T  # the smallest such k
     assert chunk_floor(2, a, b, T) == 1  # few ranks: nothing changes
+    assert chunk_floor(1000, a, b, T) == 1  # busy (rho 0.83 at k = 1) but not saturated: balance first
     assert chunk_floor(10_000, a, 10e-6, T) == ADAPTIVE_CAP  # outcomes alone saturate rank 0
 
 

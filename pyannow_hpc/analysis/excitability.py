@@ -44,6 +44,23 @@ class ExcitabilityMap:
     base: Mapping[str, float] = field(default_factory=dict)
 
     @property
+    def freq_hz(self) -> np.ndarray:
+        """The drive frequency at every grid point (an axis, the panel, or the fixed value)."""
+        f = np.full(self.rate_hz.shape, float(self.base.get("drive_freq_hz", space(self.model)["drive_freq_hz"].default)))
+        if self.x_name == "drive_freq_hz":
+            f[:] = self.x[None, None, :]
+        if self.y_name == "drive_freq_hz":
+            f[:] = self.y[None, :, None]
+        if self.panel_name == "drive_freq_hz":
+            f[:] = self.panel_values[:, None, None]
+        return f
+
+    @property
+    def notes_per_cycle(self) -> np.ndarray:
+        """Worm notes per body-wave cycle: what a tempo knob must keep flat across frequency."""
+        return self.rate_hz / self.freq_hz
+
+    @property
     def excitable(self) -> np.ndarray:
         return self.rate_hz > 0
 
@@ -64,6 +81,20 @@ class ExcitabilityMap:
             rows.append(f"| {self.model} | {label} | {self.excitable[k].sum()}/{n} ({self.excitable[k].mean():.0%}) "
                         f"| {self.musical[k].sum()}/{n} ({self.musical[k].mean():.1%}) "
                         f"| {rng} | {np.median(r):.2f} |")
+        return rows
+
+    def per_cycle_rows(self) -> list[str]:
+        """Per panel and y value: notes per wave cycle across the x axis, and their spread
+        (max/min over the excitable points; 1 = flat): the tempo-knob check."""
+        rows = []
+        npc = self.notes_per_cycle
+        for k, pv in enumerate(self.panel_values):
+            label = f"{self.panel_name} = {pv:g}" if self.panel_name else "-"
+            for i, yv in enumerate(self.y):
+                r = npc[k, i]
+                exc = r[r > 0]
+                spread = f"{exc.max() / exc.min():.2f}" if exc.size == r.size else "silent somewhere"
+                rows.append(f"| {label} | {self.y_name} = {yv:g} | " + " ".join(f"{x:.1f}" for x in r) + f" | {spread} |")
         return rows
 
 
@@ -116,8 +147,9 @@ def excitability_map(
                            band_hz, dict(base or {}))
 
 
-def plot(m: ExcitabilityMap, path: str, title: str | None = None) -> None:
-    """Notes/s as a log colour map per panel; white = silent, red stars = musical band, X = the default point."""
+def plot(m: ExcitabilityMap, path: str, title: str | None = None, per_cycle: bool = False) -> None:
+    """Notes/s (``per_cycle``: notes per body-wave cycle) as a log colour map per
+    panel; white = silent, red stars = musical band, X = the default point."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
@@ -128,12 +160,13 @@ def plot(m: ExcitabilityMap, path: str, title: str | None = None) -> None:
     fig = Figure(figsize=(4.2 * n + 1.0, 4.0), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, n, squeeze=False)
-    positive = m.rate_hz[m.rate_hz > 0]
+    value = m.notes_per_cycle if per_cycle else m.rate_hz
+    positive = value[value > 0]
     norm = LogNorm(vmin=max(0.1, positive.min()) if positive.size else 0.1,
                    vmax=max(10.0, positive.max()) if positive.size else 10.0)
     mesh = None
     for k, ax in enumerate(axes[0]):
-        r = np.ma.masked_less_equal(m.rate_hz[k], 0.0)
+        r = np.ma.masked_less_equal(value[k], 0.0)
         mesh = ax.pcolormesh(m.x, m.y, r, norm=norm, cmap="viridis", shading="nearest")
         # rates jump from 0 to >= 96 x f at the excitability edge, so contours would
         # just trace that edge: mark the musical grid points themselves
@@ -150,8 +183,12 @@ def plot(m: ExcitabilityMap, path: str, title: str | None = None) -> None:
         ax.set_xlabel(m.x_name)
         ax.set_ylabel(m.y_name)
         ax.set_title(f"{m.panel_name} = {m.panel_values[k]:g}" if m.panel_name else m.model, fontsize=10)
-    fig.colorbar(mesh, ax=axes[0].tolist(),
-                 label=f"worm notes/s (white: silent; red star: {m.band_hz[0]:g}-{m.band_hz[1]:g} notes/s)")
-    fig.suptitle(title or f"{m.model}: excitability with the wave drive on", fontsize=11)
+    band = f"{m.band_hz[0]:g}-{m.band_hz[1]:g} notes/s"
+    label = (f"notes per wave cycle (white: silent; star: {band})" if per_cycle
+             else f"worm notes/s (white: silent; red star: {band})")
+    fig.colorbar(mesh, ax=axes[0].tolist(), label=label)
+    default_title = (f"{m.model}: notes per body-wave cycle" if per_cycle
+                     else f"{m.model}: excitability with the wave drive on")
+    fig.suptitle(title or default_title, fontsize=11)
     with atomic_path(path) as tmp:  # never a half-written PNG
         fig.savefig(tmp, format="png")

@@ -11,6 +11,8 @@ examples:
   pyannow-hpc excitability --model boyle2008 --out docs/img/excitability_boyle2008.png
   pyannow-hpc excitability --model pyannow --grid 8 --out seed.png
   pyannow-hpc excitability --model boyle2008 --x g_ca_boyle --y g_k_fast --panel noise_sd_uA=0.1,1 --out m.png
+  pyannow-hpc excitability --model boyle2008 --x drive_freq_hz --x-range 0.5 2.9 --grid 9 \
+      --y drive_g_syn --y-range 0.09 0.2 --panel drive_pulse_ms=0,333.333 --per-cycle --out tempo.png
 """
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ def add_arguments(p) -> None:
     p.add_argument("--duration-s", type=float, default=6.0, help="simulated time per point (default: %(default)s)")
     p.add_argument("--settle-s", type=float, default=1.0, help="start-up time not counted (default: %(default)s)")
     p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE", help="fixed override")
+    p.add_argument("--per-cycle", action="store_true",
+                   help="colour by notes per wave cycle and print them per row (use with --x drive_freq_hz "
+                        "to see whether the drive is a tempo knob)")
     p.add_argument("--out", "-o", required=True, metavar="MAP.png", help="output PNG")
 
 
@@ -74,8 +79,11 @@ def run(args) -> int:
         panel_name=panel or None, panel_values=values or (float("nan"),),
         base=parse_param_overrides(args.param), duration_s=args.duration_s, settle_s=args.settle_s,
     )
-    plot(m, args.out)
+    plot(m, args.out, per_cycle=args.per_cycle)
     print(SUMMARY_HEADER)
     print("\n".join(m.summary()))
+    if args.per_cycle:
+        print(f"\n| panel | row | notes per cycle at {x} = {', '.join(f'{v:g}' for v in m.x)} | max/min |\n|---|---|---|---|")
+        print("\n".join(m.per_cycle_rows()))
     print(f"wrote {args.out}")
     return 0

@@ -22,7 +22,7 @@ from . import drive, models, rng
 from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
 from .boyle2008 import BOYLE2008_SPACE, GATE_POWERS, NO_STEP, CurrentStep
 from .jax_scan import windowed_scan
-from .jax_surrogate import activity_from_outputs
+from .jax_surrogate import activity_from_outputs, theta_arrays
 from .spikes import refractory_steps
 
 #: the space's parameters plus the IClamp step (uA/cm^2, ms), all float64 scalars
@@ -112,7 +112,7 @@ def make_simulator(n_steps: int, dt_ms: float, record_every: int = 1, spikes: bo
     step = _step_fn(dt_ms, spike_thresh_mV, refractory_steps(refractory_ms, dt_ms), pulse)
 
     def fn(theta, seed):
-        th = {k: jnp.asarray(theta[k], jnp.float64) for k in THETA_NAMES}
+        th = theta_arrays(jnp, theta, THETA_NAMES)
         key = rng.key(jnp.asarray(seed, jnp.uint64))
         ph = drive.phases(jnp, th["drive_phase_rad"])
         carry0 = initial_state(jnp, th["v_init_mV"])

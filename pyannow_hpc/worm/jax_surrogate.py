@@ -40,6 +40,16 @@ THETA_NAMES = (
 )
 
 
+#: the tempo knob's parameters may be left out of theta (callers written before
+#: it existed): they default to the seed's drive
+TEMPO_DEFAULTS = {"drive_pulse_ms": 0.0, "drive_phase_rad": 0.0}
+
+
+def theta_arrays(jnp, theta, names) -> dict:
+    """``theta`` as float64 scalars over ``names`` (the tempo knob's defaulted when absent)."""
+    return {k: jnp.asarray(theta[k] if k in theta else TEMPO_DEFAULTS[k], jnp.float64) for k in names}
+
+
 def _step_fn(dt: float, euler: bool, thresh: float, refr: int, pulse: bool):
     import jax.numpy as jnp
 
@@ -123,7 +133,7 @@ def make_simulator(
     step = _step_fn(dt_ms, integrator == "seed_euler", spike_thresh_mV, refractory_steps(refractory_ms, dt_ms), pulse)
 
     def fn(theta, seed):
-        theta = {k: jnp.asarray(theta[k], jnp.float64) for k in THETA_NAMES}
+        theta = theta_arrays(jnp, theta, THETA_NAMES)
         key = rng.key(jnp.asarray(seed, jnp.uint64))
         ph = drive.phases(jnp, theta["drive_phase_rad"])
         v0, m0, n0 = initial_state(jnp)

@@ -20,7 +20,7 @@ from ..params import PASSIVE_SPACE
 from . import drive, models, rng
 from .activity import N_MUSCLES, MuscleActivity, SimulationSpec
 from .jax_scan import windowed_scan
-from .jax_surrogate import activity_from_outputs
+from .jax_surrogate import activity_from_outputs, theta_arrays
 from .spikes import refractory_steps
 
 MODEL = "passive"
@@ -40,7 +40,7 @@ def make_simulator(n_steps: int, dt_ms: float, record_every: int = 1, spikes: bo
     muscles = jnp.arange(N_MUSCLES, dtype=jnp.uint64)
 
     def fn(theta, seed):
-        th = {k: jnp.asarray(theta[k], jnp.float64) for k in THETA_NAMES}
+        th = theta_arrays(jnp, theta, THETA_NAMES)
         key = rng.key(jnp.asarray(seed, jnp.uint64))
         ph = drive.phases(jnp, th["drive_phase_rad"])
 

@@ -44,3 +44,21 @@ def test_bad_input_is_one_line_error(tmp_path, capsys):
         excitability_map("boyle2008", "g_ca_boyle", [0.5], "g_k_slow", [0.5], duration_s=1.0, settle_s=1.0)
     with pytest.raises(ParameterError):
         excitability_map("boyle2008", "g_ca_boyle", [99.0], "g_k_slow", [0.5], duration_s=2.0)
+
+
+def test_pulse_drive_keeps_notes_per_cycle_flat_across_frequency(tmp_path, capsys):
+    # the tempo knob (docs/boyle2008.md): under the seed's wave, notes per cycle fall
+    # ~3x from 0.5 to 2.5 Hz at this drive; under the fixed-width pulse they stay put
+    m = excitability_map("boyle2008", "drive_freq_hz", [0.5, 1.5, 2.5], "drive_g_syn", [0.16],
+                         panel_name="drive_pulse_ms", panel_values=[0.0, 1000.0 / 3], duration_s=6.0, settle_s=2.0)
+    npc = m.notes_per_cycle
+    assert np.allclose(npc, m.rate_hz / np.array([0.5, 1.5, 2.5]))
+    wave, pulse = npc[0, 0], npc[1, 0]
+    assert wave.max() / wave.min() > 2.0
+    assert pulse.min() > 0 and pulse.max() / pulse.min() < 1.1
+    out = tmp_path / "tempo.png"
+    rc = main(["excitability", "--model", "boyle2008", "--x", "drive_freq_hz", "--x-range", "1", "2", "--grid", "2",
+               "--y", "drive_g_syn", "--y-range", "0.15", "0.2", "--panel", "drive_pulse_ms=200", "--per-cycle",
+               "--duration-s", "2", "--settle-s", "1", "--out", str(out)])
+    assert rc == 0 and out.stat().st_size > 1000
+    assert "notes per cycle at drive_freq_hz = 1, 2" in capsys.readouterr().out

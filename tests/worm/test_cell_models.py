@@ -91,3 +91,23 @@ def test_passive_cell_refuses_what_it_cannot_do():
         simulate(None, model="passive", integrator="seed_euler", duration_s=0.1)
     with pytest.raises(ConfigError, match="numpy backend implements only pyannow"):
         simulate(None, model="passive", backend="numpy", duration_s=0.1)
+
+
+def test_seed_reference_from_the_spec_equals_the_one_typed_in_from_science_md(reference):
+    # the spec's reference solve uses the C table's constants; conftest's has them typed in
+    t = np.arange(0.0, 60.0, 1.0)
+    p = params.PYANNOW_SPACE.validate({"g_egl19": 4.0, "g_exp2": 10.0})
+    mine = models.get("pyannow").reference_solve()(p, t, muscles=slice(0, 96, 13))["v"]
+    theirs = reference(t, g_egl19=4.0, g_exp2=10.0, muscles=slice(0, 96, 13))
+    np.testing.assert_allclose(mine, theirs, atol=1e-6)
+
+
+def test_c302_mapping_goes_through_the_existing_functions():
+    from pyannow_hpc.errors import ConfigError
+    from pyannow_hpc.worm.c302_params import c302_overrides
+
+    p = params.BOYLE2008_SPACE.validate({"g_ca_boyle": 1.4})
+    assert models.get("boyle2008").c302_overrides(p) == c302_overrides("boyle2008", p)
+    assert models.get("boyle2008").c302_overrides(p)["muscle_ca_boyle_cond_density"].startswith("0.0014")
+    with pytest.raises(ConfigError, match="no mapping onto c302"):
+        models.get("passive").c302_overrides(params.PASSIVE_SPACE.defaults())

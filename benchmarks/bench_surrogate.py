@@ -93,9 +93,25 @@ def run(quick: bool = False) -> list[Result]:
     results.append(Result(f"JAX vmap batch of {batch} ({bdur:g} s each), per run per sim-s", t_b / batch / bdur,
                           "s/sim-s", baseline=np_per_s, baseline_name=base_name))
 
+    results += _native_batch(quick)
     results.append(Result(f"peak RSS, native {T_FULL_S:g} s, V at 1 kHz float32 (fresh process)", mb, "MB",
                           target="< 200 MB", met=mb < 200.0))
     return results
+
+
+def _native_batch(quick: bool) -> list[Result]:
+    """pw_simulate_batch over 4 sets per core against the same sets one call at a time, same run."""
+    from pyannow_hpc.worm import make_spec, native
+    from pyannow_hpc.worm.native_batch import default_threads, simulate_batch
+
+    n_threads = default_threads()
+    dur = 2.0 if quick else 10.0
+    specs = [make_spec({"g_egl19": 2.0 + 0.5 * i}, model="pyannow", duration_s=dur, seed=i, sample_rate_hz=50.0)
+             for i in range(4 * n_threads)]
+    t_loop = best_time(lambda: [native.simulate(s) for s in specs], repeat=2)
+    t_batch = best_time(lambda: simulate_batch(specs), repeat=2)
+    return [Result(f"native batch of {len(specs)} x {dur:g} s, {n_threads} threads, per set", t_batch / len(specs) * 1e3,
+                   "ms", baseline=t_loop / len(specs) * 1e3, baseline_name="one call per set")]
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ class SimulationConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    chunk_size: int = 0  # largest chunk handed to a worker; 0 = automatic (guided, <= 16)
+    chunk_size: int = 0  # largest chunk handed to a worker; 0 = adaptive (guided <= 16, floor from rank 0 load)
     task_timeout_s: float = 600.0
     isolate: str | bool = "auto"  # run each task in a child process; auto = crash-prone backends
     rank0_works: str | bool = "auto"  # auto = rank 0 also computes when size <= 8

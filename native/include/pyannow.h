@@ -294,6 +294,21 @@ typedef struct pw_passive_params {
 PW_API int pw_simulate_passive(const pw_passive_params *params, const pw_drive *drive,
                                const pw_sim_config *config, pw_sim_output *out);
 
+/* ===================================== [batch: many parameter sets per call] */
+/* Owned by native/src/batch.c (issue 15).  Runs n_sets simulations of one
+ * cell model ("pyannow", "boyle2008" or "passive"): set i is exactly
+ * pw_simulate_<model>(params[i], drives[i], configs[i], outs[i][, traces[i]])
+ * (traces: boyle2008's ca_out per set, or NULL), so results are bitwise
+ * identical to one-at-a-time calls.  status[i] gets each set's code; the
+ * return value is PW_OK or the first set's error in set order (PW_E_INVALID
+ * for an unknown model or NULL arrays).  n_threads <= 0: pw_default_threads(). */
+PW_API int pw_simulate_batch(const char *model, int64_t n_sets, const void *const *params,
+                             const pw_drive *const *drives, const pw_sim_config *const *configs,
+                             pw_sim_output *const *outs, void *const *traces, int32_t *status, int32_t n_threads);
+
+/* OMP_NUM_THREADS when a positive integer, else the CPUs of this process's affinity mask. */
+PW_API int pw_default_threads(void);
+
 /* ================================================ [launcher: containers] */
 /* Owned by native/src/launcher.c (issue 6).  Runs one external program (docker,
  * apptainer, NEURON) the safe way: fork + execve with no shell, in a new

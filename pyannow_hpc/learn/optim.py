@@ -48,6 +48,9 @@ class TrainConfig:
 class TrainHistory:
     loss: list[float] = field(default_factory=list)
     adam_step_s: list[float] = field(default_factory=list)  # wall time per Adam step (blocking)
+    # CPU seconds of this process (all its threads) per Adam step: on a shared machine the
+    # wall time follows the load, this follows the work (an MPI wait that spins counts too)
+    adam_step_cpu_s: list[float] = field(default_factory=list)
     lbfgs_step_s: list[float] = field(default_factory=list)
     reducer: str = "none"
     compile_s: float = 0.0
@@ -82,6 +85,7 @@ def fit(local_loss: Callable, params, shard: tuple = (), config: TrainConfig = T
     constants). Fits with equal keys share their jitted steps, so equal shapes compile once.
     """
     comm = comm or world()
+    coll.bind_local_cores(comm)  # before the first step: one rank per core share, see collectives
     reducer = coll.resolve_reducer(config.reducer, comm)
     ckey = None if cache_key is None else (cache_key, reducer, config.learning_rate, config.lbfgs_memory, id(comm))
     hist = TrainHistory(reducer=reducer)
@@ -90,7 +94,8 @@ def fit(local_loss: Callable, params, shard: tuple = (), config: TrainConfig = T
     if config.adam_steps:
         adam = optax.adam(config.learning_rate)
         step = _cached(ckey and ckey + ("adam",), lambda: _adam_step_fn(local_loss, adam, reducer, comm))
-        params = _loop(step, params, adam.init(params), shard, config.adam_steps, hist, hist.adam_step_s, record_every)
+        params = _loop(step, params, adam.init(params), shard, config.adam_steps, hist, hist.adam_step_s, record_every,
+                       hist.adam_step_cpu_s)
     if config.lbfgs_steps:
         lbfgs = optax.lbfgs(memory_size=config.lbfgs_memory)
         step = _cached(ckey and ckey + ("lbfgs",),
@@ -101,15 +106,18 @@ def fit(local_loss: Callable, params, shard: tuple = (), config: TrainConfig = T
     return params, hist
 
 
-def _loop(step, params, state, shard, n_steps: int, hist: TrainHistory, times: list, record_every: int):
+def _loop(step, params, state, shard, n_steps: int, hist: TrainHistory, times: list, record_every: int,
+          cpu_times: list | None = None):
     """Run ``n_steps``; the first call (compile + step) is booked as compile time, the rest per step."""
     for i in range(n_steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         params, state, value = _block(step(params, state, *shard))
         if i == 0:
             hist.compile_s += time.perf_counter() - t0
         else:
             times.append(time.perf_counter() - t0)
+            if cpu_times is not None:
+                cpu_times.append(time.process_time() - c0)
         if i % record_every == 0 or i == n_steps - 1:
             hist.loss.append(float(value))
     return params

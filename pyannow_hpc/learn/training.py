@@ -99,6 +99,7 @@ def summary(job: Job, params, hist, comm) -> dict:
         "global_points": job.n_points,
         "n_params": int(ravel_pytree(params)[0].size),
         "adam_step_ms": med(hist.adam_step_s),
+        "adam_step_cpu_ms": med(hist.adam_step_cpu_s),  # rank 0's process CPU per step (load-independent work)
         "lbfgs_step_ms": med(hist.lbfgs_step_s),
         "compile_s": round(hist.compile_s, 3),
         "train_s": round(hist.compile_s + sum(hist.adam_step_s) + sum(hist.lbfgs_step_s), 3),

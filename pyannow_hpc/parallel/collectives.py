@@ -18,10 +18,19 @@ Reducers:
   search, which needs the global loss inside optax's jitted while-loop, the
   same host allreduce is reached through ``jax.pure_callback``.
 - ``none``: one rank, nothing to sum.
+
+Cores (:func:`bind_local_cores`): XLA's CPU runtime runs independent ops of one
+step concurrently on a thread pool sized from the process's CPU affinity, so
+one unbound rank already keeps ~1.8 of 2 cores busy, and two unbound ranks on
+2 cores are two ~18-thread processes time-sharing both cores: the 2-rank step
+was no faster than one rank (issue 15). Training therefore gives each rank on
+a node its own share of the cores the launcher allowed, unless the launcher
+already bound the ranks apart (``srun --cpu-bind``, ``mpiexec -bind-to core``).
 """
 from __future__ import annotations
 
 import functools
+import os
 from typing import Callable
 
 import jax
@@ -67,6 +76,47 @@ def resolve_reducer(name: str = "auto", comm=None) -> str:
         # the serial stand-in has no buffer API; one rank needs no reduction
         return "none"
     return name
+
+
+def _split_cores(cpus: list[int], local_rank: int, local_size: int) -> set[int]:
+    """Contiguous, near-equal share ``local_rank`` of ``cpus`` (one core at least)."""
+    share = shard_slice(len(cpus), local_rank, local_size)
+    return set(cpus[share])
+
+
+def bind_local_cores(comm=None) -> set[int] | None:
+    """Pin every thread of this rank to its own share of the node's allowed cores.
+
+    Collective over ``comm``. Returns the cores this rank runs on, or ``None``
+    when nothing was changed: one rank, ``PYANNOW_BIND_CORES=0``, fewer cores
+    than ranks on the node (oversubscribed either way), or a launcher that
+    already gave the ranks disjoint cores (that binding is respected). Threads
+    that exist already (XLA's pool) are moved too: Linux affinity is per thread.
+    """
+    comm = comm or world()
+    if comm.Get_size() == 1 or not hasattr(comm, "Split_type"):
+        return None
+    from mpi4py import MPI
+
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        local_rank, local_size = node.Get_rank(), node.Get_size()
+        cpus = sorted(os.sched_getaffinity(0))
+        masks = node.allgather(cpus)
+        disjoint = sum(len(m) for m in masks) == len(set().union(*map(set, masks)))
+        # every rank takes the same decision (same inputs), so none is left waiting in a collective
+        off = os.environ.get("PYANNOW_BIND_CORES", "1") == "0"
+        if off or local_size == 1 or disjoint or any(len(m) < local_size for m in masks):
+            return None
+        mine = _split_cores(cpus, local_rank, local_size)
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(tid), mine)
+            except OSError:  # a thread that ended meanwhile
+                pass
+        return mine
+    finally:
+        node.Free()
 
 
 def host_allreduce_sum(buf: np.ndarray, comm=None) -> np.ndarray:

@@ -15,6 +15,16 @@ last task is never handed out as a prefetch when rank 0 works: the prefetch is
 answered with ``None`` (which the worker simply counts), so two long tasks on
 two ranks run one per rank instead of both on the worker.
 
+Chunk sizes adapt to the coordinator's own cost (``chunk_max=0``): rank 0
+measures what one message costs it besides its outcomes (``a``: receive,
+reply, bookkeeping), what one outcome costs (``b``: unpack + record) and how
+long tasks take (``T``, from the outcomes), and never hands out chunks smaller
+than the ``k`` that keeps its load ``n·(a/k + b)/T`` under :data:`RHO_TARGET`
+-- also in the tail, where guided scheduling alone drops to single tasks and
+the message rate peaks -- unless that is more than an equal share of the tasks
+left (load balance wins at the very end). With few ranks ``k`` is 1 (nothing changes); the
+per-outcome term ``n·b/T`` is a ceiling no chunk size removes (docs/sweep.md).
+
 Waiting uses ``Iprobe`` with a short exponential back-off sleep instead of a
 blocking receive: MPICH's blocking calls spin a core at 100%, which on a
 shared or oversubscribed node would steal the very CPU the tasks need.
@@ -35,6 +45,8 @@ from .isolation import Outcome
 TAG_REQUEST = 0x5E1
 TAG_WORK = 0x5E2
 PREFETCH = 2
+RHO_TARGET = 0.9  # the coordinator's busy share the adaptive chunk floor aims at (prefetch hides queueing below 1)
+ADAPTIVE_CAP = 1024  # the largest adaptive chunk (rank 0 saturated by outcomes alone)
 _SLEEP_MIN_S, _SLEEP_MAX_S = 20e-6, 2e-3
 
 
@@ -131,9 +143,52 @@ class _Rounds:
         return last
 
 
-def _chunk(queue: deque, n_active: int, chunk_max: int) -> list[Task]:
-    """Guided self-scheduling: a share of what is left, between 1 and chunk_max."""
-    k = max(1, min(chunk_max, math.ceil(len(queue) / (2 * PREFETCH * n_active))))
+class Pace:
+    """Running means of rank 0's cost per message (``a``), per outcome (``b``) and of task time ``T``."""
+
+    def __init__(self) -> None:
+        self.msg_s = self.out_s = self.task_s = 0.0
+        self.n_msg = self.n_out = self.n_task = 0
+
+    def message(self, other_s: float, outcomes_s: float, n_outcomes: int) -> None:
+        self.n_msg += 1
+        self.msg_s += other_s
+        self.n_out += n_outcomes
+        self.out_s += outcomes_s
+
+    def task(self, wall_s: float) -> None:
+        self.n_task += 1
+        self.task_s += wall_s
+
+    def floor(self, n_active: int, rho: float = RHO_TARGET) -> int:
+        """Smallest chunk keeping rank 0's load ``n (a/k + b) / T`` <= ``rho`` (1 until measured)."""
+        if not (self.n_msg and self.n_task):
+            return 1
+        return chunk_floor(n_active, self.msg_s / self.n_msg, self.out_s / max(self.n_out, 1),
+                           self.task_s / self.n_task, rho)
+
+
+def chunk_floor(n_active: int, a_s: float, b_s: float, task_s: float, rho: float = RHO_TARGET) -> int:
+    """``k`` with ``n_active (a_s / k + b_s) / task_s <= rho``; :data:`ADAPTIVE_CAP` when no k does.
+
+    1 while single tasks would not saturate rank 0 (load <= 1 at k = 1): prefetch hides a
+    coordinator that is merely busy, and single tasks in the tail balance the ranks best."""
+    if n_active * (a_s + b_s) <= task_s:
+        return 1
+    spare = rho * task_s - n_active * b_s
+    if spare <= 0:
+        return ADAPTIVE_CAP
+    return int(min(ADAPTIVE_CAP, max(1, math.ceil(n_active * a_s / spare))))
+
+
+def _chunk(queue: deque, n_active: int, chunk_max: int, floor: int = 1) -> list[Task]:
+    """Guided self-scheduling: a share of what is left, between 1 and chunk_max, at least ``floor``
+    (``chunk_max=0``: adaptive, up to :data:`ADAPTIVE_CAP`)."""
+    guided = math.ceil(len(queue) / (2 * PREFETCH * n_active))
+    if chunk_max <= 0:  # the floor, but never more than an equal share of what is left (balance first)
+        k = max(1, min(16, guided), min(floor, math.ceil(len(queue) / n_active)))
+    else:
+        k = max(1, min(chunk_max, guided))
     return [queue.popleft() for _ in range(min(k, len(queue)))]
 
 
@@ -177,9 +232,11 @@ def _coordinator(comm, tasks, execute, on_outcome, on_summary, chunk_max: int, r
     sends = []
     error: BaseException | None = None
     rounds, announced, next_round = _Rounds(comm), 0, time.perf_counter() + round_s
+    pace = Pace()
 
     def deliver(out: Outcome) -> None:
         nonlocal error
+        pace.task(out.wall_s)
         if error is None:
             try:
                 on_outcome(out)
@@ -197,23 +254,27 @@ def _coordinator(comm, tasks, execute, on_outcome, on_summary, chunk_max: int, r
         if rounds.poll() is not None:
             on_summary(rounds.latest)
         while comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_REQUEST, status=status):
+            t0 = time.perf_counter()
             src = status.Get_source()
             outs = comm.recv(source=src, tag=TAG_REQUEST)
             requests[src] += 1
+            t1 = time.perf_counter()
             for packed in outs:
                 deliver(Outcome.unpack(packed))
+            t2 = time.perf_counter()
             # a worker still holding an unfinished chunk is prefetching: it does not
             # get the last task while rank 0 could run it now (with as few long tasks
             # as ranks, prefetch would otherwise hand every task to one worker)
             in_flight = chunks[src] - max(0, requests[src] - PREFETCH)
             hold_back = rank0_works and in_flight > 0 and len(queue) <= 1
-            chunk = _chunk(queue, n_active, chunk_max) if queue and not hold_back else None
+            chunk = _chunk(queue, n_active, chunk_max, pace.floor(n_active)) if queue and not hold_back else None
             sends.append(comm.isend((announced, chunk), dest=src, tag=TAG_WORK))
             if chunk:
                 chunks[src] += 1
             elif requests[src] == PREFETCH + chunks[src]:
                 finished.add(src)
             served = True
+            pace.message((t1 - t0) + (time.perf_counter() - t2), t2 - t1, len(outs))
         sends = [r for r in sends if not r.Test()]
         # rank 0 starts a task of its own only once every worker holds work:
         # otherwise a worker whose first request lands just after would idle a whole task
@@ -241,7 +302,7 @@ def schedule(
     comm,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_summary: Callable[[Summary], None] | None = None,
-    chunk_max: int = 16,
+    chunk_max: int = 0,
     rank0_works: bool = True,
     round_s: float = 1.0,
 ) -> RankStats:
@@ -250,7 +311,8 @@ def schedule(
     ``tasks`` and ``on_outcome`` matter on rank 0 only (other ranks get their
     work by message); ``on_outcome`` sees every outcome, in completion order;
     ``on_summary`` gets every ``round_s`` seconds the allreduced totals of all
-    ranks (:class:`Summary`). Returns this rank's :class:`RankStats`.
+    ranks (:class:`Summary`). ``chunk_max``: the largest chunk, or 0 for
+    adaptive chunks (see the module docstring). Returns this rank's :class:`RankStats`.
     """
     size = comm.Get_size()
     if comm.Get_rank() != 0:
@@ -264,4 +326,4 @@ def schedule(
             on_outcome(out)
         return stats
     on_summary = on_summary or (lambda summary: None)
-    return _coordinator(comm, tasks, execute, on_outcome, on_summary, max(1, chunk_max), rank0_works, round_s)
+    return _coordinator(comm, tasks, execute, on_outcome, on_summary, max(0, chunk_max), rank0_works, round_s)

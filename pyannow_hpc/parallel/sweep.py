@@ -298,7 +298,7 @@ def run_sweep(
     rank0_works = cfg.scheduler.rank0_works
     if rank0_works == "auto":
         rank0_works = size <= RANK0_WORKS_UP_TO
-    chunk_max = cfg.scheduler.chunk_size or 16
+    chunk_max = cfg.scheduler.chunk_size  # 0: adaptive chunks (scheduler.Pace)
 
     tasks, recorder, n_skipped = [], None, 0
     if rank == 0:

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from pyannow_hpc.cli.refine import read_refine
+from pyannow_hpc.parallel.refine import read_refine
 from pyannow_hpc.store.ledger import DONE, read_ledger
 
 SWEEP = """

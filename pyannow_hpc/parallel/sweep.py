@@ -369,6 +369,7 @@ def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: Sw
         f"{c['pending']} pending in the ledger); best onset_loss {_fmt(s.best_loss)}, mean {_fmt(s.mean_loss)}; "
         f"{s.wall_s:.2f} s wall ({s.schedule_s:.2f} s scheduling, tasks busy {s.busy_s:.2f} s over {s.size} rank(s)), "
         f"ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
+    log(_best_ranked_line(cfg, led))
     if cfg.output.report and cfg.shard.count > 1:
         # one shard's report would show a fraction of the sweep: the merge
         # step (scripts/slurm/merge.sbatch) renders the whole one
@@ -376,6 +377,22 @@ def _finish(cfg: SweepConfig, led: L.LedgerData, recorder: Recorder, summary: Sw
     elif cfg.output.report:
         _render_report(cfg, log, progress)
     return summary
+
+
+def _best_ranked_line(cfg: SweepConfig, led: L.LedgerData) -> str:
+    """The sweep's best point by its ranking score (not onset_loss, which silence wins), with its nulls."""
+    from ..report.tables import rank_label, rank_tasks
+
+    n_notes = np.array([len(o) for o in led.onsets_s])
+    best = rank_tasks(led.metrics, led.status, cfg.output.rank_by, 1, n_notes, cfg.output.min_notes)
+    if not len(best):
+        return "best by rank score: no done task"
+    r, m = int(best[0]), led.metrics
+    get = lambda k: float(m[k][r]) if k in m else math.nan  # noqa: E731
+    return (f"best by {cfg.output.rank_by} ({rank_label(cfg.output.rank_by, cfg.output.min_notes)}): task "
+            f"{int(led.task_ids[r])}, {int(n_notes[r])} notes, F1 (mir_eval one-to-one) {get('f1_mireval'):.3f}, "
+            f"z vs its own shifts {get('shift_z'):+.2f}, uniform chance {get('uniform_mean'):.3f}, "
+            f"best metronome at its count {get('metronome_f1'):.3f}")
 
 
 def replace_output(cfg: SweepConfig, ledger: str) -> SweepConfig:

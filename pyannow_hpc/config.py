@@ -375,38 +375,12 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
     return cfg
 
 
-#: smallest task timeout accepted: below it no task can even start (1e-308 was accepted)
-MIN_TASK_TIMEOUT_S = 0.01
-
-
 def _check_sizes(cfg: SweepConfig, where: str) -> None:
-    """Bounds that keep a sweep inside what the machine can hold and what a task
-    can do, checked before anything runs (so also under --dry-run)."""
-    from .limits import check_seed, check_simulation, check_task_count
+    from .limits import check_sweep_sizes  # bounds from what the machine can hold
 
-    sim, sch = cfg.simulation, cfg.scheduler
-    try:
-        check_simulation(sim.duration_s, sim.dt_ms, what=f"{where}: [simulation]")
-    except ConfigError as exc:
-        raise type(exc)(str(exc) if str(exc).startswith(where) else f"{where}: simulation: {exc}") from None
-    if sch.task_timeout_s < MIN_TASK_TIMEOUT_S:
-        raise ConfigError(f"{where}: scheduler.task_timeout_s must be >= {MIN_TASK_TIMEOUT_S:g} s, got {sch.task_timeout_s:g}")
-    if sch.allow_failures < 0:
-        raise ConfigError(f"{where}: scheduler.allow_failures must be >= 0, got {sch.allow_failures}")
-    check_seed(f"{where}: sampler.seed", cfg.sampler.seed)
-    n_total = n_design_points(cfg)
-    if cfg.shard.count > max(n_total, 1):
-        raise ConfigError(f"{where}: shard count {cfg.shard.count} exceeds the sweep's {n_total} tasks")
-    check_task_count(math.ceil(n_total / cfg.shard.count), len(cfg.params), n_total, what=where)
+    check_sweep_sizes(cfg, where)
 
 
-def n_design_points(cfg: SweepConfig) -> int:
-    """Tasks in the whole design (all shards) without drawing it: the grid's
-    product of points per axis, else n_samples."""
-    from .parallel.sampling import grid_shape  # imports this module: imported here
-
-    s = cfg.sampler
-    return math.prod(grid_shape(cfg.params, s.n_samples)) if s.method == "grid" else s.n_samples
 
 
 def loads_config(text: str, *, source: str = "<string>") -> SweepConfig:

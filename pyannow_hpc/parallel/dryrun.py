@@ -2,6 +2,8 @@
 
 Beyond :func:`~pyannow_hpc.parallel.sweep.plan` (config, ledger, target):
 
+- the backend's module imports (jax, the native library);
+
 - every output path: the ledger (a regular file or absent, writable folder,
   not locked) and, when the config asks for a report, its report folder;
 - one *short* task (:data:`PROBE_DURATION_S` of simulated time, in a child
@@ -15,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..config import CRASH_PRONE_BACKENDS, SweepConfig
-from ..errors import SimulationError
+from ..errors import ConfigError, SimulationError
 from ..store import ledger as L
 from ..store.atomic import check_creatable_dir, check_output_file
 
@@ -47,10 +49,22 @@ def probe_task(cfg: SweepConfig, led: L.LedgerData, task_fn=None) -> str:
     return f"probe task ({short.duration_s:g} s, backend {cfg.backend}) ran in {out.wall_s:.2f} s"
 
 
+def check_backend(cfg: SweepConfig) -> None:
+    """The backend's module imports here (jax, the native library): else every task would fail."""
+    from ..worm import backend_module
+
+    try:
+        backend_module(cfg.backend)
+    except ImportError as exc:
+        raise ConfigError(f"{cfg.source}: backend {cfg.backend!r} cannot be loaded here: {exc}") from None
+
+
 def dry_run(cfg: SweepConfig, *, size: int = 1, force: bool = False, task_fn=None) -> str:
     from .sweep import describe_plan, plan
 
     check_outputs(cfg)
+    if task_fn is None:
+        check_backend(cfg)
     led = plan(cfg, size=size, force=force)
     text = describe_plan(cfg, led)
     if len(led) and (cfg.backend in CRASH_PRONE_BACKENDS or task_fn is not None):

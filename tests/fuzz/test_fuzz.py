@@ -14,6 +14,7 @@ size, about 10,100 cases). Each family prints its cases and outcome counts.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import faulthandler
 import io
@@ -49,6 +50,7 @@ MAX_RENDERS = 2
 TOTAL: Counter = Counter()
 #: where a hung case's stack goes (printed by the run that finds it; kept for the next look)
 HANG_LOG = open(os.path.join(tempfile.gettempdir(), f"pyannow-fuzz-hang-{os.getpid()}.txt"), "w+")
+atexit.register(os.unlink, HANG_LOG.name)  # a hang exits through faulthandler (_exit): the log stays
 
 
 def n_cases(family: str) -> int:

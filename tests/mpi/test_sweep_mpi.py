@@ -94,7 +94,7 @@ def test_rank0_errors_reach_every_rank(shared_dir):
     (shared_dir / "file.txt").write_text("x") if world().Get_rank() == 0 else None
     world().barrier()
     c = cfg(shared_dir, "file.txt/sub/x.h5")
-    with pytest.raises(OutputError, match="cannot create output folder"):
+    with pytest.raises(OutputError, match="cannot (create output folder|write .*file.txt)"):
         run(c, lambda t: pytest.fail("a task ran"))
 
 

@@ -74,7 +74,7 @@ def test_isolated_sweep_survives_hard_crashes(tmp_path):
     run(cfg, fake_tasks.faulty)
     led = L.read_ledger(cfg.output.ledger)
     assert led.status.tolist() == [1, 2, 2, 2, 2, 2, 2, 1]
-    assert "exited with status 7" in led.errors[5] and "SIGSEGV" in led.errors[6]
+    assert "os._exit(7)" in led.errors[5] and "SIGSEGV" in led.errors[6]
     assert "child killed" in led.errors[4]
 
 
@@ -109,10 +109,10 @@ def test_changed_config_on_resume_is_refused_unless_forced(tmp_path):
 def test_unwritable_output_fails_before_any_task(tmp_path):
     # a path under a regular file cannot be created, even by root (CI runs as root)
     (tmp_path / "file.txt").write_text("x")
-    with pytest.raises(OutputError, match="cannot create output folder"):
+    with pytest.raises(OutputError, match="cannot (create output folder|write .*file.txt)"):
         run(cfg_for(tmp_path, name="file.txt/sub/s.h5"), lambda t: pytest.fail("a task ran"))
     (tmp_path / "dir.h5").mkdir()
-    with pytest.raises(OutputError, match="cannot be replaced"):
+    with pytest.raises(OutputError, match="(cannot be replaced|it is a folder)"):
         run(cfg_for(tmp_path, name="dir.h5"), lambda t: pytest.fail("a task ran"))
 
 

@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ledger", default=None, metavar="SWEEP.h5",
                    help="train on the worm of the best finished task of a sweep ledger (lowest onset_loss), "
                         "exactly as the sweep scored it: its parameters (fixed + varied), seed, backend, model, "
-                        "integrator, dt, window and target; --param, --target and any simulation flag set to "
+                        "integrator, dt, burn-in, window and target; --param, --target and any simulation flag set to "
                         "other than its default override them")
     p.add_argument("--out", "-o", default=None, metavar="PATH.npz", help="write the trained parameters here (rank 0)")
     p.add_argument("--json", action="store_true", help="print one JSON summary line (rank 0) instead of text")
@@ -78,9 +78,9 @@ def best_ledger_task(path: str):
     return led.settings(), led.task(rows[0]), led.target
 
 
-def _from_ledger(args, comm) -> tuple[dict, object, float]:
+def _from_ledger(args, comm) -> tuple[dict, object, float, float]:
     """Fill ``args`` from the ledger's best task (flags left at their default take the
-    ledger's value); returns (its parameters, its target, its window start)."""
+    ledger's value); returns (its parameters, its target, its window start, its burn-in)."""
     from ..parallel.comm import on_root
 
     settings, task, target = on_root(comm, best_ledger_task, args.ledger)
@@ -90,7 +90,7 @@ def _from_ledger(args, comm) -> tuple[dict, object, float]:
             setattr(args, name, ledger_values[name])
     if args.duration_s is None:
         args.duration_s = settings.duration_s
-    return dict(task.params), (None if args.target else target), settings.window_start_s
+    return dict(task.params), (None if args.target else target), settings.window_start_s, settings.burn_in_s
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,9 +105,9 @@ def _train(args: argparse.Namespace) -> int:
     from ..params import space
 
     comm = world()
-    base, target, window_start_s = {}, None, 0.0
+    base, target, window_start_s, burn_in_s = {}, None, 0.0, 0.0
     if args.ledger:
-        base, target, window_start_s = _from_ledger(args, comm)
+        base, target, window_start_s, burn_in_s = _from_ledger(args, comm)
     if args.duration_s is None:
         args.duration_s = DEFAULT_DURATION_S
     params = space(args.model).validate({**base, **parse_param_overrides(args.param)})
@@ -120,7 +120,8 @@ def _train(args: argparse.Namespace) -> int:
                          reducer=args.reducer)
     job = build_job(args.net, params=params, backend=args.backend, model=args.model, integrator=args.integrator,
                     dt_ms=args.dt_ms, seed=args.seed, duration_s=args.duration_s, n_colloc=args.colloc,
-                    target_path=args.target, target=target, window_start_s=window_start_s, comm=comm)
+                    target_path=args.target, target=target, window_start_s=window_start_s,
+                    burn_in_s=burn_in_s, comm=comm)
     trained, hist = job.train(config, comm)
     info = summary(job, trained, hist, comm)
     if comm.Get_rank() == 0:

@@ -34,26 +34,33 @@ class Job:
     describe: Callable  # params -> dict of learned physics
 
 
-def _simulate_worm(target, target_path, params, backend, model, integrator, dt_ms, seed, duration_s, window_start_s):
-    """(frame times, z-scored worm matrix, target window, drive f) -- on rank 0 alone."""
+def _simulate_worm(target, target_path, params, backend, model, integrator, dt_ms, seed, duration_s, window_start_s,
+                   burn_in_s):
+    """(frame times, z-scored worm matrix, target window, drive f) -- on rank 0 alone.
+
+    With ``burn_in_s`` the worm runs that much longer and its start is dropped,
+    as ``pipeline.evaluate_params`` does for a sweep's task."""
     from ..music.target import load_target
+    from ..pipeline import discard_burn_in
     from ..worm import simulate
 
     if target is None:
         target = load_target(target_path)
     target = target.window(window_start_s, window_start_s + duration_s)
-    act = simulate(params, backend=backend, model=model, duration_s=duration_s, seed=seed,
+    act = simulate(params, backend=backend, model=model, duration_s=duration_s + burn_in_s, seed=seed,
                    integrator=integrator, dt_ms=dt_ms)
-    feats = activity_features(act)
+    feats = activity_features(discard_burn_in(act, burn_in_s))
     return feats.t_s, feats.matrix(), target, feats.drive_freq_hz or 1.5
 
 
 def build_job(net: str, *, params=None, backend="native", model=DEFAULT_MODEL, integrator="exponential", dt_ms=0.5,
-              seed=0, duration_s=10.0, n_colloc=200, target_path=None, target=None, window_start_s=0.0, comm) -> Job:
+              seed=0, duration_s=10.0, n_colloc=200, target_path=None, target=None, window_start_s=0.0,
+              burn_in_s=0.0, comm) -> Job:
     """``target`` (a NoteSequence, e.g. a sweep ledger's) wins over ``target_path``;
-    the worm is compared with its window ``[window_start_s, window_start_s + duration_s)``."""
+    the worm (after ``burn_in_s`` of discarded warm-up) is compared with the
+    target window ``[window_start_s, window_start_s + duration_s)``."""
     t_s, X, target, f_hz = on_root(comm, _simulate_worm, target, target_path, params, backend, model, integrator,
-                                   dt_ms, seed, duration_s, window_start_s)
+                                   dt_ms, seed, duration_s, window_start_s, burn_in_s)
     if len(target) == 0:
         raise ConfigError(f"the target has no notes in {window_start_s:g}-{window_start_s + duration_s:g} s")
     n = len(t_s)

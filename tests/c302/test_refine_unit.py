@@ -103,6 +103,6 @@ def test_the_report_shows_refine_results(tmp_path):
     assert [int(r["task"]) for r in rows] == [11, 12]
     assert rows[0]["parameters"] == "g_exp2=6, g_egl19=1.5"  # the task as the sweep ran it
     f1 = "F1 (mir_eval one-to-one, ±50 ms)"
-    assert float(rows[0][f"{f1}: c302"]) == 0.25 and float(rows[0][f"chance {f1} at its note count: c302"]) == 0.12
+    assert float(rows[0][f"{f1}: c302"]) == 0.25 and float(rows[0][f"uniform chance {f1} at its note count: c302"]) == 0.12
     assert rows[1]["failed"] == "SimulationError: NEURON blew up"
     assert "2 tasks re-run on c302 (refine.csv)" in index.read_text()

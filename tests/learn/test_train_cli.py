@@ -37,7 +37,7 @@ def test_train_on_a_ledger_trains_on_the_worm_the_sweep_scored(tmp_path, monkeyp
     worm bit for bit, and its notes are the ones the ledger stored."""
     from sweep_config import sweep_toml
 
-    import pyannow_hpc.worm as worm
+    import pyannow_hpc.learn.training as training
     from pyannow_hpc.pipeline import evaluate_params
 
     toml = tmp_path / "s.toml"
@@ -50,15 +50,20 @@ def test_train_on_a_ledger_trains_on_the_worm_the_sweep_scored(tmp_path, monkeyp
     task, settings = led.task(best), led.settings()
     assert task.params["g_exp2"] == 9.0 and settings.dt_ms == 0.25 and task.seed != 0
 
-    real, seen = worm.simulate, []
-    monkeypatch.setattr(worm, "simulate", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    assert settings.burn_in_s > 0  # the sweep discards a warm-up: training must too
+    real, seen = training.activity_features, []  # what the training consumes
+    monkeypatch.setattr(training, "activity_features", lambda act, *a, **k: seen.append(act) or real(act, *a, **k))
     assert main(["train", "--ledger", str(tmp_path / "s.h5"), "--net", "hybrid", "--adam-steps", "2",
                  "--lbfgs-steps", "0", "--json"]) == 0
     assert len(seen) == 1
     trained_worm = seen[0]
     ref = evaluate_params(task.params, target=led.target, seed=task.seed, onset_method=settings.onset_method,
-                          window_start_s=settings.window_start_s, keep_activity=True, **settings.simulate_kwargs())
+                          window_start_s=settings.window_start_s, burn_in_s=settings.burn_in_s, keep_activity=True,
+                          **settings.simulate_kwargs())
     assert np.array_equal(trained_worm.v_mV, ref.activity.v_mV) and np.array_equal(trained_worm.t_ms, ref.activity.t_ms)
+    # the spike trains too (the seed cell's crest detector reads V, so they may be empty here)
+    assert np.array_equal(trained_worm.spike_times_ms, ref.activity.spike_times_ms)
+    assert np.array_equal(trained_worm.spike_muscle, ref.activity.spike_muscle)
     # ...and its notes (from its spikes) are the ones the sweep scored and stored
     assert np.array_equal(ref.notes.onset_s, led.onsets_s[best]) and np.array_equal(ref.notes.pitch, led.pitches[best])
     assert len(led.onsets_s[best]) > 0

@@ -109,10 +109,10 @@ def test_changed_config_on_resume_is_refused_unless_forced(tmp_path):
 def test_unwritable_output_fails_before_any_task(tmp_path):
     # a path under a regular file cannot be created, even by root (CI runs as root)
     (tmp_path / "file.txt").write_text("x")
-    with pytest.raises(OutputError, match="cannot create output folder"):
+    with pytest.raises(OutputError, match="cannot (create output folder|write .*file.txt)"):
         run(cfg_for(tmp_path, name="file.txt/sub/s.h5"), lambda t: pytest.fail("a task ran"))
     (tmp_path / "dir.h5").mkdir()
-    with pytest.raises(OutputError, match="cannot be replaced"):
+    with pytest.raises(OutputError, match="(cannot be replaced|it is a folder)"):
         run(cfg_for(tmp_path, name="dir.h5"), lambda t: pytest.fail("a task ran"))
 
 

@@ -67,15 +67,27 @@ def _validate(args) -> None:
 
 
 def best_ledger_task(path: str):
-    """``(RunSettings, Task, target)`` of the ledger's finished task with the lowest onset_loss."""
+    """``(RunSettings, Task, target)`` of the ledger's best finished task, ranked as the
+    sweep ranked it (its ``rank_by``: by default F1 above the worm's own shifts,
+    which neither silence nor a flood of notes can win -- not onset_loss, which
+    silence wins); a ledger written before the nulls were stored falls back to
+    its onset_loss."""
+    import numpy as np
+
     from ..errors import ConfigError
+    from ..music.alignment import MIN_NOTES
+    from ..report.tables import rank_tasks
     from ..store.ledger import read_ledger
 
     led = read_ledger(path)
-    rows = led.best_rows("onset_loss", 1, higher_is_better=False)
+    rank_by = str(led.attrs.get("rank_by", "shift_excess"))
+    n_notes = np.array([len(o) for o in led.onsets_s])
+    rows = list(rank_tasks(led.metrics, led.status, rank_by, 1, n_notes, int(led.attrs.get("min_notes", MIN_NOTES))))
     if not rows:
-        raise ConfigError(f"ledger {path} has no finished task with an onset_loss to train on")
-    return led.settings(), led.task(rows[0]), led.target
+        rows = led.best_rows("onset_loss", 1, higher_is_better=False)
+    if not rows:
+        raise ConfigError(f"ledger {path} has no finished task with a score to train on")
+    return led.settings(), led.task(int(rows[0])), led.target
 
 
 def _from_ledger(args, comm) -> tuple[dict, object, float, float]:

@@ -41,14 +41,15 @@ def test_train_on_a_ledger_trains_on_the_worm_the_sweep_scored(tmp_path, monkeyp
     from pyannow_hpc.pipeline import evaluate_params
 
     toml = tmp_path / "s.toml"
-    toml.write_text(sweep_toml(tmp_path / "s.h5", n_samples=4, seed=3, fixed={"g_exp2": 9.0},
-                               params={"g_egl19": {"range": [2.0, 20.0], "scale": "log"}},
+    # boyle2008 plays notes after the burn-in (the seed cell's plateau would leave every task silent)
+    toml.write_text(sweep_toml(tmp_path / "s.h5", model="boyle2008", n_samples=4, seed=3, fixed={"noise_sd_uA": 1.0},
+                               params={"drive_g_syn": {"range": [0.1, 0.12]}},
                                simulation={"start_s": 1.0, "duration_s": 2.0, "dt_ms": 0.25}))
     assert main(["sweep", str(toml), "--no-progress"]) == 0
     led = read_ledger(tmp_path / "s.h5")
-    best = led.best_rows("onset_loss", 1, higher_is_better=False)[0]
-    task, settings = led.task(best), led.settings()
-    assert task.params["g_exp2"] == 9.0 and settings.dt_ms == 0.25 and task.seed != 0
+    settings, task, _ = best_ledger_task(str(tmp_path / "s.h5"))  # what train --ledger picks
+    best = list(led.task_ids).index(task.task_id)
+    assert task.params["noise_sd_uA"] == 1.0 and settings.dt_ms == 0.25 and task.seed != 0
 
     assert settings.burn_in_s > 0  # the sweep discards a warm-up: training must too
     real, seen = training.activity_features, []  # what the training consumes

@@ -39,7 +39,15 @@ def load_target(spec: str) -> NoteSequence:
 
 
 def problem_for(cfg: OptimizeConfig, target: NoteSequence) -> Problem:
-    key = cfg.config_hash()
+    """One Problem per config and target in this process (its jitted simulators are reused).
+    Keyed by everything but the output paths: [evaluate] changes the scores, not the trajectory."""
+    import dataclasses
+    import json
+
+    d = dataclasses.asdict(cfg)
+    for k in ("output", "source", "text", "scheduler"):
+        d.pop(k)
+    key = json.dumps(d, sort_keys=True, default=str) + f"|{target.name}|{len(target)}"
     if key not in _PROBLEMS:
         _PROBLEMS[key] = Problem(cfg, target)
     return _PROBLEMS[key]

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..music.notes import NoteSequence
 from ..store.ledger import DONE
+from ..parallel.comm import idle_barrier
 from ..parallel.isolation import Outcome, Task, TaskResult, run_isolated, run_task
 from . import ledger as LG
 from .config import OptimizeConfig
@@ -143,6 +144,7 @@ def run(cfg: OptimizeConfig, *, comm, force: bool = False, progress: bool = True
     while True:
         go = it < cfg.budget.max_iterations and (stop_after is None or it - start_it < stop_after)
         go = go and not (cfg.budget.max_evaluations and n_evals >= cfg.budget.max_evaluations)
+        idle_barrier(comm)  # MPICH's bcast spins a core while rank 0 flushes the ledger; sleep instead
         if not comm.bcast(go if rank == 0 else None, root=0):  # rank 0 decides for all
             break
         t0 = time.perf_counter()
@@ -183,6 +185,7 @@ def _population_iteration(cfg, pb, method, state, it, comm, prior):
 
     rank = comm.Get_rank()
     us = method.ask(state) if rank == 0 else None
+    idle_barrier(comm)
     us = comm.bcast(us, root=0)
     if not us:
         return None

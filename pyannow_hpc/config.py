@@ -18,9 +18,9 @@ A sweep file (see ``examples/sweep_small.toml``) looks like::
     [fixed]                     # parameters held at a value other than the default
     noise_sd_uA = 0.3
 
-    [simulation]  start_s, duration_s, dt_ms, integrator, onset_method
+    [simulation]  start_s, duration_s, dt_ms, integrator, onset_method, burn_in_s
     [scheduler]   chunk_size, task_timeout_s, isolate, rank0_works, retry_failed
-    [output]      ledger, report, report_dir, top_k, flush_every_s
+    [output]      ledger, report, report_dir, top_k, flush_every_s, rank_by, min_notes
     [shard]       index, count     (array jobs; `--shard i/n` overrides)
 
 Every key is checked: an unknown key gets a "did you mean" hint, an unknown
@@ -49,6 +49,8 @@ except ImportError:  # Python 3.10: the same parser, from PyPI (pyproject.toml p
 
 SAMPLERS = ("sobol", "lhs", "grid", "random")
 ONSET_METHODS = ("crest", "threshold")
+#: report ranking keys (music.alignment.RANK_BY + the smooth loss, labelled for what it rewards)
+RANK_BY = ("shift_excess", "f1", "shift_z", "onset_loss")
 #: backends that can take the whole process down (NEURON, container runtimes):
 #: with ``isolate = "auto"`` their tasks run in a child process with a timeout
 CRASH_PRONE_BACKENDS = ("c302", "container")
@@ -79,6 +81,7 @@ class SimulationConfig:
     dt_ms: float = 0.5
     integrator: str = "exponential"
     onset_method: str = "auto"  # auto = the model's natural detector (worm.default_onset_method)
+    burn_in_s: float = 2.0  # simulated, then discarded before scoring (pipeline.DEFAULT_BURN_IN_S); 0 = none
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,10 @@ class OutputConfig:
     report_dir: str = ""  # "" = <ledger without .h5>_report
     top_k: int = 5
     flush_every_s: float = 2.0  # ledger flush period (grows to stay under ~10% of the run)
+    # report ranking: shift_excess (F1 - own-shift null mean) | f1 | shift_z (all need >= min_notes notes)
+    # | onset_loss (silence wins it); music/alignment.py says why shift_excess is the default
+    rank_by: str = "shift_excess"
+    min_notes: int = 10  # fewer worm notes in the window rank last
 
 
 @dataclass(frozen=True)
@@ -311,6 +318,11 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
             raise ConfigError(f"{where}: simulation.{name} must be > 0, got {value:g}")
     if sim.start_s < 0:
         raise ConfigError(f"{where}: simulation.start_s must be >= 0, got {sim.start_s:g}")
+    if not (sim.burn_in_s >= 0 and math.isfinite(sim.burn_in_s)):
+        raise ConfigError(f"{where}: simulation.burn_in_s must be a finite number >= 0, got {sim.burn_in_s!r}")
+    if out.rank_by not in RANK_BY or out.min_notes < 0:
+        raise ConfigError(f"{where}: output.rank_by must be one of {', '.join(RANK_BY)} and min_notes >= 0, "
+                          f"got {out.rank_by!r}, {out.min_notes!r}")
     if sch.chunk_size < 0 or sch.task_timeout_s <= 0:
         raise ConfigError(f"{where}: scheduler.chunk_size must be >= 0 and task_timeout_s > 0")
     for key in ("isolate", "rank0_works"):

@@ -43,9 +43,14 @@ def test_demo_writes_every_output(tmp_path, capsys):
         # onsets) plays at a musical rate, not the ~107 notes/s of a saturated drive
         assert f.attrs["model"] == "boyle2008" and f.attrs["onset_method"] == "threshold"
         assert 2.0 < len(onsets) / 8.0 < 20.0
-        # the chance level at the same note count is stored beside the score
-        assert 0.0 < f["metrics"].attrs["chance_f1_mireval"] < 1.0
-    assert "chance at" in printed
+        # the nulls are stored beside the score: uniform chance, shift z, ceilings
+        m = f["metrics"].attrs
+        assert 0.0 < m["uniform_mean"] < 1.0 and np.isfinite(m["shift_z"]) and 0.0 < m["shift_p"] <= 1.0
+        assert m["beat_ceiling_f1"] > m["uniform_mean"]
+        assert np.all(np.isfinite(table["z vs worm's own shifts"][()]))
+        assert f.attrs["burn_in_s"] == 2.0
+    for label in ("vs worm's own shifts: z", "uniform chance", "best metronome at", "beat ceiling"):
+        assert label in printed
 
 
 def _cli(*args, cwd=None):

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo",
     "simulate": "simulate",
     "report": "report",
+    "retest": "retest",
     "sweep": "sweep",
     "merge": "merge",
     "refine": "refine",

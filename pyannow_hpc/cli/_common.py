@@ -32,3 +32,22 @@ def parse_param_overrides(items: list[str]) -> dict[str, float]:
         except ValueError:
             raise ParameterError(f"parameter {name.strip()} must be a number, got {value!r}") from None
     return out
+
+
+def add_burn_in_argument(p: argparse.ArgumentParser) -> None:
+    """--burn-in-s: simulated, then discarded before anything is scored or stored."""
+    from ..pipeline import DEFAULT_BURN_IN_S
+
+    p.add_argument("--burn-in-s", type=float, default=DEFAULT_BURN_IN_S, metavar="S",
+                   help="simulate S seconds first and discard them, so the start-up burst of the unadapted gates "
+                        "is not scored (default: %(default)s; 0 = the old behaviour)")
+
+
+def check_burn_in(value: float) -> float:
+    import math
+
+    from ..errors import ConfigError
+
+    if not (value >= 0 and math.isfinite(value)):
+        raise ConfigError(f"--burn-in-s must be a finite number >= 0, got {value!r}")
+    return value

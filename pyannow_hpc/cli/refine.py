@@ -66,7 +66,7 @@ class RefineTask:
         import numpy as np
 
         from ..parallel.isolation import TaskResult
-        from ..music.metrics import evaluate
+        from ..pipeline import score_notes
         from ..worm import simulate
         from ..worm.onsets import extract_notes
 
@@ -77,8 +77,9 @@ class RefineTask:
         real = simulate(task.params, backend=self.real_backend, dt_ms=self.real_dt_ms, **common)
         notes_s = extract_notes(sur, method=self.surrogate_onsets)
         notes_r = extract_notes(real, method="threshold")
-        m_s = evaluate(notes_s, window, self.duration_s)
-        m_r = evaluate(notes_r, window, self.duration_s)
+        # each F1 with its nulls (shift z, uniform chance, metronome, beat ceiling)
+        m_s, _ = score_notes(notes_s, window, self.duration_s, null_seed=task.seed)
+        m_r, _ = score_notes(notes_r, window, self.duration_s, null_seed=task.seed)
         corr = envelope_correlation(sur.t_ms, sur.v_mV, real.t_ms, real.v_mV, self.envelope_ms)
         metrics = {f"surrogate.{k}": v for k, v in m_s.items()}
         metrics.update({f"{self.real_backend}.{k}": v for k, v in m_r.items()})
@@ -184,15 +185,19 @@ def _table(outcomes, params_of, backend: str) -> str:
     from ..music.metrics import metric_label
 
     f1 = metric_label("f1_mireval")
-    rows = [f"| task | parameters | {f1}: surrogate | {backend} | note rate (1/s): surrogate | {backend} "
-            "| corr(V envelope) |", "|---|---|---|---|---|---|---|"]
+    rows = [f"| task | parameters | {f1}: surrogate | {backend} | z vs own shifts: surrogate | {backend} "
+            f"| uniform chance F1: surrogate | {backend} | best metronome F1 at count: surrogate | {backend} "
+            "| note rate (1/s): surrogate | {backend} | corr(V envelope) |".replace("{backend}", backend),
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for out in sorted(outcomes, key=lambda o: o.task_id):
         params = ", ".join(f"{k}={v:.4g}" for k, v in params_of[out.task_id].items())
         if out.status != 1:
-            rows.append(f"| {out.task_id} | {params} | failed: {out.error[:80]} | | | | |")
+            rows.append(f"| {out.task_id} | {params} | failed: {out.error[:80]} | | | | | | | | | | |")
             continue
         m = out.metrics
-        rows.append(f"| {out.task_id} | {params} | {m['surrogate.f1_mireval']:.3f} | {m[f'{backend}.f1_mireval']:.3f} "
+        pair = lambda k, fmt: f"{m[f'surrogate.{k}']:{fmt}} | {m[f'{backend}.{k}']:{fmt}}"  # noqa: E731
+        rows.append(f"| {out.task_id} | {params} | {pair('f1_mireval', '.3f')} | {pair('shift_z', '+.2f')} "
+                    f"| {pair('uniform_mean', '.3f')} | {pair('metronome_f1', '.3f')} "
                     f"| {m['surrogate.worm_rate_hz']:.2f} | {m[f'{backend}.worm_rate_hz']:.2f} "
                     f"| {m['gap.corr_v_envelope']:.3f} |")
     return "\n".join(rows)

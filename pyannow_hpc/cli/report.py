@@ -18,8 +18,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", metavar="DIR", default=None, help="report folder (default: LEDGER's name + _report, next to it)")
     parser.add_argument("--top", metavar="K", type=int, default=5, help="how many best parameter sets to render (default 5)")
     parser.add_argument(
-        "--rank-by", default="onset_loss", choices=("onset_loss", "f1_mireval", "f1_seed", "pitch_f1"),
-        help="score that picks the best K: onset_loss (lowest first, the sweep's objective; default) or an F1 (highest first)",
+        "--rank-by", default=None, choices=("shift_excess", "f1", "shift_z", "onset_loss", "f1_mireval", "f1_seed", "pitch_f1"),
+        help="score that picks the best K (default: the ledger's rank_by, else shift_excess = one-to-one F1 minus "
+             "the mean F1 of the worm's own shifted onsets, fewer than min_notes notes last; f1 and shift_z the same "
+             "with the plain F1 or the z; onset_loss ranks lowest first and a silent worm wins it)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -19,9 +19,10 @@ HELP = "simulate the 96-muscle worm once (parameters on the command line) and wr
 
 
 def add_arguments(p) -> None:
-    from ._common import add_simulation_arguments
+    from ._common import add_burn_in_argument, add_simulation_arguments
 
     add_simulation_arguments(p)
+    add_burn_in_argument(p)
     p.add_argument("--duration-s", type=float, default=10.0, help="simulated time, s (default: %(default)s)")
     p.add_argument("--sample-rate-hz", type=float, default=None,
                    help="rate of the stored traces (default: the library's, 1000 Hz; see make_spec)")
@@ -33,7 +34,7 @@ def add_arguments(p) -> None:
     p.add_argument("--list-params", action="store_true", help="print the model's parameters and exit")
 
 
-def _write(path, act, spec, args) -> None:
+def _write(path, act, spec, args, burn_in_s: float = 0.0) -> None:
     import h5py
     import numpy as np
 
@@ -52,7 +53,7 @@ def _write(path, act, spec, args) -> None:
         for k, v in act.params.items():
             g.attrs[k] = v
         settings = dict(model=spec.model, backend=act.backend, integrator=spec.integrator, dt_ms=spec.dt_ms,
-                        duration_ms=spec.duration_ms, seed=spec.seed, sample_rate_hz=spec.sample_rate_hz,
+                        duration_ms=spec.duration_ms - burn_in_s * 1000.0, burn_in_s=burn_in_s, seed=spec.seed, sample_rate_hz=spec.sample_rate_hz,
                         spike_thresh_mV=spec.spike_thresh_mV, refractory_ms=spec.refractory_ms)
         for k, v in {**provenance(), **settings}.items():
             f.attrs[k] = v
@@ -65,7 +66,8 @@ def run(args) -> int:
     from ..errors import ConfigError
     from ..params import space
     from ..worm import backend_module, make_spec
-    from ._common import parse_param_overrides
+    from ..pipeline import discard_burn_in
+    from ._common import check_burn_in, parse_param_overrides
 
     if args.list_params:
         print(space(args.model).describe())
@@ -74,7 +76,10 @@ def run(args) -> int:
         raise ConfigError("--out RESULT.h5 is required (or use --list-params)")
     # the sample rate is passed only when given, so the library's default applies otherwise
     rate = {} if args.sample_rate_hz is None else {"sample_rate_hz": args.sample_rate_hz}
-    spec = make_spec(parse_param_overrides(args.param), model=args.model, duration_s=args.duration_s,
+    burn_in_s = check_burn_in(args.burn_in_s)
+    if not (args.duration_s > 0 and args.duration_s != float("inf")):  # before burn-in is added to it
+        raise ConfigError(f"duration_s must be a finite number > 0, got {args.duration_s!r}")
+    spec = make_spec(parse_param_overrides(args.param), model=args.model, duration_s=args.duration_s + burn_in_s,
                      dt_ms=args.dt_ms, seed=args.seed, integrator=args.integrator, record_gates=args.gates,
                      float32=not args.float64, spike_thresh_mV=args.spike_thresh_mv,
                      refractory_ms=args.refractory_ms, **rate)
@@ -85,12 +90,12 @@ def run(args) -> int:
     with tqdm(total=2, desc="simulate", file=sys.stderr, delay=1.0, disable=not sys.stderr.isatty(),
               bar_format="{desc}: {n}/{total} stages [{elapsed}]") as bar:
         t0 = time.perf_counter()
-        act = backend.simulate(spec)
+        act = discard_burn_in(backend.simulate(spec), burn_in_s)  # the stored clock starts after burn-in
         wall = time.perf_counter() - t0
         bar.set_description("write HDF5")
         bar.update()
-        _write(args.out, act, spec, args)
+        _write(args.out, act, spec, args, burn_in_s)
         bar.update()
-    print(f"simulated {spec.duration_ms / 1000:g} s of {act.n_muscles} muscles ({args.backend}, {spec.integrator}, "
+    print(f"simulated {args.duration_s:g} s (after {burn_in_s:g} s burn-in) of {act.n_muscles} muscles ({args.backend}, {spec.integrator}, "
           f"dt {spec.dt_ms:g} ms) in {wall:.2f} s; {len(act.spike_times_ms)} spikes; wrote {args.out}")
     return 0

@@ -9,6 +9,7 @@ flagged in ``valid`` and enter the matrices as zeros, never as NaN.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,8 @@ class WormFeatures:
     valid: np.ndarray  # (n_slots,) bool: the slot holds a recorded muscle
     frame_hz: float
     drive_freq_hz: float | None = None
+    #: frames the z-score of :meth:`matrix` is fitted on (a training mask); None = all frames
+    fit_frames: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -41,25 +44,36 @@ class WormFeatures:
         return self.n_frames / self.frame_hz
 
     def matrix(self) -> np.ndarray:
-        """(n_frames, n_features) z-scored V (+ z-scored spike rates when any spike).
+        """(n_frames, n_features) z-scored V (+ z-scored spike rates when any
+        training frame has a spike), the mean and spread taken over
+        :attr:`fit_frames` only: a held-out protocol must not normalise with
+        the frames it is scored on.
 
         Constant or missing columns become zeros: a plateaued cell carries no
         information, and dividing by its zero spread would make NaNs.
         """
-        cols = [_zscore(np.where(self.valid, self.v_mV, 0.0))]
-        if np.any(self.rate_hz > 0):
-            cols.append(_zscore(self.rate_hz))
+        fit = slice(None) if self.fit_frames is None else np.asarray(self.fit_frames, dtype=bool)
+        cols = [_zscore(np.where(self.valid, self.v_mV, 0.0), fit)]
+        if np.any(self.rate_hz[fit] > 0):
+            cols.append(_zscore(self.rate_hz, fit))
         return np.hstack(cols)
 
+    def fitted_on(self, train: np.ndarray | None) -> "WormFeatures":
+        """The same features with :meth:`matrix`'s normalisation fitted on ``train``."""
+        return dataclasses.replace(self, fit_frames=None if train is None else np.asarray(train, dtype=bool))
+
     def slice(self, start: int, stop: int) -> "WormFeatures":
+        fit = None if self.fit_frames is None else self.fit_frames[start:stop]
         return WormFeatures(self.t_s[start:stop] - self.t_s[start], self.v_mV[start:stop], self.rate_hz[start:stop],
-                            self.valid, self.frame_hz, self.drive_freq_hz)
+                            self.valid, self.frame_hz, self.drive_freq_hz, fit)
 
 
-def _zscore(x: np.ndarray) -> np.ndarray:
+def _zscore(x: np.ndarray, fit=slice(None)) -> np.ndarray:
+    """Columns centred and scaled by the mean and sd of the rows ``fit``."""
     x = np.nan_to_num(np.asarray(x, dtype=np.float64))
-    sd = x.std(axis=0)
-    return np.where(sd > 1e-9, (x - x.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0), 0.0)
+    ref = x[fit]
+    sd = ref.std(axis=0)
+    return np.where(sd > 1e-9, (x - ref.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0), 0.0)
 
 
 def activity_features(activity: MuscleActivity, frame_hz: float = FRAME_HZ, duration_s: float | None = None) -> WormFeatures:

@@ -100,7 +100,7 @@ def step0_baseline(win: Window, train: np.ndarray) -> StepOutput:
 
 def step1a_rsvd(win: Window, train: np.ndarray) -> StepOutput:
     Z = win.worm_scores(train)
-    return StepOutput(score=latent_speed(Z), info=f"rSVD k={win.k_worm}; score = speed in the latent space")
+    return StepOutput(score=latent_speed(Z, train), info=f"rSVD k={win.k_worm}; score = speed in the latent space")
 
 
 def _chopin(win: Window, train: np.ndarray):

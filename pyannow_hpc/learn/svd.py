@@ -45,7 +45,9 @@ def neural_scores(X_centred: np.ndarray, Vt_k: np.ndarray) -> np.ndarray:
     return np.asarray(X_centred) @ np.asarray(Vt_k).T
 
 
-def latent_speed(Z: np.ndarray) -> np.ndarray:
-    """|dZ/dt| per frame: how fast the neural state moves, the unsupervised onset score of step 1a."""
+def latent_speed(Z: np.ndarray, train: np.ndarray | None = None) -> np.ndarray:
+    """|dZ/dt| per frame: how fast the neural state moves, the unsupervised onset score of step 1a.
+    Each coordinate is scaled by its spread over the ``train`` frames (all frames when None)."""
     d = np.diff(Z, axis=0, prepend=Z[:1])
-    return np.linalg.norm(d / np.maximum(Z.std(axis=0), 1e-9), axis=1)
+    ref = Z if train is None else Z[np.asarray(train, dtype=bool)]
+    return np.linalg.norm(d / np.maximum(ref.std(axis=0), 1e-9), axis=1)

@@ -1,5 +1,9 @@
 """The chance level of an onset F1: what notes at random times would score.
 
+Superseded for scoring by :mod:`pyannow_hpc.music.nulls` (uniform chance with
+the sd's own SE, the shift null, metronome ceilings), which every job now uses;
+kept for callers of ``chance_f1`` (it also gives the any-match chance level).
+
 Any onset F1 rises with the number of notes played (more guesses, more hits),
 so a worm's score means little until it is set against notes at random times
 at the worm's own rate. Here: uniform random onsets, the same count as the

@@ -15,7 +15,9 @@ Two onset F-measures, always reported side by side and always labelled:
 ``pitch_f1``: greedy one-to-one matching (closest pairs first) of onsets within
 +-tol that share a pitch class.
 
-``onset_loss`` (smooth, for optimisers): onset counts on a 20 ms grid, each
+``onset_loss`` (smooth, for gradients; NOT a ranking -- a silent worm scores
+sum(target^2) / n, less than a worm with misaligned notes, so silence wins
+it; rank by :func:`pyannow_hpc.music.alignment.rank_score`): onset counts on a 20 ms grid, each
 train blurred with a Gaussian of sigma 50 ms (2.5 bins, unit-sum kernel
 truncated at 4 sigma: ``scipy.ndimage.gaussian_filter1d``), then the mean
 squared difference over the bins.  :func:`onset_loss_jax` is the same
@@ -66,11 +68,16 @@ def metric_label(key: str, tol_s: float = TOL_S) -> str:
         "precision_seed": f"precision (seed any-match, {tol})",
         "recall_seed": f"recall (seed any-match, {tol})",
         "pitch_f1": f"pitch F1 (greedy one-to-one, same pitch class, {tol})",
-        "onset_loss": f"onset loss (MSE, {GRID_S * 1000:g} ms grid, Gaussian σ {SIGMA_S * 1000:g} ms)",
+        # a silent worm scores sum(target^2)/n, less than one with misaligned notes
+        "onset_loss": f"onset loss (MSE, {GRID_S * 1000:g} ms grid, Gaussian σ {SIGMA_S * 1000:g} ms; silence wins it)",
         "worm_rate_hz": "worm notes/s",
         "target_rate_hz": "target notes/s",
     }
-    return labels.get(key, key)
+    if key in labels:
+        return labels[key]
+    from .alignment import label  # the nulls' labels (z, chance, metronome ceilings)
+
+    return label(key, tol_s)
 
 
 def _onsets(x) -> np.ndarray:

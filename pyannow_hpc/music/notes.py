@@ -15,6 +15,10 @@ class NoteSequence:
     velocity: np.ndarray  # 1..127 (int)
     duration_s: np.ndarray
     name: str = ""
+    #: the score's beat period (s) and a time (s, this sequence's clock) a beat
+    #: falls on; None where no beat is known (worm notes, bare onset lists)
+    beat_s: float | None = None
+    beat_origin_s: float = 0.0
 
     def __post_init__(self) -> None:
         n = len(self.onset_s)
@@ -40,7 +44,11 @@ class NoteSequence:
     def window(self, start_s: float, stop_s: float) -> "NoteSequence":
         """Notes with onset in [start_s, stop_s), times shifted to start at 0."""
         keep = (self.onset_s >= start_s) & (self.onset_s < stop_s)
-        return NoteSequence(self.onset_s[keep] - start_s, self.pitch[keep], self.velocity[keep], self.duration_s[keep], self.name)
+        origin = self.beat_origin_s - start_s
+        if self.beat_s:
+            origin = float(origin % self.beat_s)  # the beat grid moves with the window
+        return NoteSequence(self.onset_s[keep] - start_s, self.pitch[keep], self.velocity[keep], self.duration_s[keep],
+                            self.name, self.beat_s, origin)
 
     def rate_hz(self, duration_s: float | None = None) -> float:
         d = duration_s if duration_s is not None else (float(self.onset_s[-1]) if len(self) else 0.0)

@@ -12,6 +12,10 @@
   SCIENCE.md's "789 notes" counts the two tied continuations as notes.
   Any score whose repeats DO expand is played with them expanded.
 
+Each target carries its beat period (``NoteSequence.beat_s``): the first
+metronome mark's seconds per quarter times the first time signature's beat
+(a dotted unit in compound metres), on a grid through the score's start.
+
 Every failure is a one-line :class:`~pyannow_hpc.errors.TargetError` naming
 the file: missing, unknown extension, malformed, truncated, or without notes.
 """
@@ -64,7 +68,7 @@ def load_target(path: str | os.PathLike | None = None) -> NoteSequence:
     return notes
 
 
-def _sequence(onset_s, pitch, velocity, duration_s, name: str) -> NoteSequence:
+def _sequence(onset_s, pitch, velocity, duration_s, name: str, beat_s: float | None = None) -> NoteSequence:
     onset = np.asarray(onset_s, dtype=float)
     order = np.lexsort((np.asarray(pitch), onset))  # by time, then pitch: deterministic
     return NoteSequence(
@@ -73,6 +77,7 @@ def _sequence(onset_s, pitch, velocity, duration_s, name: str) -> NoteSequence:
         np.clip(np.asarray(velocity, dtype=int), 1, 127)[order],
         np.maximum(np.asarray(duration_s, dtype=float), 0.0)[order],
         name,
+        beat_s,
     )
 
 
@@ -83,8 +88,40 @@ def _read_midi(path: Path) -> NoteSequence:
     notes = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes]
     return _sequence(
         [n.start for n in notes], [n.pitch for n in notes], [n.velocity for n in notes],
-        [n.end - n.start for n in notes], path.stem,
+        [n.end - n.start for n in notes], path.stem, _midi_beat_s(pm),
     )
+
+
+def _beat_quarters(numerator: int, denominator: int) -> float:
+    """The beat of a time signature in quarter notes: the denominator's note,
+    or a dotted one in compound metres (6/8, 9/8, 12/8: beat = 3 eighths)."""
+    unit = 4.0 / denominator
+    return 3.0 * unit if numerator % 3 == 0 and numerator > 3 and denominator >= 8 else unit
+
+
+def _midi_beat_s(pm) -> float | None:
+    """The beat period at the file's first tempo and time signature (a MIDI file
+    without a tempo event plays at 120 bpm; without a time signature, beat = quarter)."""
+    _, tempi = pm.get_tempo_changes()
+    quarter_s = 60.0 / float(tempi[0]) if len(tempi) else 0.5
+    ts = pm.time_signature_changes
+    beat_q = _beat_quarters(ts[0].numerator, ts[0].denominator) if ts else 1.0
+    return quarter_s * beat_q if quarter_s > 0 else None
+
+
+def _music21_beat_s(score) -> float | None:
+    """The beat period at the score's first metronome mark (quarter = 120 where
+    none, as secondsMap) and first time signature (beat = quarter where none)."""
+    import music21
+
+    try:
+        marks = score.metronomeMarkBoundaries()
+        quarter_s = float(marks[0][2].secondsPerQuarter()) if marks else 0.5
+    except Exception:  # music21 raises assorted errors on odd marks; the beat is optional
+        quarter_s = 0.5
+    ts = next(iter(score.recurse().getElementsByClass(music21.meter.TimeSignature)), None)
+    beat_q = _beat_quarters(ts.numerator, ts.denominator) if ts is not None else 1.0
+    return quarter_s * beat_q if quarter_s > 0 else None
 
 
 def _read_music21(path: Path) -> NoteSequence:
@@ -93,7 +130,7 @@ def _read_music21(path: Path) -> NoteSequence:
     score = music21.converter.parse(str(path))
     notes, how = _score_to_notes(score)
     log.info("target %s: repeats %s, %d notes", path, how, len(notes[0]))
-    return _sequence(*notes, path.stem)
+    return _sequence(*notes, path.stem, _music21_beat_s(score))
 
 
 def _score_to_notes(score):
@@ -135,14 +172,16 @@ def _default_notes() -> tuple:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         notes, how = _score_to_notes(score)
+        beat_s = _music21_beat_s(score)
     log.info("default target %s: repeats %s, %d notes", DEFAULT_CORPUS, how, len(notes[0]))
-    return notes
+    return (*notes, beat_s)
 
 
 def _default_target() -> NoteSequence:
     """The parsed default is cached per process (music21 takes ~0.5 s); each
     call returns fresh arrays so callers cannot corrupt the cache."""
-    return _sequence(*_default_notes(), DEFAULT_CORPUS)
+    *notes, beat_s = _default_notes()
+    return _sequence(*notes, DEFAULT_CORPUS, beat_s)
 
 
 def save_midi(notes: NoteSequence, path: str | os.PathLike) -> Path:

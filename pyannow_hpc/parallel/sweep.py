@@ -64,12 +64,14 @@ class PipelineTask:
     integrator: str
     onset_method: str
     window_start_s: float
+    burn_in_s: float = 0.0
+    min_notes: int = 10
 
     @classmethod
     def from_config(cls, cfg: SweepConfig, target: NoteSequence) -> "PipelineTask":
         sim = cfg.simulation
         return cls(target, cfg.backend, cfg.model, sim.duration_s, sim.dt_ms, sim.integrator,
-                   sim.onset_method, sim.start_s)
+                   sim.onset_method, sim.start_s, sim.burn_in_s, cfg.output.min_notes)
 
     def __call__(self, task: Task) -> TaskResult:
         from ..pipeline import evaluate_params
@@ -77,7 +79,8 @@ class PipelineTask:
         res = evaluate_params(
             task.params, target=self.target, backend=self.backend, model=self.model,
             duration_s=self.duration_s, dt_ms=self.dt_ms, seed=task.seed, integrator=self.integrator,
-            onset_method=self.onset_method, window_start_s=self.window_start_s,
+            onset_method=self.onset_method, window_start_s=self.window_start_s, burn_in_s=self.burn_in_s,
+            min_notes=self.min_notes,
         )
         return TaskResult(res.metrics, res.notes.onset_s, res.notes.pitch)
 
@@ -101,6 +104,14 @@ def _load_target(cfg: SweepConfig) -> NoteSequence:
     from ..music.target import load_target
 
     return load_target(None if cfg.target in ("", "default") else cfg.target)
+
+
+def _with_beat(target: NoteSequence, attrs) -> NoteSequence:
+    """The ledger stores the target's notes; its beat (for the beat ceiling) is an attr."""
+    beat = attrs.get("target_beat_s")
+    if target is None or target.beat_s or beat is None or not math.isfinite(float(beat)):
+        return target
+    return dataclasses.replace(target, beat_s=float(beat))
 
 
 def _check_writable(path: Path) -> None:
@@ -131,7 +142,9 @@ def _fresh_ledger(cfg: SweepConfig, target: NoteSequence, size: int) -> L.Ledger
         n_tasks_total=n_total, sampler=cfg.sampler.method, sweep_seed=cfg.sampler.seed, n_samples=cfg.sampler.n_samples,
         shard=f"{cfg.shard.index}/{cfg.shard.count}", fixed_params=json.dumps(cfg.fixed_params),
         param_scales=json.dumps({p.name: p.scale for p in cfg.params}), window_start_s=cfg.simulation.start_s,
-        duration_s=cfg.simulation.duration_s, start_utc=utc_now(), end_utc="", n_runs=1,
+        duration_s=cfg.simulation.duration_s, burn_in_s=cfg.simulation.burn_in_s, rank_by=cfg.output.rank_by,
+        min_notes=cfg.output.min_notes, target_beat_s=target.beat_s if target.beat_s else float("nan"),
+        start_utc=utc_now(), end_utc="", n_runs=1,
     )
     return L.LedgerData.new(ids, cfg.param_names, values, seeds, attrs=attrs, target=target)
 
@@ -198,7 +211,7 @@ def describe_plan(cfg: SweepConfig, led: L.LedgerData) -> str:
 def _prepare(cfg: SweepConfig, size: int, force: bool, task_fn: TaskFn | None):
     path = Path(cfg.output.ledger)
     led = plan(cfg, size=size, force=force)
-    target = led.target
+    target = _with_beat(led.target, led.attrs)
     L.remove_stale_temps(path)
     L.write_ledger(path, led)  # proves the path is writable and leaves a ledger from the start
     fn = task_fn if task_fn is not None else PipelineTask.from_config(cfg, target)
@@ -353,6 +366,7 @@ def run_sweep(
         log(f"sweep done: {done} ok, {failed} failed this run ({c['done']} done, {c['failed']} failed, "
             f"{c['pending']} pending in the ledger); best onset_loss {_fmt(best)}, mean {_fmt(summary.mean_loss)}; "
             f"{wall:.2f} s wall ({sched_s:.2f} s scheduling, tasks busy {summary.busy_s:.2f} s over {size} rank(s)), ledger flushes {recorder.flush_s:.3f} s -> {cfg.output.ledger}")
+        log(_best_ranked_line(cfg, led))
         if cfg.output.report and cfg.shard.count > 1:
             # one shard's report would show a fraction of the sweep: the merge
             # step (scripts/slurm/merge.sbatch) renders the whole one
@@ -360,6 +374,22 @@ def run_sweep(
         elif cfg.output.report:
             _render_report(cfg, log, progress)
     return summary
+
+
+def _best_ranked_line(cfg: SweepConfig, led: L.LedgerData) -> str:
+    """The sweep's best point by its ranking score (not onset_loss, which silence wins), with its nulls."""
+    from ..report.tables import rank_label, rank_tasks
+
+    n_notes = np.array([len(o) for o in led.onsets_s])
+    best = rank_tasks(led.metrics, led.status, cfg.output.rank_by, 1, n_notes, cfg.output.min_notes)
+    if not len(best):
+        return "best by rank score: no done task"
+    r, m = int(best[0]), led.metrics
+    get = lambda k: float(m[k][r]) if k in m else math.nan  # noqa: E731
+    return (f"best by {cfg.output.rank_by} ({rank_label(cfg.output.rank_by, cfg.output.min_notes)}): task "
+            f"{int(led.task_ids[r])}, {int(n_notes[r])} notes, F1 (mir_eval one-to-one) {get('f1_mireval'):.3f}, "
+            f"z vs its own shifts {get('shift_z'):+.2f}, uniform chance {get('uniform_mean'):.3f}, "
+            f"best metronome at its count {get('metronome_f1'):.3f}")
 
 
 def replace_output(cfg: SweepConfig, ledger: str) -> SweepConfig:

@@ -57,6 +57,7 @@ def page(
     downloads: Mapping[str, str],
     provenance: Mapping[str, object],
     config_text: str,
+    retest: Sequence[dict] = (),
 ) -> str:
     """The whole page as a string (the caller writes it atomically)."""
     players = "\n".join(
@@ -78,6 +79,12 @@ def page(
         + to_html(failures) if failures else ""
     )
     config = f"<h3>config</h3><pre>{_esc(config_text)}</pre>" if config_text else ""
+    retest_block = (
+        "<h2>In-window vs unseen</h2><p class=\"note\">The best points re-scored (<code>pyannow-hpc retest</code>) "
+        "on later windows of the piece, other noise seeds and other targets, with the same nulls. The in-window "
+        "columns are in-sample (the sweep selected these points on them); only the unseen columns are held out.</p>"
+        f'<div class="wide">{to_html(retest)}</div>' if retest else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -91,9 +98,10 @@ def page(
 <p class="note">The target window, then the best parameter sets (see the table below). Worm notes are rendered from the onsets and pitches stored in the ledger (muscle i plays MIDI 24+i).</p>
 <table class="players">{players}</table>
 <h2>Best parameter sets</h2>
-<p class="note">{_esc(rank_note)} Both F1 scores are shown and labelled: mir_eval's one-to-one onset F-measure and the seed's any-match F1, both at ±50 ms.</p>
+<p class="note">{_esc(rank_note)} Both F1 scores are shown and labelled: mir_eval's one-to-one onset F-measure and the seed's any-match F1, both at ±50 ms. These are in-sample scores: the sweep picked them on this window.</p>
 <div class="wide">{to_html(best)}</div>
 {tol_block}
+{retest_block}
 <p>Downloads: {links}</p>
 {fail_block}
 <h2>Plots</h2>

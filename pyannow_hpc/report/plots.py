@@ -37,14 +37,20 @@ def _save(fig, path: Path) -> Path:
     return Path(path)
 
 
-def loss_histogram(path: Path, loss: np.ndarray, best_loss: Sequence[float] = (), n_failed: int = 0) -> Path:
-    """Histogram of onset_loss over done tasks; the best K marked."""
-    loss = np.asarray(loss, dtype=float)
-    loss = loss[np.isfinite(loss)]
+def _histogram(values: np.ndarray):
+    """(figure, axes, finite values) with the values' histogram drawn."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
     fig = _figure(6.4, 3.6)
     ax = fig.add_subplot()
-    if loss.size:
-        ax.hist(loss, bins=min(40, max(5, int(np.sqrt(loss.size)) * 2)), color="#4c72b0", edgecolor="white")
+    if values.size:
+        ax.hist(values, bins=min(40, max(5, int(np.sqrt(values.size)) * 2)), color="#4c72b0", edgecolor="white")
+    return fig, ax, values
+
+
+def loss_histogram(path: Path, loss: np.ndarray, best_loss: Sequence[float] = (), n_failed: int = 0) -> Path:
+    """Histogram of onset_loss over done tasks; the best K marked."""
+    fig, ax, loss = _histogram(loss)
     for i, b in enumerate(best_loss):
         ax.axvline(b, color="#c44e52", lw=1, ls="--", label="best K" if i == 0 else None)
     ax.set_xlabel(f"onset_loss = {metric_label('onset_loss')}, lower is better")
@@ -53,6 +59,24 @@ def loss_histogram(path: Path, loss: np.ndarray, best_loss: Sequence[float] = ()
     ax.set_title(f"onset_loss over {loss.size} done tasks{failed}")
     if len(best_loss):
         ax.legend(loc="upper right")
+    return _save(fig, path)
+
+
+def z_histogram(path: Path, z: np.ndarray, best_z: Sequence[float] = (), expected_max: float | None = None) -> Path:
+    """Histogram of every done point's z against its own shifts, the best K
+    marked, and the expected max of that many null z draws: a best point near
+    that line is what selection alone gives."""
+    fig, ax, z = _histogram(z)
+    for i, b in enumerate(x for x in best_z if np.isfinite(x)):
+        ax.axvline(b, color="#c44e52", lw=1, ls="--", label="best K (by the ranking)" if i == 0 else None)
+    if expected_max is not None:
+        ax.axvline(expected_max, color="black", lw=1.5, label=f"expected max of {z.size} null draws ({expected_max:.2f})")
+    ax.axvline(0.0, color="grey", lw=0.8)
+    ax.set_xlabel(metric_label("shift_z") + " (0 = no alignment beyond its own rhythm)")
+    ax.set_ylabel("tasks")
+    ax.set_title(f"shift-null z over {z.size} rankable tasks")
+    if z.size:
+        ax.legend(loc="upper left", fontsize=8)
     return _save(fig, path)
 
 

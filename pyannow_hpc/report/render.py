@@ -9,10 +9,19 @@ needs, so a report of a 10,000-task C302 sweep costs seconds.
 Folder layout (all names fixed, all written atomically)::
 
     index.html          the page (relative links to everything below)
-    f1_table.md/.csv    the best K, both F1 metrics labelled
+    f1_table.md/.csv    the best K, both F1 metrics labelled, each beside its nulls
+                        (shift z and p, uniform chance, metronome, beat ceiling)
+    retest.csv          in-window vs unseen scores (when ``pyannow-hpc retest`` ran)
     summary.csv         counts, best and mean scores
     audio/target.wav, audio/best01_task<id>.wav ...
-    plots/loss_hist.png, plots/param_scatter.png, plots/pianoroll.png
+    plots/loss_hist.png, plots/z_hist.png, plots/param_scatter.png, plots/pianoroll.png
+
+Ranking: ``rank_by`` (default: the ledger's ``rank_by`` attr, else
+"shift_excess") -- the one-to-one F1 minus its own-shift null's mean, fewer
+than ``min_notes`` notes last (music.alignment.rank_score says why); "onset_loss"
+ranks a silent worm first.  A
+ledger written before the nulls were stored gets them computed here from its
+onsets (shift z for every done point: ~30 ms each).
 """
 from __future__ import annotations
 
@@ -25,7 +34,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, PyannowError
-from ..music.chance import chance_f1
 from ..music.metrics import metric_label
 from ..music.notes import NoteSequence
 from ..store.atomic import prepare_dir, write_text
@@ -54,16 +62,20 @@ def render(
     out_dir: str | os.PathLike | None = None,
     top_k: int = 5,
     progress: bool = True,
-    rank_by: str = "onset_loss",
+    rank_by: str | None = None,
 ) -> Path:
     """Write the report of ``ledger_path`` into ``out_dir``; return index.html's path."""
-    if rank_by not in tables.RANK_KEYS:
+    if rank_by is not None and rank_by not in tables.RANK_KEYS:
         raise ConfigError(f"cannot rank by {rank_by!r}; choose one of {', '.join(tables.RANK_KEYS)}")
     if int(top_k) < 1:
         raise ConfigError(f"top_k must be at least 1, got {top_k}")
     data = load_ledger(ledger_path)
+    from .retest import read_retest
+
+    retest_rows = read_retest(ledger_path)
     out = prepare_dir(out_dir if out_dir is not None else default_out_dir(ledger_path))
-    return render_data(data, out, top_k=int(top_k), progress=progress, rank_by=rank_by, source=Path(ledger_path).name)
+    return render_data(data, out, top_k=int(top_k), progress=progress, rank_by=rank_by, source=Path(ledger_path).name,
+                       retest_rows=retest_rows)
 
 
 def _attr(attrs: dict[str, Any], *keys: str, default=None):
@@ -101,12 +113,30 @@ def _log_scaled(data, names) -> tuple[str, ...]:
         return ()
 
 
-def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_by: str = "onset_loss", source: str = "") -> Path:
+def _null_scores(rows, data, metrics, target, duration_s: float, tol_s: float) -> dict:
+    """AlignmentScore of each row in ``rows``, from the stored onsets (seeded by
+    the task's seed, as the pipeline does, so stored and recomputed agree)."""
+    from ..music.alignment import score_with_nulls
+
+    if target is None:
+        return {}
+    out = {}
+    for r in rows:
+        out[int(r)] = score_with_nulls(
+            np.asarray(data.onsets_s[r]), target.onset_s, start_s=0.0, stop_s=duration_s, beat_s=target.beat_s,
+            beat_origin_s=target.beat_origin_s, tol_s=tol_s, seed=int(np.asarray(data.seeds)[r]))
+    return out
+
+
+def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_by: str | None = None,
+                source: str = "", retest_rows=()) -> Path:
     """Render a :class:`~pyannow_hpc.store.ledger.LedgerData` into ``out``."""
+    from ..music.alignment import MIN_NOTES
     from tqdm import tqdm
 
     from ..music.audio import write_audio
-    from ..music.metrics import TOL_S, f1_table, format_table_csv, format_table_markdown
+    from ..music.alignment import f1_table_with_nulls
+    from ..music.metrics import TOL_S, format_table_csv, format_table_markdown
     from ..music.pianoroll import plot_pianoroll
     from ..music.synth import render as synth
     from ..store.ledger import LedgerError
@@ -122,14 +152,32 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     nan = np.full(n, np.nan)
     for key in ("f1_mireval", "f1_seed"):
         metrics.setdefault(key, nan)
-    best = tables.rank_tasks(metrics, status, rank_by, top_k)  # row indices
+    rank_by = rank_by or str(_attr(data.attrs, "rank_by", default="shift_excess"))
+    if rank_by not in tables.RANK_KEYS:
+        raise ConfigError(f"cannot rank by {rank_by!r}; choose one of {', '.join(tables.RANK_KEYS)}")
+    min_notes = int(_attr(data.attrs, "min_notes", default=MIN_NOTES))
+    n_notes = np.array([len(o) for o in data.onsets_s]) if data.onsets_s is not None else None
+    from ..parallel.sweep import _with_beat
+
     start_s, duration_s = _window(data)
-    target = data.target.window(start_s, start_s + duration_s) if data.target is not None else None
+    piece = _with_beat(data.target, data.attrs)
+    target = piece.window(start_s, start_s + duration_s) if piece is not None else None
+    tol_s = float(_attr(data.attrs, "tol_s", default=TOL_S))
+    done_rows = np.flatnonzero(status == 1)
+    if "shift_z" not in metrics and target is not None and n_notes is not None:  # a ledger from before the nulls
+        for r, sc in _null_scores(done_rows, data, metrics, target, duration_s, tol_s).items():
+            for key in ("shift_z", "shift_excess"):
+                metrics.setdefault(key, np.full(n, np.nan))[r] = getattr(sc, key)
+    best = tables.rank_tasks(metrics, status, rank_by, top_k, n_notes, min_notes)  # row indices
+    scores = _null_scores(best, data, metrics, target, duration_s, tol_s)
     worm_notes = {
         int(r): NoteSequence.from_arrays(data.onsets_s[r], data.pitches[r], name=f"task {int(task_ids[r])}") for r in best
     }
     direction = "highest" if tables.RANK_KEYS[rank_by] else "lowest"
-    rank_note = f"Ranked by {rank_by} = {metric_label(rank_by)}, {direction} first; failed and pending tasks are never ranked."
+    rank_note = (f"Ranked by {rank_by} = {tables.rank_label(rank_by, min_notes)}, {direction} first; failed and "
+                 "pending tasks are never ranked. Each F1 stands beside its nulls: z and p against circular shifts "
+                 "of the worm's own onsets, uniform chance at its note count, the best metronome at that count "
+                 "and the score's beat ceiling (tempo alone).")
     audio_dir, plot_dir = out / "audio", out / "plots"
     n_steps = 6 + len(best)
     bar = tqdm(total=n_steps, desc="report", unit="step", disable=not progress, file=sys.stderr, leave=False)
@@ -139,13 +187,19 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
         bar.update(1)
 
     # tables (labelled columns; Markdown/CSV in the project's one table format)
-    tol_s = float(_attr(data.attrs, "tol_s", default=TOL_S))
-    best_tbl = tables.best_rows(best, task_ids, metrics, params, names, np.asarray(data.seeds), tol_s)
-    if target is not None:  # any F1 rises with the note count: show what random times would score
-        best_tbl = [tables.with_chance(row, chance_f1(len(worm_notes[int(r)]), target, duration_s, tol_s), tol_s)
-                    for row, r in zip(best_tbl, best)]
-    summary_tbl = tables.summary_rows(status, metrics, tol_s)
-    tol_tbl = f1_table(worm_notes[int(best[0])], target) if len(best) and target is not None else []
+    best_tbl = tables.best_rows(best, task_ids, metrics, params, names, np.asarray(data.seeds), tol_s,
+                                scores=[scores[int(r)] for r in best] if scores else None, n_notes=n_notes,
+                                rank_values=(rank_by, tables.rank_values(metrics, rank_by, n_notes, min_notes)))
+    # z over the points that can be ranked: a silent worm's z (0) says nothing
+    z_rankable = np.full(n, np.nan)
+    if "shift_z" in metrics:
+        ok = (status == 1) & (n_notes >= min_notes) if n_notes is not None else status == 1
+        z_rankable[ok] = metrics["shift_z"][ok]
+    z_rankable = z_rankable[np.isfinite(z_rankable)]
+    summary_tbl = tables.summary_rows(status, metrics, tol_s, z_values=z_rankable,
+                                      z_note=f" with >= {min_notes} notes")
+    tol_tbl = (f1_table_with_nulls(worm_notes[int(best[0])], target, duration_s, seed=int(np.asarray(data.seeds)[best[0]]))
+               if len(best) and target is not None else [])
     write_text(out / "f1_table.md", f"{rank_note}\n\n" + format_table_markdown(best_tbl, ".4g") + "\n")
     write_text(out / "f1_table.csv", format_table_csv(best_tbl))
     write_text(out / "summary.csv", format_table_csv(summary_tbl))
@@ -154,6 +208,9 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     if fail_tbl:
         write_text(out / "failures.csv", format_table_csv(fail_tbl))
         downloads["failures (CSV)"] = "failures.csv"
+    if retest_rows:
+        write_text(out / "retest.csv", format_table_csv(retest_rows))
+        downloads["in-window vs unseen (CSV)"] = "retest.csv"
     if tol_tbl:
         write_text(out / "best_f1_tolerances.csv", format_table_csv(tol_tbl))
         downloads["best worm at ±25/50/100 ms (CSV)"] = "best_f1_tolerances.csv"
@@ -169,10 +226,13 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
         tid = int(task_ids[r])
         rel = f"audio/best{rank:02d}_task{tid}.wav"
         write_audio(out / rel, synth(worm_notes[int(r)], fs=AUDIO_FS_HZ), AUDIO_FS_HZ)
+        sc = scores.get(int(r))
+        nulls = (f" (z {sc.shift_z:+.2f} vs its own shifts, uniform chance {sc.uniform_mean:.3f}, "
+                 f"metronome {sc.metronome_f1:.3f})" if sc is not None else "")
         caption = (
-            f"#{rank} task {tid} ({len(worm_notes[int(r)])} notes): onset_loss {metrics['onset_loss'][r]:.4g}, "
-            f"{metric_label('f1_mireval', tol_s)} {metrics['f1_mireval'][r]:.3f}, "
-            f"{metric_label('f1_seed', tol_s)} {metrics['f1_seed'][r]:.3f}"
+            f"#{rank} task {tid} ({len(worm_notes[int(r)])} notes): "
+            f"{metric_label('f1_mireval', tol_s)} {metrics['f1_mireval'][r]:.3f}{nulls}, "
+            f"{metric_label('f1_seed', tol_s)} {metrics['f1_seed'][r]:.3f}, onset_loss {metrics['onset_loss'][r]:.4g}"
         )
         tracks.append(html_page.Track(caption, rel))
         step(f"audio task {tid}")
@@ -182,6 +242,11 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     plots.loss_histogram(
         plot_dir / "loss_hist.png", metrics["onset_loss"][done], metrics["onset_loss"][best], int((status == 2).sum())
     )
+    from ..music.nulls import expected_max_z
+
+    plots.z_histogram(plot_dir / "z_hist.png", z_rankable,
+                      [metrics["shift_z"][r] for r in best] if "shift_z" in metrics else [],
+                      expected_max_z(z_rankable.size) if z_rankable.size else None)
     step("loss histogram")
     pos = {int(r): i for i, r in enumerate(done)}
     plots.parameter_scatter(
@@ -191,7 +256,10 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     )
     step("parameter scatter")
     figures = [
-        html_page.Figure("onset_loss over done tasks (dashed: the best K)", "plots/loss_hist.png"),
+        html_page.Figure(f"z against the worm's own shifts over done tasks with >= {min_notes} notes, with the "
+                         "expected max of that many null draws (selection alone)", "plots/z_hist.png"),
+        html_page.Figure("onset_loss over done tasks (dashed: the best K by onset_loss's own order; silence wins it)",
+                         "plots/loss_hist.png"),
         html_page.Figure(
             f"swept parameters vs onset_loss and in pairs, coloured by {metric_label('f1_mireval', tol_s)}",
             "plots/param_scatter.png",
@@ -226,6 +294,7 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
         downloads=downloads,
         provenance=prov,
         config_text=config_text,
+        retest=retest_rows,
     )
     index = write_text(out / "index.html", page)
     step("page")

@@ -16,21 +16,45 @@ from typing import Sequence
 
 import numpy as np
 
+from ..music.alignment import MIN_NOTES, null_columns
 from ..music.metrics import KEYS, TOL_S, metric_label
 
-#: ranking keys: metric -> True when larger is better
-RANK_KEYS: dict[str, bool] = {"onset_loss": False, "f1_mireval": True, "f1_seed": True, "pitch_f1": True}
+#: ranking keys: metric -> True when larger is better.  "shift_excess" (the
+#: default), "f1" and "shift_z" are music.alignment.rank_score's (below a
+#: minimum note count last); onset_loss ranks a silent worm first.
+RANK_KEYS: dict[str, bool] = {"shift_excess": True, "f1": True, "shift_z": True, "onset_loss": False,
+                              "f1_mireval": True, "f1_seed": True, "pitch_f1": True}
+#: the metric each min-notes ranking reads
+_GATED = {"shift_excess": "shift_excess", "f1": "f1_mireval", "shift_z": "shift_z"}
 
 
-def rank_tasks(metrics: dict[str, np.ndarray], status: np.ndarray, rank_by: str, top_k: int) -> np.ndarray:
-    """Row indices of the best ``top_k`` done tasks by ``rank_by``; ties broken by row.
+def rank_label(rank_by: str, min_notes: int = MIN_NOTES, tol_s: float = TOL_S) -> str:
+    if rank_by in _GATED:
+        return f"{metric_label(_GATED[rank_by], tol_s)}, worms with fewer than {min_notes} notes last"
+    return metric_label(rank_by, tol_s)
 
-    Tasks that failed, are pending, or have a NaN score are never ranked.
-    """
+
+def rank_values(metrics: dict[str, np.ndarray], rank_by: str, n_notes=None, min_notes: int = MIN_NOTES) -> np.ndarray:
+    """The number each task is ranked by (NaN: not rankable; -inf: too few notes)."""
     if rank_by not in RANK_KEYS:
         raise ValueError(f"rank_by must be one of {', '.join(RANK_KEYS)}")
-    score = np.asarray(metrics[rank_by], dtype=float)
-    ok = np.flatnonzero((np.asarray(status) == 1) & np.isfinite(score))
+    key = _GATED.get(rank_by, rank_by)
+    n = len(next(iter(metrics.values()))) if metrics else 0
+    score = np.asarray(metrics.get(key, np.full(n, np.nan)), dtype=float).copy()
+    if rank_by in _GATED and n_notes is not None:
+        score[(np.asarray(n_notes) < min_notes) & np.isfinite(score)] = -np.inf
+    return score
+
+
+def rank_tasks(metrics: dict[str, np.ndarray], status: np.ndarray, rank_by: str, top_k: int,
+               n_notes=None, min_notes: int = MIN_NOTES) -> np.ndarray:
+    """Row indices of the best ``top_k`` done tasks by ``rank_by``; ties broken by row.
+
+    Tasks that failed, are pending, or have a NaN score are never ranked; with
+    "f1"/"shift_z", tasks with fewer than ``min_notes`` notes rank after all others.
+    """
+    score = rank_values(metrics, rank_by, n_notes, min_notes)
+    ok = np.flatnonzero((np.asarray(status) == 1) & ~np.isnan(score))
     key = -score[ok] if RANK_KEYS[rank_by] else score[ok]
     order = np.lexsort((ok, key))  # last key is the primary one
     return ok[order][: max(int(top_k), 0)]
@@ -44,34 +68,37 @@ def best_rows(
     param_names: Sequence[str],
     seeds: np.ndarray,
     tol_s: float = TOL_S,
+    scores: Sequence | None = None,
+    n_notes=None,
+    rank_values: tuple[str, np.ndarray] | None = None,
 ) -> list[dict]:
-    """One dict per ranked ledger row: rank, global task id, seed, every
-    labelled metric (evaluate() order), then the parameters."""
-    keys = [k for k in KEYS if k in metrics] + sorted(k for k in metrics if k not in KEYS)
+    """One dict per ranked ledger row: rank, global task id, seed, worm notes,
+    every labelled metric (evaluate() order) with the row's nulls
+    (``scores[i]``, music.alignment.AlignmentScore) right after the one-to-one
+    F1, then the parameters."""
+    from ..pipeline import NULL_KEYS
+
+    keys = [k for k in KEYS if k in metrics] + sorted(k for k in metrics if k not in KEYS and k not in NULL_KEYS)
     rows = []
-    for rank, r in enumerate(ranked_rows, start=1):
-        row: dict[str, object] = {"rank": rank, "task": int(task_ids[r]), "seed": int(seeds[r])}
-        row.update({metric_label(k, tol_s): float(metrics[k][r]) for k in keys})
+    for i, r in enumerate(ranked_rows):
+        row: dict[str, object] = {"rank": i + 1, "task": int(task_ids[r]), "seed": int(seeds[r])}
+        if rank_values is not None:  # (label, values): what the rows are ranked by (-inf: too few notes)
+            row[f"rank score = {rank_values[0]}"] = float(rank_values[1][r])
+        if n_notes is not None:
+            row["worm notes"] = int(n_notes[r])
+        for k in keys:
+            row[metric_label(k, tol_s)] = float(metrics[k][r])
+            if k == "f1_mireval" and scores is not None:
+                row.update(null_columns(scores[i]))
         row.update({name: float(params[r, j]) for j, name in enumerate(param_names)})
         rows.append(row)
     return rows
 
 
-def with_chance(row: dict, chance, tol_s: float = TOL_S) -> dict:
-    """``row`` with the chance level (:class:`~pyannow_hpc.music.chance.ChanceF1`)
-    inserted right after its one-to-one F1 column."""
-    f1_key = metric_label("f1_mireval", tol_s)
-    label = f"chance F1 (mir_eval one-to-one, ±{tol_s * 1000:g} ms, same note count at random times)"
-    out: dict = {}
-    for k, v in row.items():
-        out[k] = v
-        if k == f1_key:
-            out[label] = round(chance.f1_mireval_mean, 4)
-    return out
-
-
-def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: float = TOL_S) -> list[dict]:
-    """Sweep-level counts, and the best and mean of each score over done tasks."""
+def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: float = TOL_S,
+                 z_values: np.ndarray | None = None, z_note: str = "") -> list[dict]:
+    """Sweep-level counts, the best and mean of each score over done tasks, and
+    the distribution of ``z_values`` (default: every done task's shift z)."""
     status = np.asarray(status)
     done = status == 1
     rows: list[dict] = [
@@ -81,7 +108,7 @@ def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: floa
         {"quantity": "pending", "value": int((status == 0).sum())},
     ]
     for key, larger_better in RANK_KEYS.items():
-        if key not in metrics:
+        if key not in metrics or key in _GATED:
             continue
         vals = np.asarray(metrics[key], dtype=float)[done]
         vals = vals[np.isfinite(vals)]
@@ -89,7 +116,29 @@ def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: floa
         mean = vals.mean() if vals.size else float("nan")
         rows.append({"quantity": f"best {metric_label(key, tol_s)}", "value": float(best)})
         rows.append({"quantity": f"mean {metric_label(key, tol_s)}", "value": float(mean)})
+    if z_values is not None:
+        rows += z_rows(z_values, z_note)
+    elif "shift_z" in metrics:
+        rows += z_rows(np.asarray(metrics["shift_z"], dtype=float)[done], z_note)
     return rows
+
+
+def z_rows(z_values, note: str = "") -> list[dict]:
+    """The distribution of every done point's shift-null z beside what the max
+    of that many pure-null z draws would be (a sweep's best is selected)."""
+    from ..music.alignment import z_distribution_summary
+
+    d = z_distribution_summary(z_values)
+    if not d.get("n"):
+        return []
+    n = d["n"]
+    return [
+        {"quantity": f"z vs worm's own shifts over {n} points{note}: min / q25 / median / q75 / max",
+         "value": " / ".join(f"{d[k]:+.2f}" for k in ("min", "q25", "median", "q75", "max"))},
+        {"quantity": f"mean z over {n} points (0 if none aligns beyond its own rhythm)", "value": float(d["mean"])},
+        {"quantity": f"expected max of {n} null z draws (the best point's z by selection alone)",
+         "value": float(d["expected_max_null"])},
+    ]
 
 
 def failure_rows(status: np.ndarray, errors: Sequence[str], task_ids: np.ndarray, limit: int = 10) -> list[dict]:

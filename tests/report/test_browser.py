@@ -89,7 +89,7 @@ def test_report_page_audio_and_images_load_in_chromium(served_report):
     body = re.search(r"<body([^>]*)>", dom)
     assert body, dom[:500]
     attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body.group(1)))
-    assert attrs.get("imgs-total") == "3" and attrs.get("imgs-ok") == "3", attrs
+    assert attrs.get("imgs-total") == "4" and attrs.get("imgs-ok") == "4", attrs  # z, loss, scatter, piano roll
     assert attrs.get("audio-total") == "4" and attrs.get("audio-ok") == "4", attrs
     assert attrs.get("audio-errors") == "", attrs
     # each WAV is as long as its notes: last onset + the synth's tail, never empty

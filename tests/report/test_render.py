@@ -33,7 +33,7 @@ def test_rank_tasks_skips_failed_pending_and_nan_and_breaks_ties_by_row():
 def test_render_writes_tables_audio_plots_and_page(ledger, tmp_path):
     path, led = ledger
     out = tmp_path / "report"
-    index = render(path, out, top_k=3, progress=False)
+    index = render(path, out, top_k=3, progress=False, rank_by="onset_loss")
     assert index == out / "index.html"
 
     rows = _csv(out / "f1_table.csv")
@@ -59,13 +59,14 @@ def test_render_writes_tables_audio_plots_and_page(ledger, tmp_path):
         assert fs == 22050 and data.ndim == 1 and len(data) > fs // 2
         assert np.sqrt(np.mean(data**2)) > 1e-3, w.name
 
-    for png in ("loss_hist.png", "param_scatter.png", "pianoroll.png"):
+    for png in ("loss_hist.png", "z_hist.png", "param_scatter.png", "pianoroll.png"):
         assert (out / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     page = index.read_text()
     srcs = re.findall(r'<audio[^>]* src="([^"]+)"', page)
     assert srcs == ["audio/target.wav"] + [f"audio/best{i + 1:02d}_task{led.task_ids[r]}.wav" for i, r in enumerate(expect)]
-    assert re.findall(r'<img src="([^"]+)"', page) == ["plots/loss_hist.png", "plots/param_scatter.png", "plots/pianoroll.png"]
+    assert re.findall(r'<img src="([^"]+)"', page) == ["plots/z_hist.png", "plots/loss_hist.png", "plots/param_scatter.png",
+                                                       "plots/pianoroll.png"]
     # the target track is the scored window [2, 6) s of the 8 s target
     assert "target: test target (10 notes)" in page
     assert sf.info(out / "audio" / "target.wav").duration < 5.0
@@ -78,6 +79,36 @@ def test_render_writes_tables_audio_plots_and_page(ledger, tmp_path):
     assert "<h2>Failures</h2>" in page
     # nothing half-written left behind
     assert not list(out.rglob(".*"))
+
+
+def test_default_ranking_is_f1_above_own_shifts_with_a_note_minimum(ledger, tmp_path):
+    from pyannow_hpc.music.alignment import MIN_NOTES, score_with_nulls
+    from pyannow_hpc.music.nulls import expected_max_z
+    from pyannow_hpc.report.tables import z_rows
+
+    path, led = ledger
+    render(path, tmp_path / "r", top_k=4, progress=False)
+    md = (tmp_path / "r" / "f1_table.md").read_text()
+    assert "Ranked by shift_excess" in md and f"fewer than {MIN_NOTES} notes last" in md
+    rows = _csv(tmp_path / "r" / "f1_table.csv")
+    # recompute every done task's score from its stored onsets: the report's order must be theirs
+    target = led.target.window(2.0, 6.0)
+    expect = []
+    for r in np.flatnonzero(led.status == 1):
+        s = score_with_nulls(led.onsets_s[r], target.onset_s, start_s=0.0, stop_s=4.0, seed=int(led.seeds[r]))
+        expect.append((-s.rank_score, r))
+    expect = [int(led.task_ids[r]) for _, r in sorted(expect)[:4]]
+    assert [int(r["task"]) for r in rows] == expect
+    for row in rows:  # each F1 beside its nulls, labelled
+        for col in ("z vs worm's own shifts", "F1 above own shifts", "uniform chance F1 (one-to-one)",
+                    "best metronome F1 at worm's count", "beat ceiling F1 (1-4 notes per click)"):
+            assert col in row
+    summary = {r["quantity"]: r["value"] for r in _csv(tmp_path / "r" / "summary.csv")}
+    n_rankable = sum(1 for r in np.flatnonzero(led.status == 1) if len(led.onsets_s[r]) >= MIN_NOTES)
+    assert 0 < n_rankable < int((led.status == 1).sum())
+    key = f"expected max of {n_rankable} null z draws (the best point's z by selection alone)"
+    assert float(summary[key]) == pytest.approx(expected_max_z(n_rankable))
+    assert z_rows([]) == []
 
 
 def test_rank_by_f1_picks_highest_first(ledger, tmp_path):
@@ -153,7 +184,7 @@ def test_all_failed_sweep_still_renders_a_page_without_worm_tracks(tmp_path):
     assert "0 of 4 tasks done, 4 failed" in page
     assert re.findall(r"<audio", page) == []  # no target stored, no task ranked
     assert _csv(tmp_path / "rep" / "f1_table.csv") == []
-    assert {p.name for p in (tmp_path / "rep" / "plots").iterdir()} == {"loss_hist.png", "param_scatter.png"}
+    assert {p.name for p in (tmp_path / "rep" / "plots").iterdir()} == {"loss_hist.png", "z_hist.png", "param_scatter.png"}
     assert _csv(tmp_path / "rep" / "failures.csv") == [
         {"tasks": "4", "error": "SimulationError: timed out after 120 s", "task ids": "0 1 2 3"}
     ]

@@ -12,7 +12,7 @@ from pyannow_hpc.worm import simulate
 def test_writes_traces_spikes_params_and_provenance(tmp_path, capsys):
     out = tmp_path / "sub" / "run.h5"
     rc = main(["simulate", "--model", "pyannow", "--duration-s", "0.5", "-p", "g_egl19=12", "--param", "tau_ca_ms=30",
-               "--integrator", "seed_euler", "--gates", "--seed", "3", "--out", str(out)])
+               "--integrator", "seed_euler", "--gates", "--seed", "3", "--burn-in-s", "0", "--out", str(out)])
     assert rc == 0
     captured = capsys.readouterr()
     assert "wrote" in captured.out
@@ -28,6 +28,16 @@ def test_writes_traces_spikes_params_and_provenance(tmp_path, capsys):
         assert "git_hash" in f.attrs and "package_version" in f.attrs
         assert f["muscle_names"][0] == b"DL01"
     assert [p.name for p in out.parent.iterdir()] == ["run.h5"]  # no temp file left behind
+
+
+def test_burn_in_is_simulated_then_dropped(tmp_path):
+    out = tmp_path / "b.h5"
+    assert main(["simulate", "--duration-s", "0.5", "--burn-in-s", "0.25", "--out", str(out)]) == 0
+    ref = simulate(None, model="boyle2008", duration_s=0.75)
+    with h5py.File(out, "r") as f:
+        assert f["t_ms"][0] == 0.0 and f["t_ms"][-1] == 500.0 and f.attrs["burn_in_s"] == 0.25
+        assert np.array_equal(f["v_mV"][:], ref.v_mV[250:])  # 1 kHz: sample 250 is t = 0.25 s
+        assert f.attrs["duration_ms"] == 500.0
 
 
 def test_sample_rate_flag(tmp_path):

@@ -6,7 +6,10 @@
   native C simulator (2d + 1 runs) measured here, and the seed's quoted 678 s;
 - evaluations to reach the same loss (0.9 x the start's) for gradient, cmaes,
   nelder-mead and bo on one 2 s problem (median over seeds).
-Not measured here (yet): 2-rank population efficiency and the allreduce share.
+- population-mode parallel efficiency at 2 ranks: a CMA-ES run under
+  ``mpiexec -n 1`` and ``-n 2``, timed by the ledger's per-iteration wall
+  times (the loop alone, not Python/JAX start-up).
+Not measured here (yet): the allreduce share of a 2-rank gradient step.
 """
 from __future__ import annotations
 
@@ -124,14 +127,42 @@ def _evals_to_reach(quick: bool) -> list[Result]:
     return out
 
 
+def _population_efficiency(quick: bool) -> list[Result]:
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from pyannow_hpc.optimize import ledger as LG
+
+    mpiexec = Path(sys.executable).with_name("mpiexec")
+    loop_s = {}
+    with tempfile.TemporaryDirectory() as d:
+        for n in (1, 2):
+            cfg = Path(d) / f"pop{n}.toml"
+            text = PROBLEM.format(method="cmaes", backend="native", duration=10.0, iters=3 if quick else 6, seed=0,
+                                  mode="forward", ledger=Path(d) / f"pop{n}.h5").replace("popsize = 6", "popsize = 8")
+            cfg.write_text(text)
+            subprocess.run([str(mpiexec), "-n", str(n), sys.executable, "-m", "pyannow_hpc", "optimize", str(cfg),
+                            "--no-progress", "--no-table"], check=True, capture_output=True,
+                           env={**os.environ, "OMP_NUM_THREADS": "1"})
+            loop_s[n] = sum(r["wall_s"] for r in LG.read(Path(d) / f"pop{n}.h5").iterations)
+    eff = loop_s[1] / (2 * loop_s[2])
+    return [Result("cmaes loop, 2 ranks (8 x 10 s candidates/gen)", loop_s[2], "s", loop_s[1], "1 rank"),
+            Result("population parallel efficiency at 2 ranks", eff, "", target=">= 0.9", met=eff >= 0.9)]
+
+
 def run(quick: bool = False) -> list[Result]:
-    return _iteration_times() + _evals_to_reach(quick)
+    return _iteration_times() + _evals_to_reach(quick) + _population_efficiency(quick)
 
 
 if __name__ == "__main__":
     import sys
 
     t0 = time.perf_counter()
-    for r in run(quick="--quick" in sys.argv):
+    parts = [_population_efficiency] if "--parallel-only" in sys.argv else None
+    results = [r for p in parts for r in p("--quick" in sys.argv)] if parts else run(quick="--quick" in sys.argv)
+    for r in results:
         print(r.line())
     print(f"({time.perf_counter() - t0:.0f} s)")

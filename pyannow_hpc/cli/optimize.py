@@ -82,9 +82,19 @@ def run(args) -> int:
         if comm.Get_rank() == 0:
             from ..optimize.runner import load_target
 
+            from pathlib import Path
+
+            from ..optimize.runner import open_ledger
+            from ..optimize.space import SearchSpace
+            from ..parallel.sweep import _check_writable
+
             t = load_target(cfg.target)
+            _check_writable(Path(cfg.output.ledger))  # fail now, not after the first iteration
+            led = open_ledger(cfg, SearchSpace.from_config(cfg).labels, args.force)  # refuses a foreign ledger
             print(describe(cfg))
             print(f"  target: {t.name} ({len(t)} notes, {t.end_s:.1f} s)")
+            print(f"  ledger: {led.n_iterations} iteration(s), {len(led.evals)} evaluation(s) done"
+                  + (" -- the run resumes there" if led.n_iterations else ""))
         return 0
     from ..optimize.report import finish
     from ..optimize.runner import run as run_opt

@@ -71,7 +71,8 @@ def verdict(rows: list[dict]) -> str:
     """One sentence: does the optimum beat the shift null on unseen time?"""
     unseen = [r for r in rows if "unseen" in r["set"] and r["point"] == "after"]
     if not unseen:
-        return "No unseen window fits in the target after the training windows: nothing held out was scored."
+        return ("No unseen window was scored (evaluate.later_windows and other_seeds are 0, or no later window fits "
+                "in the target): this table is in-sample only.")
     zs = [r["shift_z"] for r in unseen]
     beats = [z for z in zs if z > 2.0]
     if not beats:

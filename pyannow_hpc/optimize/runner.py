@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..music.notes import NoteSequence
 from ..store.ledger import DONE
+from ..parallel.comm import idle_barrier
 from ..parallel.isolation import Outcome, Task, TaskResult, run_isolated, run_task
 from . import ledger as LG
 from .config import OptimizeConfig
@@ -39,7 +40,15 @@ def load_target(spec: str) -> NoteSequence:
 
 
 def problem_for(cfg: OptimizeConfig, target: NoteSequence) -> Problem:
-    key = cfg.config_hash()
+    """One Problem per config and target in this process (its jitted simulators are reused).
+    Keyed by everything but the output paths: [evaluate] changes the scores, not the trajectory."""
+    import dataclasses
+    import json
+
+    d = dataclasses.asdict(cfg)
+    for k in ("output", "source", "text", "scheduler"):
+        d.pop(k)
+    key = json.dumps(d, sort_keys=True, default=str) + f"|{target.name}|{len(target)}"
     if key not in _PROBLEMS:
         _PROBLEMS[key] = Problem(cfg, target)
     return _PROBLEMS[key]
@@ -135,6 +144,7 @@ def run(cfg: OptimizeConfig, *, comm, force: bool = False, progress: bool = True
     while True:
         go = it < cfg.budget.max_iterations and (stop_after is None or it - start_it < stop_after)
         go = go and not (cfg.budget.max_evaluations and n_evals >= cfg.budget.max_evaluations)
+        idle_barrier(comm)  # MPICH's bcast spins a core while rank 0 flushes the ledger; sleep instead
         if not comm.bcast(go if rank == 0 else None, root=0):  # rank 0 decides for all
             break
         t0 = time.perf_counter()
@@ -175,6 +185,7 @@ def _population_iteration(cfg, pb, method, state, it, comm, prior):
 
     rank = comm.Get_rank()
     us = method.ask(state) if rank == 0 else None
+    idle_barrier(comm)
     us = comm.bcast(us, root=0)
     if not us:
         return None

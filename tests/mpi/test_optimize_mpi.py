@@ -34,6 +34,8 @@ max_iterations = 3
 [gradient]
 optimizer = "adam"
 learning_rate = 0.03
+n_starts = {n_starts}
+normalize_step = {normalize}
 [cmaes]
 popsize = 4
 [evaluate]
@@ -49,10 +51,11 @@ def _tmp(comm):
     return Path(comm.bcast(d, root=0))
 
 
-def _both(method, backend, n_windows):
+def _both(method, backend, n_windows, n_starts=1, normalize="false"):
     comm = world()
     d = _tmp(comm)
-    cfg = loads_config(CFG.format(method=method, backend=backend, n_windows=n_windows, ledger=d / "mpi.h5"))
+    cfg = loads_config(CFG.format(method=method, backend=backend, n_windows=n_windows, ledger=d / "mpi.h5",
+                                  n_starts=n_starts, normalize=normalize))
     led = run(cfg, comm=comm, progress=False)
     ok = True
     if comm.Get_rank() == 0:
@@ -74,3 +77,12 @@ def test_gradient_data_parallel_matches_one_rank():
     (u, loss, u_ref, loss_ref), _ = _both("gradient", "jax", 2)
     np.testing.assert_allclose(loss, loss_ref, rtol=1e-10)
     np.testing.assert_allclose(u, u_ref, rtol=1e-10)
+
+
+def test_gradient_multistart_split_over_ranks_matches_one_rank():
+    """Two starts, one per rank (n_windows 1), normalised steps: the same trajectories as one rank."""
+    (u, loss, u_ref, loss_ref), _ = _both("gradient", "jax", 1, n_starts=2, normalize="true")
+    assert len(loss) == 6  # 3 iterations x 2 starts
+    np.testing.assert_allclose(loss, loss_ref, rtol=1e-10)
+    np.testing.assert_allclose(u, u_ref, rtol=1e-10)
+    assert not np.allclose(u[0], u[1])  # two different starts

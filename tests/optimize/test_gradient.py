@@ -60,3 +60,16 @@ def test_adam_lowers_the_loss_and_resumes(make_cfg, tmp_path):
     run(part, comm=SerialComm(), progress=False)
     back = LG.read(tmp_path / "p.h5")
     np.testing.assert_allclose(back.column("loss"), losses, rtol=1e-12)
+
+
+@pytest.mark.slow  # compiles the Adam and the L-BFGS steps, twice
+def test_adam_then_lbfgs_resumes_inside_the_lbfgs_phase(make_cfg, tmp_path):
+    cfg = make_cfg(method="gradient", backend="jax", duration=1.0, iters=4, ledger=str(tmp_path / "l.h5"))
+    cfg = dataclasses.replace(cfg, gradient=dataclasses.replace(cfg.gradient, optimizer="adam+lbfgs", adam_steps=1,
+                                                                learning_rate=0.03))
+    full = run(cfg, comm=SerialComm(), progress=False)
+    assert full.last_state()["phase"] == "lbfgs"
+    part = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, ledger=str(tmp_path / "p.h5")))
+    run(part, comm=SerialComm(), progress=False, stop_after=3)  # stopped after the first L-BFGS steps
+    run(part, comm=SerialComm(), progress=False)
+    np.testing.assert_allclose(LG.read(tmp_path / "p.h5").column("loss"), full.column("loss"), rtol=1e-12)

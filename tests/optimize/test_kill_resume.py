@@ -45,19 +45,31 @@ def test_sigkill_two_ranks_then_resume_is_bitwise(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     rng = np.random.default_rng(7)
     kills = 0
-    for attempt in range(4):  # three random kills (after start-up: imports take seconds), then run to the end
-        proc = subprocess.Popen(cmd, start_new_session=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ledger = tmp_path / "kill.h5"
+
+    def done() -> int:
         try:
-            proc.wait(timeout=float(rng.uniform(6.0, 14.0)) if attempt < 3 else 300)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            kills += 1
-            continue
+            return LG.read(ledger).n_iterations
+        except Exception:  # not written yet
+            return 0
+
+    for attempt in range(4):  # three kills at random moments mid-run, then run to the end
+        proc = subprocess.Popen(cmd, start_new_session=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if attempt < 3:
+            # a random moment: after the next iteration's flush, plus a random fraction of an iteration
+            goal = done() + 1
+            t0 = time.monotonic()
+            while done() < goal and proc.poll() is None and time.monotonic() - t0 < 120:
+                time.sleep(0.05)
+            time.sleep(float(rng.uniform(0.0, 0.4)))
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                continue
+        proc.wait(timeout=300)
         assert proc.returncode == 0, proc.stderr.read().decode()[-2000:]
         break
-    else:
-        pytest.fail("the optimiser never finished")
     assert kills >= 1  # it really was killed at least once
     killed = LG.read(tmp_path / "kill.h5")
     ref_cfg = load_config(cfg_path)

@@ -6,7 +6,9 @@ import pytest
 from pyannow_hpc.config import load_config
 from pyannow_hpc.params import space
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
+# sweep files; the optimize_*.toml files are checked by tests/optimize/test_config.py
+EXAMPLES = sorted(p for p in (Path(__file__).resolve().parents[1] / "examples").glob("*.toml")
+                  if not p.name.startswith("optimize_"))
 
 
 def test_there_are_examples():
@@ -18,3 +20,4 @@ def test_example_validates(path):
     cfg = load_config(path)
     assert cfg.param_names and all(n in space(cfg.model) for n in cfg.param_names)
     assert cfg.simulation.onset_method in ("crest", "threshold")
+

@@ -102,27 +102,39 @@ typedef struct {
  * NaN/inf.  Always inlined with a literal `euler`, so each integrator gets its
  * own straight-line, vectorised loop. */
 static inline __attribute__((always_inline)) uint64_t
-step_cells(const cell_consts *k, const int euler, pw_wave_t wt, const wave *w, uint64_t base,
+step_cells(const cell_consts *k, const int euler, const double *restrict root, const wave *w, uint64_t base,
            const double *restrict v, const double *restrict m, const double *restrict n, new_state *restrict st) {
     uint64_t bad = 0, any_cross = 0;
     for (int j = 0; j < NM; j++) {
         double V = v[j], M = m[j], N = n[j];
-        const double sn = pw_wave_root(&w->wave, j, wt);
+        const double sn = root[j];
         double drive = w->amp * sn * sn + w->noise_sd * pw_vnormal(w->key, base + (uint64_t)j);
-        double minf = 1.0 / (1.0 + pw_vexp((k->v_half_ca - V) * k->inv_m_slope));
-        double ninf = 1.0 / (1.0 + pw_vexp((k->n_half - V) * k->inv_n_slope));
         double x = (V - k->tau_n_mid) * k->inv_tau_n_width; /* multiplies: a division costs ~10 FMAs */
         double tau_n = k->tau_n_min + k->tau_n_amp * pw_vexp(-x * x);
         double Vn, Mn, Nn;
         if (!euler) {
+            /* the four quotients of the step (m_inf, n_inf, 1/tau_n, V_inf = I/G)
+             * from ONE division: r = 1/(a b tau_n G) with a, b the sigmoids'
+             * denominators; vdivpd is the slowest instruction of the loop.  The
+             * sigmoid arguments are clamped to +-250 so a b tau_n G stays finite
+             * (1/(1 + e^250) ~ 3e-109: the clamp changes a gate by less than that). */
+            const double am = 1.0 + pw_vexp(pw_clamp250((k->v_half_ca - V) * k->inv_m_slope));
+            const double bn = 1.0 + pw_vexp(pw_clamp250((k->n_half - V) * k->inv_n_slope));
             double gca = k->g_ca * M, gk = k->g_k * N * N;
             double G = gca + gk + k->g_const + k->coupling * w->wave.nb_count[j];
             double I = gca * k->e_ca + gk * k->e_k + k->gE_const + drive + k->coupling * w->nb_sum[j];
-            double vinf = I / G;
+            const double ab = am * bn, abt = ab * tau_n;
+            const double r = 1.0 / (abt * G);
+            const double q = G * r;                  /* 1/(a b tau_n) */
+            const double inv_ab = tau_n * q;
+            const double minf = bn * inv_ab, ninf = am * inv_ab;
+            double vinf = I * (abt * r);
             Vn = vinf + (V - vinf) * pw_vexp(-k->dt_over_c * G);
             Mn = minf + (M - minf) * k->decay_m;
-            Nn = ninf + (N - ninf) * pw_vexp(-k->dt / tau_n);
+            Nn = ninf + (N - ninf) * pw_vexp(-k->dt * (ab * q));
         } else {
+            double minf = 1.0 / (1.0 + pw_vexp((k->v_half_ca - V) * k->inv_m_slope));
+            double ninf = 1.0 / (1.0 + pw_vexp((k->n_half - V) * k->inv_n_slope));
             double i_ion = k->g_ca * M * (V - k->e_ca) + k->g_k * N * N * (V - k->e_k) + k->g_nca * (V - k->e_na) +
                            k->g_leak * (V - k->e_leak);
             double i_cpl = k->coupling * (w->nb_sum[j] - w->wave.nb_count[j] * V);
@@ -170,12 +182,13 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
 
     for (int64_t s = 0; s < c->n_steps; s++) {
         const double t = (double)s * k->dt;
-        const pw_wave_t wt = pw_wave_time(&w.wave, t);
+        double root[NM];
+        pw_wave_roots(&w.wave, pw_wave_time(&w.wave, t), root);
         if (coupled) pw_neighbour_sum(v, w.nb_sum);
         const uint64_t base = (uint64_t)s * NM;
         /* literal 0/1: each call is specialised and vectorised on its own */
-        const uint64_t bad = euler ? step_cells(k, 1, wt, &w, base, v, m, n, &st)
-                                   : step_cells(k, 0, wt, &w, base, v, m, n, &st);
+        const uint64_t bad = euler ? step_cells(k, 1, root, &w, base, v, m, n, &st)
+                                   : step_cells(k, 0, root, &w, base, v, m, n, &st);
         if (bad) return PW_E_NONFINITE;
         memcpy(v, st.v, sizeof st.v);
         memcpy(m, st.m, sizeof st.m);

@@ -61,12 +61,6 @@ static inline double pw_vexp(double x) {
     return p * scale;
 }
 
-/* x clamped to [-250, 250]: keeps products of sigmoid denominators 1 + e^x finite */
-static inline double pw_clamp250(double x) {
-    x = x < -250.0 ? -250.0 : x;
-    return x > 250.0 ? 250.0 : x;
-}
-
 /* log(x) for normal x > 0: x = 2^e m with m in [sqrt(1/2), sqrt(2)),
  * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172, series to s^21 (truncation s^22/23 < 3e-18). */
 static inline double pw_vlog(double x) {

@@ -68,11 +68,11 @@ def _step_fn(dt: float, euler: bool, thresh: float, refr: int, pulse: bool):
         i_drive = theta["drive_amp_uA"] * sn * sn + theta["noise_sd_uA"] * rng.normal(key, counter)
         nb_sum = drive.neighbour_sum(jnp, v)
         g_c = theta["coupling_g"]
+        minf = 1.0 / (1.0 + jnp.exp((theta["v_half_ca_mV"] - v) * inv_m_slope))
+        ninf = 1.0 / (1.0 + jnp.exp((c["n_half_mV"] - v) * inv_n_slope))
         x = (v - c["tau_n_mid_mV"]) * inv_tau_n_width
         tau_n = c["tau_n_min_ms"] + c["tau_n_amp_ms"] * jnp.exp(-x * x)
         if euler:
-            minf = 1.0 / (1.0 + jnp.exp((theta["v_half_ca_mV"] - v) * inv_m_slope))
-            ninf = 1.0 / (1.0 + jnp.exp((c["n_half_mV"] - v) * inv_n_slope))
             i_ion = (theta["g_egl19"] * m * (v - c["e_ca_mV"]) + theta["g_exp2"] * n * n * (v - c["e_k_mV"])
                      + theta["g_nca"] * (v - c["e_na_mV"]) + theta["g_leak"] * (v - c["e_leak_mV"]))
             v_new = v + (dt / theta["c_m_uF"]) * (-i_ion + i_drive + g_c * (nb_sum - nb_count * v))
@@ -85,19 +85,10 @@ def _step_fn(dt: float, euler: bool, thresh: float, refr: int, pulse: bool):
             G = gca + gk + (theta["g_nca"] + theta["g_leak"]) + g_c * nb_count
             I = (gca * c["e_ca_mV"] + gk * c["e_k_mV"]
                  + (theta["g_nca"] * c["e_na_mV"] + theta["g_leak"] * c["e_leak_mV"]) + i_drive + g_c * nb_sum)
-            # surrogate.c's one-division form: m_inf, n_inf, 1/tau_n and I/G from r = 1/(a b tau_n G)
-            am = 1.0 + jnp.exp(jnp.clip((theta["v_half_ca_mV"] - v) * inv_m_slope, -250.0, 250.0))
-            bn = 1.0 + jnp.exp(jnp.clip((c["n_half_mV"] - v) * inv_n_slope, -250.0, 250.0))
-            ab = am * bn
-            abt = ab * tau_n
-            r = 1.0 / (abt * G)
-            q = G * r
-            inv_ab = tau_n * q
-            minf, ninf = bn * inv_ab, am * inv_ab
-            v_inf = I * (abt * r)
+            v_inf = I / G
             v_new = v_inf + (v - v_inf) * jnp.exp(-(dt / theta["c_m_uF"]) * G)
             m_new = minf + (m - minf) * jnp.exp(-dt / theta["tau_ca_ms"])
-            n_new = ninf + (n - ninf) * jnp.exp(-dt * (ab * q))
+            n_new = ninf + (n - ninf) * jnp.exp(-dt / tau_n)
         stepno = s.astype(jnp.int64) + 1
         spike = (v < thresh) & (v_new >= thresh) & (stepno - last >= refr)
         last = jnp.where(spike, stepno, last)

@@ -94,6 +94,7 @@ def run(quick: bool = False) -> list[Result]:
                           "s/sim-s", baseline=np_per_s, baseline_name=base_name))
 
     results += _roofline(quick)
+    results += _objective()
     results += _native_batch(quick)
     results.append(Result(f"peak RSS, native {T_FULL_S:g} s, V at 1 kHz float32 (fresh process)", mb, "MB",
                           target="< 200 MB", met=mb < 200.0))
@@ -133,6 +134,32 @@ def _roofline(quick: bool) -> list[Result]:
         Result(f"seed cell {T_FULL_S:g} s from the kernel's CPU ns", measured * 1e-9 * 96 * T_FULL_S / 5e-4, "s",
                target="<= 0.15 s", met=measured * 1e-9 * 96 * T_FULL_S / 5e-4 <= 0.15),
     ]
+
+
+def _objective() -> list[Result]:
+    """One objective (5 s of worm + onset loss, no nulls) through native C, both cells."""
+    from bench_optimize import PROBLEM
+
+    from pyannow_hpc.music.target import load_target
+    from pyannow_hpc.optimize.config import loads_config
+    from pyannow_hpc.optimize.objective import Problem
+
+    boyle = PROBLEM.format(method="cmaes", backend="native", duration=5.0, iters=1, seed=0, mode="forward",
+                           ledger="/tmp/bench_objective.h5")
+    seed_params = ('g_egl19 = { range = [1.0, 20.0], scale = "log" }\ng_exp2 = { range = [1.0, 15.0], scale = "log" }\n'
+                   "time_offset_s = { range = [-0.25, 0.25] }\n")
+    head, rest = boyle.split("[params]\n")
+    seed = head.replace('model = "boyle2008"', 'model = "pyannow"') + "[params]\n" + seed_params + rest[rest.index("\n[") + 1:]
+    target, out = load_target(None), []
+    for model, text in (("pyannow", seed), ("boyle2008", boyle)):
+        cfg = loads_config(text)
+        pb = Problem(cfg, target)
+        v = pb.space.values(pb.space.start_unit())
+        pb.evaluate(v, pb.windows[0], with_nulls=False)
+        t = best_time(lambda: pb.evaluate(v, pb.windows[0], with_nulls=False), repeat=5)
+        out.append(Result(f"one objective, {model} (5 s + onset loss, native)", t * 1e3, "ms",
+                          target="<= 3 ms", met=t * 1e3 <= 3.0))
+    return out
 
 
 def _native_batch(quick: bool) -> list[Result]:

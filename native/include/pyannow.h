@@ -309,6 +309,11 @@ PW_API int pw_simulate_batch(const char *model, int64_t n_sets, const void *cons
 /* OMP_NUM_THREADS when a positive integer, else the CPUs of this process's affinity mask. */
 PW_API int pw_default_threads(void);
 
+/* Owned by native/src/bench_ops.c (issue 15): CPU nanoseconds per operation per
+ * element on this core (op 0 pw_vexp, 1 division, 2 FMA) over n_iter passes of
+ * 96 doubles, for the benchmark's roofline; -1 for a bad op or n_iter <= 0. */
+PW_API double pw_bench_op_ns(int32_t op, int64_t n_iter);
+
 /* ================================================ [launcher: containers] */
 /* Owned by native/src/launcher.c (issue 6).  Runs one external program (docker,
  * apptainer, NEURON) the safe way: fork + execve with no shell, in a new

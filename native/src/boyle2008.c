@@ -159,7 +159,8 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
 
     for (int64_t st = 0; st < c->n_steps; st++) {
         const double t = (double)st * dt;
-        const pw_wave_t wt = pw_wave_time(&wave, t);
+        double root[NM];
+        pw_wave_roots(&wave, pw_wave_time(&wave, t), root); /* its own loop: see pw_drive.h */
         const double i_step = (t >= P->step_start_ms && t < P->step_stop_ms) ? P->i_step_uA : 0.0;
         if (coupled) pw_neighbour_sum(X->v, nb_sum);
         const uint64_t base = (uint64_t)st * NM;
@@ -178,7 +179,7 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
             const double Qn = xi + (Q - xi) * dq;
             xi = sigmoid(V, n_mid, n_nis);
             const double Nn = xi + (N - xi) * dn;
-            const double r = pw_wave_root(&wave, j, wt);
+            const double r = root[j];
             const double w = r * r;
             /* graded synapse tau = (1 - s_inf)/k: instantaneous rise at s_inf = 1 */
             const double one_m_w = 1.0 - w;

@@ -60,14 +60,30 @@ static inline pw_wave_t pw_wave_time(const pw_wave *w, double t_ms) {
 
 /* sqrt(w_j(t)) >= 0: max(sin(w t + phi_j), 0) for the seed's wave; sin(pi x)
  * for the pulse (x = frac(f t + phi_j/2pi) / (f W) < 1), else 0 */
-static inline double pw_wave_root(const pw_wave *w, int j, pw_wave_t x) {
-    if (w->pulse_scale > 0.0) {
-        const double u = x.ut + w->cyc[j];
-        const double p = (u - floor(u)) * w->pulse_scale;
-        return p < 1.0 ? pw_vcos2pi(0.5 * p - 0.25) : 0.0; /* cos(pi p - pi/2) = sin(pi p) */
-    }
+static inline double pw_wave_root_pulse(const pw_wave *w, int j, pw_wave_t x) {
+    const double u = x.ut + w->cyc[j];
+    const double p = (u - floor(u)) * w->pulse_scale;
+    return p < 1.0 ? pw_vcos2pi(0.5 * p - 0.25) : 0.0; /* cos(pi p - pi/2) = sin(pi p) */
+}
+
+static inline double pw_wave_root_sine(const pw_wave *w, int j, pw_wave_t x) {
     const double r = x.sw * w->cphi[j] + x.cw * w->sphi[j];
     return r > 0.0 ? r : 0.0;
+}
+
+static inline double pw_wave_root(const pw_wave *w, int j, pw_wave_t x) {
+    return w->pulse_scale > 0.0 ? pw_wave_root_pulse(w, j, x) : pw_wave_root_sine(w, j, x);
+}
+
+/* all 96 roots of one step into r: the mode test outside the loops, so each
+ * loop vectorises (a kernel reading r[j] keeps its cell loop branch-free;
+ * with pw_wave_root inside it GCC gives up on "control flow in loop") */
+static inline void pw_wave_roots(const pw_wave *restrict w, pw_wave_t x, double *restrict r) {
+    if (w->pulse_scale > 0.0) {
+        for (int j = 0; j < PW_N_MUSCLES; j++) r[j] = pw_wave_root_pulse(w, j, x);
+    } else {
+        for (int j = 0; j < PW_N_MUSCLES; j++) r[j] = pw_wave_root_sine(w, j, x);
+    }
 }
 
 /* the neighbours' V summed (segments s-1, s+1 of the same quadrant) */

@@ -89,7 +89,7 @@ def run(args) -> int:
     spec = make_spec(parse_param_overrides(args.param), model=args.model, duration_s=args.duration_s + burn_in_s,
                      dt_ms=args.dt_ms, seed=args.seed, integrator=args.integrator, record_gates=args.gates,
                      float32=not args.float64, spike_thresh_mV=args.spike_thresh_mv,
-                     refractory_ms=args.refractory_ms, **rate)
+                     refractory_ms=args.refractory_ms, record_traces=True, **rate)  # the file keeps [Ca] (boyle2008)
     backend = backend_module(args.backend)
     from tqdm import tqdm
 

@@ -36,6 +36,9 @@ class SimulationSpec:
     integrator: str = "exponential"  # or "seed_euler"
     sample_rate_hz: float = 1000.0
     record_gates: bool = False
+    #: also record the cell model's own traces (boyle2008: ``ca_mM``); off by default so
+    #: a long run stores V alone (229 s at 1 kHz: 88 MB of float32 per trace)
+    record_traces: bool = False
     spike_thresh_mV: float = -10.0
     refractory_ms: float = 50.0
     float32: bool = True  # dtype of the recorded traces

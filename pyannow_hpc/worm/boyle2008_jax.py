@@ -144,7 +144,7 @@ def simulate(spec: SimulationSpec, step: CurrentStep = NO_STEP) -> MuscleActivit
         fn = make_simulator(spec.n_steps, spec.dt_ms, spec.record_every, True, spec.spike_thresh_mV, spec.refractory_ms,
                             drive.pulse_width(spec.params) is not None)
         out = jax.device_get(fn(theta_from(spec.params, step), np.uint64(spec.seed & 0xFFFFFFFFFFFFFFFF)))
-    return activity_from_outputs(spec, out, ("ca_mM",))
+    return activity_from_outputs(spec, out, ("ca_mM",) if spec.record_traces else ())
 
 
 __all__ = ["THETA_NAMES", "make_simulator", "simulate", "theta_from"]

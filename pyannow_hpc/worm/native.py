@@ -184,6 +184,11 @@ class Buffers:
         )
 
 
+def recorded_traces(spec: SimulationSpec) -> tuple[str, ...]:
+    """The model's own traces ``spec`` records: all of them with ``record_traces``, else none."""
+    return models.get(spec.model).native_traces if spec.record_traces else ()
+
+
 def simulate(spec: SimulationSpec, **extras: float) -> MuscleActivity:
     """Run ``spec.model`` on the C surrogate; ``extras`` set the model's per-call
     C inputs (boyle2008: ``i_step_uA``, ``step_start_ms``, ``step_stop_ms``)."""
@@ -192,8 +197,10 @@ def simulate(spec: SimulationSpec, **extras: float) -> MuscleActivity:
     lib = bind(model.name)
     cparams = cell_struct(model.name, spec.params, extras)
     drive, config = drive_and_config(spec)
-    buf = Buffers.allocate(spec, gates=spec.record_gates and model.gates, extra=model.native_traces)
-    traces = [buf.traces[k].ctypes.data for k in model.native_traces]
+    names = recorded_traces(spec)
+    buf = Buffers.allocate(spec, gates=spec.record_gates and model.gates, extra=names)
+    # a trace not asked for gets NULL: the kernel then keeps it in its state only
+    traces = [buf.traces[k].ctypes.data if k in names else None for k in model.native_traces]
     status = getattr(lib, model.native_entry)(ctypes.byref(cparams), ctypes.byref(drive), ctypes.byref(config),
                                              ctypes.byref(buf.out), *traces)
     return buf.activity(status, model.native_entry)

@@ -20,7 +20,7 @@ from .. import _native
 from ..errors import ConfigError
 from . import models
 from .activity import MuscleActivity, SimulationSpec
-from .native import Buffers, bind, cell_struct, drive_and_config
+from .native import Buffers, bind, cell_struct, drive_and_config, recorded_traces
 
 
 @functools.lru_cache(maxsize=None)
@@ -64,14 +64,15 @@ def simulate_batch(specs: Sequence[SimulationSpec], n_threads: int | None = None
         model.check_spec(spec)
         cp = cell_struct(model.name, spec.params, extras)
         drive, config = drive_and_config(spec)
-        buf = Buffers.allocate(spec, gates=spec.record_gates and model.gates, extra=model.native_traces)
+        names = recorded_traces(spec)
+        buf = Buffers.allocate(spec, gates=spec.record_gates and model.gates, extra=names)
         keep += [cp, drive, config]
         bufs.append(buf)
         params.append(ctypes.addressof(cp))
         drives.append(ctypes.addressof(drive))
         configs.append(ctypes.addressof(config))
         outs.append(ctypes.addressof(buf.out))
-        traces.append(buf.traces[model.native_traces[0]].ctypes.data if model.native_traces else 0)
+        traces.append(buf.traces[names[0]].ctypes.data if names else 0)
     arr = lambda xs: (ctypes.c_void_p * len(xs))(*xs)  # noqa: E731
     status = np.zeros(len(specs), dtype=np.int32)
     fn, _ = _batch_fn()

@@ -131,7 +131,7 @@ def run_surrogate(amp_pA: float, *, level: str = "C1", delay_ms: float = 100.0, 
     from . import make_spec
 
     spec = make_spec({**C302_SETS[level], "drive_g_syn": 0.0, "noise_sd_uA": 0.0}, model="boyle2008",
-                     duration_s=duration_ms / 1000.0, dt_ms=dt_ms, sample_rate_hz=1000.0 / dt_ms, float32=False,
+                     duration_s=duration_ms / 1000.0, dt_ms=dt_ms, sample_rate_hz=1000.0 / dt_ms, float32=False, record_traces=True,
                      spike_thresh_mV=thresh_mV, refractory_ms=refractory_ms)
     mod = importlib.import_module(f"{__package__}.boyle2008_{'native' if backend == 'native' else 'jax'}")
     act = mod.simulate(spec, CurrentStep.from_pA(amp_pA, delay_ms, delay_ms + dur_ms, AREA_UM2))

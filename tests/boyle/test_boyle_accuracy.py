@@ -25,7 +25,7 @@ def reference():
 
 def _run(params, dt):
     spec = make_spec(params, model="boyle2008", duration_s=T_MS / 1000, dt_ms=dt, sample_rate_hz=2000.0,
-                     float32=False)
+                     float32=False, record_traces=True)
     return boyle2008_native.simulate(spec)
 
 

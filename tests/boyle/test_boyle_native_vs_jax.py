@@ -15,7 +15,7 @@ def _rel(a, b):
 def test_ten_seconds_with_noise_agree_to_1e9():
     # drive strong enough to spike (~90 spikes/s over the worm), noise on
     spec = make_spec({"drive_g_syn": 0.15, "noise_sd_uA": 0.3}, model="boyle2008", duration_s=10.0, seed=7,
-                     float32=False)
+                     float32=False, record_traces=True)
     c = boyle2008_native.simulate(spec)
     j = boyle2008_jax.simulate(spec)
     assert len(c.spike_times_ms) > 100  # the comparison covers many spikes, not a resting cell
@@ -47,7 +47,8 @@ def test_public_api_and_backend_entries_return_calcium_and_spikes():
 
     assert models.get("boyle2008").jax_module() is boyle2008_jax
     for backend in ("native", "jax"):
-        act = simulate({"drive_g_syn": 0.15}, model="boyle2008", backend=backend, duration_s=1.0)
+        act = simulate({"drive_g_syn": 0.15}, model="boyle2008", backend=backend, duration_s=1.0,
+                       record_traces=True)
         assert act.model == "boyle2008" and act.backend == backend
         assert act.traces["ca_mM"].shape == act.v_mV.shape == (1001, 96)
         assert np.all(act.traces["ca_mM"] >= 0.0)

@@ -26,11 +26,16 @@ def test_seed_cell_batch_is_bitwise_one_at_a_time(n_threads):
     assert not np.array_equal(one[0].v_mV, one[1].v_mV)
 
 
-def test_boyle2008_batch_keeps_its_calcium_trace():
-    specs = [make_spec({"g_ca_boyle": 1.0 + 0.3 * i}, model="boyle2008", duration_s=0.3, seed=i) for i in range(3)]
+def test_boyle2008_batch_keeps_its_calcium_trace_when_asked():
+    specs = [make_spec({"g_ca_boyle": 1.0 + 0.3 * i}, model="boyle2008", duration_s=0.3, seed=i, record_traces=i < 2)
+             for i in range(3)]
     one = [native.simulate(s) for s in specs]
     batch = simulate_batch(specs, n_threads=2)
-    assert all("ca_mM" in b.traces and _same(a, b) for a, b in zip(one, batch))
+    assert all(_same(a, b) for a, b in zip(one, batch))
+    assert ["ca_mM" in b.traces for b in batch] == [True, True, False]
+    # not recording [Ca] leaves V unchanged (the pool is still integrated)
+    plain = native.simulate(make_spec({"g_ca_boyle": 1.0}, model="boyle2008", duration_s=0.3, seed=0))
+    np.testing.assert_array_equal(plain.v_mV, one[0].v_mV)
 
 
 def test_default_threads_follow_omp_num_threads_then_affinity(monkeypatch):

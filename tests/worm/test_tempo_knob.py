@@ -18,7 +18,8 @@ PULSE = {"drive_pulse_ms": 180.0, "drive_phase_rad": 0.7, "drive_freq_hz": 2.2}
 
 
 def test_boyle_pulse_and_phase_c_equals_jax():
-    spec = make_spec({**PULSE, "drive_g_syn": 0.15}, model="boyle2008", duration_s=3.0, seed=5, float32=False)
+    spec = make_spec({**PULSE, "drive_g_syn": 0.15}, model="boyle2008", duration_s=3.0, seed=5, float32=False,
+                     record_traces=True)
     c, j = native.simulate(spec), boyle2008_jax.simulate(spec)
     assert len(c.spike_times_ms) > 50
     assert _rel(j.v_mV, c.v_mV) <= 1e-9 and _rel(j.traces["ca_mM"], c.traces["ca_mM"]) <= 1e-9

@@ -1,0 +1,48 @@
+"""The native kernels' roofline: instruction mix x per-op cost measured on this core.
+
+Per cell-step operation counts are counted by hand from the code (update them
+with the kernels): ``exp`` = calls of pw_vexp, ``div`` = divisions and square
+roots (vdivpd/vsqrtpd, one unit), ``fp`` = other floating-point operations
+(add, mul, FMA, compare/select each one), ``int`` = 64-bit integer and
+bit-pattern operations of the noise hash and conversions (counted at an FMA's
+cost: one vector slot each).  The per-op costs come from ``pw_bench_op_ns``
+(native/src/bench_ops.c) in the same run, in CPU time, so load on a shared
+machine matters less than for wall times.
+
+Two figures: ``serial`` adds everything (as if nothing overlapped);
+``roofline`` lets the divider run beside the FMA ports, as the hardware does:
+max(div time, exp + fp + int time).  The kernel cannot beat the latter.
+"""
+from __future__ import annotations
+
+import ctypes
+
+#: per cell-step, exponential integrator, noise on (the default run)
+MIXES = {
+    # 5 exp: m_inf, n_inf, tau_n's Gaussian, V's and n's decay (m's decay is a per-run constant)
+    # 6 div: m_inf, n_inf, I/G, dt/tau_n, the log's (m-1)/(m+1), Box-Muller's sqrt
+    # fp: 35 in the cell update + 46 in the normal draw (log and cos polynomials, scaling)
+    # int: 2 splitmix64 hashes (18), 53-bit conversions (18), the log's exponent bits (3)
+    "pyannow": {"exp": 5, "div": 6, "fp": 81, "int": 39},
+    # 8 exp: 5 gate sigmoids, h([Ca]), the synapse's decay, V's decay
+    # 10 div: 5 sigmoids, h, k dt/(1 - s_inf), I/G, the log's, the sqrt
+    # fp: 74 in the cell update + 46 in the normal draw; int as above
+    "boyle2008": {"exp": 8, "div": 10, "fp": 120, "int": 39},
+}
+
+
+def op_costs_ns(n_iter: int = 200_000, repeat: int = 3) -> dict[str, float]:
+    """Best-of-``repeat`` CPU ns per element of pw_vexp, a division and an FMA on this core."""
+    from pyannow_hpc import _native
+
+    f = _native.load().pw_bench_op_ns
+    f.restype, f.argtypes = ctypes.c_double, [ctypes.c_int32, ctypes.c_int64]
+    return {name: min(f(op, n_iter) for _ in range(repeat)) for op, name in enumerate(("exp", "div", "fma"))}
+
+
+def roofline_ns(model: str, costs: dict[str, float]) -> tuple[float, float]:
+    """(roofline, serial) ns per cell-step of ``model``'s kernel from its mix and ``costs``."""
+    m = MIXES[model]
+    ports = m["exp"] * costs["exp"] + (m["fp"] + m["int"]) * costs["fma"]
+    div = m["div"] * costs["div"]
+    return max(ports, div), ports + div

@@ -45,6 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "other than its default override them")
     p.add_argument("--out", "-o", default=None, metavar="PATH.npz", help="write the trained parameters here (rank 0)")
     p.add_argument("--json", action="store_true", help="print one JSON summary line (rank 0) instead of text")
+    p.add_argument("--prior", default=None, metavar="PRIOR.h5",
+                   help="PINNs: add prior-weight * (θ−θ̄)ᵀΣ⁻¹(θ−θ̄) on the physical parameters (log10 of "
+                        "gamma_per_s, omega_rad_s / rho, mu); a /prior group as `analyze` and the optimiser write")
+    p.add_argument("--prior-weight", type=float, default=1.0, metavar="λ",
+                   help="weight λ_s of the prior term (default: %(default)s)")
     add_simulation_arguments(p)
     # what "set to other than its default" means for --ledger's overrides
     p.set_defaults(_sim_defaults={k: p.get_default(k) for k in _SIM_FLAGS})
@@ -130,10 +135,16 @@ def _train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(adam_steps=args.adam_steps, lbfgs_steps=args.lbfgs_steps, learning_rate=args.lr,
                          reducer=args.reducer)
+    prior = None
+    if args.prior:
+        from ..learn.physics_prior import load_physics_prior
+        from ..parallel.comm import on_root
+
+        prior = on_root(comm, load_physics_prior, args.net, args.prior, args.prior_weight)
     job = build_job(args.net, params=params, backend=args.backend, model=args.model, integrator=args.integrator,
                     dt_ms=args.dt_ms, seed=args.seed, duration_s=args.duration_s, n_colloc=args.colloc,
                     target_path=args.target, target=target, window_start_s=window_start_s,
-                    burn_in_s=burn_in_s, comm=comm)
+                    burn_in_s=burn_in_s, prior=prior, prior_key=(args.prior, args.prior_weight), comm=comm)
     trained, hist = job.train(config, comm)
     info = summary(job, trained, hist, comm)
     if comm.Get_rank() == 0:

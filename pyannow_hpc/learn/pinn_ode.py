@@ -126,11 +126,17 @@ def local_loss_fn(problem: OdeProblem):
     return loss
 
 
-def train(problem: OdeProblem, config: TrainConfig = TrainConfig(), seed: int = 0, comm=None) -> tuple[dict, TrainHistory]:
+def train(problem: OdeProblem, config: TrainConfig = TrainConfig(), seed: int = 0, comm=None, prior=None,
+          prior_key: tuple = ()) -> tuple[dict, TrainHistory]:
+    """``prior``: an optional Bayesian prior on the physical parameters
+    (:mod:`~pyannow_hpc.learn.physics_prior`); ``prior_key`` names it for the jit cache."""
+    from .physics_prior import with_prior
+
     comm = comm or world()
     shard = problem.shard(comm.Get_rank(), comm.Get_size())
-    return fit(local_loss_fn(problem), init_params(problem, seed), shard, config, comm, record_every=50,
-               cache_key=problem.cache_key + (len(problem.t_colloc_s),))
+    loss = with_prior(local_loss_fn(problem), "ode", prior, comm.Get_size())
+    return fit(loss, init_params(problem, seed), shard, config, comm, record_every=50,
+               cache_key=problem.cache_key + (len(problem.t_colloc_s),) + tuple(prior_key))
 
 
 @functools.lru_cache(maxsize=16)

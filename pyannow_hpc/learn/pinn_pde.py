@@ -130,11 +130,17 @@ def local_loss_fn(problem: PdeProblem):
     return loss
 
 
-def train(problem: PdeProblem, config: TrainConfig = TrainConfig(), seed: int = 0, comm=None) -> tuple[dict, TrainHistory]:
+def train(problem: PdeProblem, config: TrainConfig = TrainConfig(), seed: int = 0, comm=None, prior=None,
+          prior_key: tuple = ()) -> tuple[dict, TrainHistory]:
+    """``prior``: an optional Bayesian prior on the physical parameters
+    (:mod:`~pyannow_hpc.learn.physics_prior`); ``prior_key`` names it for the jit cache."""
+    from .physics_prior import with_prior
+
     comm = comm or world()
     shard = problem.shard(comm.Get_rank(), comm.Get_size())
-    return fit(local_loss_fn(problem), init_params(problem, seed), shard, config, comm, record_every=50,
-               cache_key=problem.cache_key)
+    loss = with_prior(local_loss_fn(problem), "pde", prior, comm.Get_size())
+    return fit(loss, init_params(problem, seed), shard, config, comm, record_every=50,
+               cache_key=problem.cache_key + tuple(prior_key))
 
 
 @functools.lru_cache(maxsize=16)

@@ -55,10 +55,14 @@ def _simulate_worm(target, target_path, params, backend, model, integrator, dt_m
 
 def build_job(net: str, *, params=None, backend="native", model=DEFAULT_MODEL, integrator="exponential", dt_ms=0.5,
               seed=0, duration_s=10.0, n_colloc=200, target_path=None, target=None, window_start_s=0.0,
-              burn_in_s=0.0, comm) -> Job:
+              burn_in_s=0.0, prior=None, prior_key: tuple = (), comm) -> Job:
     """``target`` (a NoteSequence, e.g. a sweep ledger's) wins over ``target_path``;
     the worm (after ``burn_in_s`` of discarded warm-up) is compared with the
-    target window ``[window_start_s, window_start_s + duration_s)``."""
+    target window ``[window_start_s, window_start_s + duration_s)``.
+    ``prior`` (PINNs only): a Bayesian prior on the physical parameters
+    (:mod:`~pyannow_hpc.learn.physics_prior`), ``prior_key`` naming it."""
+    from .physics_prior import prior_report
+
     t_s, X, target, f_hz = on_root(comm, _simulate_worm, target, target_path, params, backend, model, integrator,
                                    dt_ms, seed, duration_s, window_start_s, burn_in_s)
     if len(target) == 0:
@@ -69,8 +73,8 @@ def build_job(net: str, *, params=None, backend="native", model=DEFAULT_MODEL, i
     if net == "ode":
         C = build_chopin_features(chopin_raw(target, n, 50.0), k=4).transform(chopin_raw(target, n, 50.0))
         prob = pinn_ode.make_problem(t_s, Z, C, n_colloc=n_colloc, drive_freq_hz=f_hz)
-        return Job(net, n_colloc, lambda cfg, comm: pinn_ode.train(prob, cfg, seed, comm),
-                   lambda p: pinn_ode.losses(p, prob, t_s, C, Z))
+        return Job(net, n_colloc, lambda cfg, comm: pinn_ode.train(prob, cfg, seed, comm, prior, prior_key),
+                   lambda p: {**pinn_ode.losses(p, prob, t_s, C, Z), **prior_report("ode", prior, p)})
     if net == "pde":
         n_x = max(2, int(round(np.sqrt(n_colloc * 2))))  # the seed's grids are wider in x than in t
         n_t = max(2, int(np.ceil(n_colloc / n_x)))
@@ -80,8 +84,8 @@ def build_job(net: str, *, params=None, backend="native", model=DEFAULT_MODEL, i
         ok = (f < n) & (target.pitch >= 24) & (target.pitch < 120)
         np.add.at(roll, (f[ok], target.pitch[ok] - 24), 1.0)
         prob = pinn_pde.make_problem(t_s, v, roll, n_x=n_x, n_t=n_t, drive_freq_hz=f_hz, seed=seed)
-        return Job(net, n_x * n_t, lambda cfg, comm: pinn_pde.train(prob, cfg, seed, comm),
-                   lambda p: pinn_pde.losses(p, prob, t_s, v, roll))
+        return Job(net, n_x * n_t, lambda cfg, comm: pinn_pde.train(prob, cfg, seed, comm, prior, prior_key),
+                   lambda p: {**pinn_pde.losses(p, prob, t_s, v, roll), **prior_report("pde", prior, p)})
     if net == "hybrid":
         Xh = hybrid_features(t_s, t_s[-1] + 1 / 50.0, Z, 50.0)
         y = onset_labels(target, n)

@@ -11,28 +11,15 @@ import pytest
 from pyannow_hpc.parallel.refine import read_refine
 from pyannow_hpc.store.ledger import DONE, read_ledger
 
-SWEEP = """
-backend = "{backend}"
-model = "boyle2008"
-target = "default"
-{extra}
-[sampler]
-method = "sobol"
-n_samples = {n}
-seed = 0
-[params]
-g_ca_boyle = {{ range = [0.35, 1.4], scale = "log" }}
-{more}
-[simulation]
-duration_s = 0.05  # one network template for the whole test session
-dt_ms = {dt}
-onset_method = "threshold"
-[scheduler]
-task_timeout_s = 600.0
-[output]
-ledger = "{ledger}"
-report = false
-"""
+def _sweep(backend: str, n: int, more=None) -> str:
+    """A boyle2008 sweep over g_ca_boyle (plus ``more``), 50 ms tasks: one network template for the session."""
+    from sweep_config import sweep_toml
+
+    params = {"g_ca_boyle": {"range": [0.35, 1.4], "scale": "log"}, **(more or {})}
+    return sweep_toml(f"{'c' if backend == 'container' else 's'}.h5", backend=backend, model="boyle2008",
+                      target="default", n_samples=n, params=params,
+                      simulation={"duration_s": 0.05, "dt_ms": 0.05, "onset_method": "threshold"},
+                      scheduler={"task_timeout_s": 600.0}, output={"report": False})
 
 
 @pytest.fixture
@@ -55,7 +42,7 @@ def _runs(log):
 
 @pytest.mark.slow  # three isolated tasks, each a child process: ~20 s on a quiet 2-core machine
 def test_container_sweep_varying_g_ca_boyle(tmp_path, env, fake_runtime):
-    (tmp_path / "c.toml").write_text(SWEEP.format(backend="container", n=3, dt=0.05, ledger="c.h5", extra="", more=""))
+    (tmp_path / "c.toml").write_text(_sweep("container", 3))
     _cli(["sweep", "c.toml", "--no-progress"], tmp_path, env)
     led = read_ledger(tmp_path / "c.h5")
     assert list(led.status) == [DONE] * 3
@@ -72,8 +59,7 @@ def test_container_sweep_varying_g_ca_boyle(tmp_path, env, fake_runtime):
 
 
 def test_container_sweep_refuses_unmapped_parameters(tmp_path, env, fake_runtime):
-    more = "drive_freq_hz = { range = [1.0, 2.0] }"
-    (tmp_path / "c.toml").write_text(SWEEP.format(backend="container", n=2, dt=0.05, ledger="c.h5", extra="", more=more))
+    (tmp_path / "c.toml").write_text(_sweep("container", 2, {"drive_freq_hz": {"range": [1.0, 2.0]}}))
     p = _cli(["sweep", "c.toml", "--no-progress"], tmp_path, env, ok=False)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and p.stderr.startswith("pyannow-hpc: error:")
     assert "cannot apply drive_freq_hz" in p.stderr and "maps only g_ca_boyle" in p.stderr
@@ -82,7 +68,7 @@ def test_container_sweep_refuses_unmapped_parameters(tmp_path, env, fake_runtime
 
 @pytest.mark.slow
 def test_container_refine_of_a_native_sweep(tmp_path, env, fake_runtime):
-    (tmp_path / "s.toml").write_text(SWEEP.format(backend="native", n=4, dt=0.05, ledger="s.h5", extra="", more=""))
+    (tmp_path / "s.toml").write_text(_sweep("native", 4))
     _cli(["sweep", "s.toml", "--no-progress"], tmp_path, env)
     p = _cli(["refine", "s.h5", "--top", "2", "--by", "onset_loss", "--backend", "container"], tmp_path, env)
     assert "refine: 2 of 2 ok" in p.stderr + p.stdout

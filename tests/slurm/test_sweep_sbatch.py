@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sweep_config import sweep_toml  # tests/ is on sys.path (root conftest.py)
 
 from pyannow_hpc.store.ledger import read_ledger
 
@@ -15,22 +16,11 @@ pytestmark = pytest.mark.slurm
 
 SLURM_DIR = Path(__file__).resolve().parents[2] / "scripts" / "slurm"
 N_TASKS = 8
-TINY = f"""# a few short tasks: the point is the plumbing, not the worm
-backend = "native"
-model = "pyannow"
-target = "default"
-[sampler]
-method = "sobol"
-n_samples = {N_TASKS}
-seed = 3
-[params]
-g_egl19 = {{ range = [1.0, 25.0], scale = "log" }}
-tau_ca_ms = {{ range = [2.0, 60.0], scale = "log" }}
-[simulation]
-duration_s = 1.0
-[output]
-ledger = "out/tiny.h5"
-"""
+# a few short tasks: the point is the plumbing, not the worm
+TINY = sweep_toml("out/tiny.h5", model="pyannow", target="default", n_samples=N_TASKS, seed=3,
+                  params={"g_egl19": {"range": [1.0, 25.0], "scale": "log"},
+                          "tau_ca_ms": {"range": [2.0, 60.0], "scale": "log"}},
+                  simulation={"duration_s": 1.0})
 
 
 @pytest.fixture(scope="module")

@@ -19,36 +19,12 @@ from pyannow_hpc.optimize.objective import Problem
 from pyannow_hpc.optimize.prior import load_prior, write_prior
 from pyannow_hpc.optimize.runner import load_target, run
 from pyannow_hpc.parallel.comm import SerialComm, world
+from test_optimize_mpi import CFG as MPI_CFG  # tests/mpi is on sys.path (no __init__.py)
 
 pytestmark = pytest.mark.mpi
 
-CFG = """
-method = "{method}"
-backend = "{backend}"
-model = "boyle2008"
-[params]
-g_ca_boyle = {{ range = [0.3, 1.5], scale = "log" }}
-time_offset_s = {{ range = [-0.25, 0.25] }}
-[simulation]
-duration_s = 1.0
-burn_in_s = 0.1
-n_windows = {n_windows}
-[loss]
-prior = "{prior}"
-prior_weight = 5.0
-[budget]
-max_iterations = 3
-[gradient]
-optimizer = "adam"
-learning_rate = 0.03
-[cmaes]
-popsize = 4
-[evaluate]
-n_shifts = 20
-metrics_every = 100
-[output]
-ledger = "{ledger}"
-"""
+#: the 2-rank optimiser test's config with the prior added
+CFG = MPI_CFG.replace("[budget]", '[loss]\nprior = "{prior}"\nprior_weight = 5.0\n[budget]')
 
 
 def _run_both(method, backend, n_windows):
@@ -58,7 +34,7 @@ def _run_both(method, backend, n_windows):
         write_prior(d / "prior.h5", ["g_ca_boyle", "time_offset_s"], [0.05, 0.1], [[0.01, 0.002], [0.002, 0.004]])
     comm.Barrier()
     cfg = loads_config(CFG.format(method=method, backend=backend, n_windows=n_windows, ledger=d / "mpi.h5",
-                                  prior=d / "prior.h5"))
+                                  n_starts=1, normalize="false", prior=d / "prior.h5"))
     led = run(cfg, comm=comm, progress=False)
     out = None
     if comm.Get_rank() == 0:

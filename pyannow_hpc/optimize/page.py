@@ -149,3 +149,34 @@ def render_page(cfg, pb, led, best: dict, rows: list[dict], verdict: str, prior_
              f"time offset {OFFSET_NAME} is learnt with the channels.")
     return write_page(out, title=title, intro=intro, rows=rows, verdict=verdict, tracks=tracks, figures=figures,
                       prior_html=prior_block(prior_rep, prior_names), best_line=best_line, config_text=config_text)
+
+
+def is_optimize_ledger(path) -> bool:
+    """True for an optimiser ledger (its root ``format`` attribute), so ``pyannow-hpc report`` can route it here."""
+    import h5py
+
+    from .ledger import FORMAT
+
+    try:
+        with h5py.File(path, "r") as f:
+            return f.attrs.get("format") == FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+def report_ledger(path, out_dir=None) -> str:
+    """Re-render an optimiser ledger's table and page from the config it recorded (``pyannow-hpc report OPT.h5``).
+
+    The config's own relative paths (target, prior, held-out) are read from the current directory, as in the run.
+    """
+    import dataclasses
+
+    from . import ledger as LG
+    from .config import loads_config
+    from .report import finish
+
+    led = LG.read(path)
+    cfg = loads_config(str(led.attrs.get("config_text", "")), source=str(led.attrs.get("config_source", path)))
+    cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, ledger=str(path),
+                                                              report_dir=str(out_dir) if out_dir else ""))
+    return finish(cfg, led)

@@ -47,3 +47,15 @@ def test_page_without_prior_says_so(make_cfg, tmp_path):
     finish(cfg, run(cfg, comm=SerialComm(), progress=False))
     page = (tmp_path / "nelder-mead_report" / "index.html").read_text()
     assert "No prior was used" in page and "landscape_1d.png" not in page
+
+
+def test_report_command_renders_an_optimiser_ledger(make_cfg, tmp_path, capsys):
+    from pyannow_hpc.cli import main
+
+    cfg = make_cfg(method="cmaes", iters=1)
+    led = run(cfg, comm=SerialComm(), progress=False)  # no table, no page yet
+    out = tmp_path / "rendered"
+    assert main(["report", str(led.path), "--out", str(out)]) == 0
+    assert f"report: {out / 'index.html'}" in capsys.readouterr().out
+    page = (out / "index.html").read_text()
+    assert "train (in-sample)" in page and (out / "worm_after.wav").stat().st_size > 0

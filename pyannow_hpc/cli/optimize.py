@@ -10,7 +10,10 @@ Methods: gradient (JAX, Adam then L-BFGS), cmaes (pycma, IPOP), nelder-mead
 every iteration's optimiser state go to one HDF5 ledger, flushed atomically;
 running the same command again resumes it. The run ends with a table of
 before/after scores on the training window and on unseen time, every F1
-beside its shift null, written as Markdown and CSV next to the ledger.
+beside its shift null, written as Markdown and CSV next to the ledger, and an
+HTML page (<ledger>_report/index.html: loss curve, parameter trajectories,
+before/after piano rolls and WAVs, the table, ablation, landscapes, and the
+prior's Mahalanobis verdict when a prior is used).
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ def add_arguments(p) -> None:
     p.add_argument("--force", action="store_true", help="start over a ledger written by a different config")
     p.add_argument("--dry-run", action="store_true", help="validate the config and print the plan; run nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--no-table", action="store_true", help="skip the before/after table and landscape plots")
+    p.add_argument("--no-table", action="store_true", help="skip the before/after table, landscape plots and HTML page")
 
 
 def _config(comm, args):

@@ -27,11 +27,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from ..optimize.page import is_optimize_ledger, report_ledger
     from ..report.render import default_out_dir, render
     from ..store.atomic import check_output_dir
 
     # the report folder is ours to fill: not a symlink, a file or a device
     check_output_dir(args.out if args.out is not None else default_out_dir(args.ledger))
+    if is_optimize_ledger(args.ledger):  # an optimiser ledger: its table and page (optimize/page.py)
+        print(report_ledger(args.ledger, args.out))
+        return 0
     index = render(args.ledger, args.out, top_k=args.top, progress=not args.no_progress, rank_by=args.rank_by)
     print(f"report: {index}")
     return 0

@@ -49,7 +49,7 @@ class Prior:
 
         m2 = float(self.mahalanobis2(np.asarray(coords, float)))
         q = float(chi2.ppf(REGION, len(self.names)))
-        return {"prior_mahalanobis": float(np.sqrt(m2)), "prior_chi2_95": q, "prior_inside_95": bool(m2 <= q)}
+        return {"prior_mahalanobis": float(np.sqrt(m2)), "prior_chi2_95": q, "prior_dof": len(self.names), "prior_inside_95": bool(m2 <= q)}
 
 
 def write_prior(path, names, mean, cov) -> Path:

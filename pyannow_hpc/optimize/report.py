@@ -41,10 +41,12 @@ def finish(cfg: OptimizeConfig, led, table: bool = True) -> str:
     pb = problem_for(cfg, load_target(cfg.target))
     lines = [f"{cfg.method}: {len(led.evals)} evaluations over {led.n_iterations} iterations; best loss {best['loss']:.4f}",
              "best point: " + ", ".join(f"{k} = {v:.4g}" for k, v in zip(pb.space.labels, best["values"]))]
+    rep, prior_names = None, ()
     if cfg.loss.prior and cfg.loss.prior_weight:
         from .prior import load_prior
 
-        rep = load_prior(cfg.loss.prior, pb.space.labels, cfg.loss.prior_weight).report(pb.space.search_coords(best["values"]))
+        prior = load_prior(cfg.loss.prior, pb.space.labels, cfg.loss.prior_weight)
+        rep, prior_names = prior.report(pb.space.search_coords(best["values"])), prior.names
         led.result["prior"] = json.dumps(rep)
         lines.append(f"prior: optimum at Mahalanobis distance {rep['prior_mahalanobis']:.2f} from theta_bar; "
                      f"{'inside' if rep['prior_inside_95'] else 'outside'} the 95% region")
@@ -61,6 +63,9 @@ def finish(cfg: OptimizeConfig, led, table: bool = True) -> str:
             from .landscape import landscape
 
             landscape(pb, best["u"], cfg.evaluate.landscape_points, cfg.evaluate.landscape_pairs, out)
-        lines += ["", md, f"table, plots: {out}/"]
+        from .page import render_page
+
+        page = render_page(cfg, pb, led, best, rows, R.verdict(rows), rep, prior_names, out)
+        lines += ["", md, f"table, plots: {out}/", f"report: {page}"]
     led.flush()
     return "\n".join(lines)

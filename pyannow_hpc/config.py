@@ -383,21 +383,34 @@ def _check_sizes(cfg: SweepConfig, where: str) -> None:
 
 
 
-def loads_config(text: str, *, source: str = "<string>") -> SweepConfig:
+def loads_toml(text: str, parse, *, source: str):
+    """``parse(data, source=..., text=...)`` of TOML ``text``; bad TOML is one ConfigError.
+
+    Shared by every config kind (sweep here, optimize/config.py): each brings
+    its own ``parse_config``, the reading and the error lines are the same.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return parse_config(data, source=source, text=text)
+    return parse(data, source=source, text=text)
 
 
-def load_config(path: str | Path) -> SweepConfig:
-    """Read and validate a sweep TOML file."""
+def read_config_text(path: str | Path) -> str:
+    """A config file's text; a missing or unreadable file is one ConfigError."""
     p = Path(path)
     try:
-        text = p.read_text()
+        return p.read_text()
     except FileNotFoundError:
         raise ConfigError(f"config file {p} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {p}: {exc}") from None
-    return loads_config(text, source=str(p))
+
+
+def loads_config(text: str, *, source: str = "<string>") -> SweepConfig:
+    return loads_toml(text, parse_config, source=source)
+
+
+def load_config(path: str | Path) -> SweepConfig:
+    """Read and validate a sweep TOML file."""
+    return loads_config(read_config_text(path), source=str(Path(path)))

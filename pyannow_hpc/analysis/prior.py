@@ -14,15 +14,15 @@ Format (read by the optimiser's Mahalanobis penalty, SCIENCE.md section 3)::
             criterion, sources, created_utc   how and from what it was made
 
 It is written to its own file (``prior.h5``) and into each analysed ledger. A
-ledger is never modified in place: a copy gets the group and replaces the
-ledger atomically (:func:`pyannow_hpc.store.atomic.atomic_path`), so a kill
-leaves the old ledger or the new one. A sweep that later rewrites its ledger
-from memory (resume) drops the group; re-run ``analyze`` after it.
+ledger is never modified in place: under the ledger lock, a copy built in
+memory gets the group and replaces the ledger atomically
+(:func:`pyannow_hpc.store.groups.write_group`), so a kill leaves the old
+ledger or the new one and a sweep writing at the same moment is refused. A
+sweep that later rewrites its ledger (resume) carries the group over.
 """
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +55,13 @@ def write_group(f, prior: Prior) -> None:
 
     if GROUP in f:
         del f[GROUP]
-    g = f.create_group(GROUP)
+    _fill(f.create_group(GROUP), prior)
+
+
+def _fill(g, prior: Prior) -> None:
+    """Write ``prior`` into the empty group ``g``."""
+    import h5py
+
     g.create_dataset("mean", data=np.asarray(prior.mean, dtype=np.float64))
     g.create_dataset("cov", data=np.asarray(prior.cov, dtype=np.float64).reshape(len(prior.names), len(prior.names)))
     g.attrs["names"] = np.array(prior.names, dtype=h5py.string_dtype())
@@ -73,29 +79,25 @@ def write_file(path: str | os.PathLike, prior: Prior) -> Path:
     """A new HDF5 file holding only ``/prior`` (atomic)."""
     import h5py
 
-    from ..store.atomic import atomic_path
+    from ..store.atomic import atomic_bytes
 
-    with atomic_path(path, suffix=".h5") as tmp:
-        with h5py.File(tmp, "w") as f:
+    with atomic_bytes(path, suffix=".h5", what="prior") as buf:  # in memory: a full disk is one line
+        with h5py.File(buf, "w") as f:
             write_group(f, prior)
     return Path(path)
 
 
 def add_to_ledger(ledger: str | os.PathLike, prior: Prior) -> Path:
-    """Put ``/prior`` into ``ledger``: copy, add the group, fsync, os.replace."""
-    import h5py
-
-    from ..store.atomic import atomic_path
+    """Put ``/prior`` into ``ledger``: under the ledger lock, built in memory,
+    replaced atomically (:func:`pyannow_hpc.store.groups.write_group`)."""
+    from ..store.groups import write_group as replace_group  # (this module's write_group takes an open file)
 
     p = Path(ledger)
     if not os.access(p, os.W_OK) or not os.access(p.parent, os.W_OK):
         raise OutputError(f"cannot write the prior into {p}: the ledger or its folder is read-only "
                           "(use --no-ledger-prior to write only the output's prior.h5)")
-    with atomic_path(p, suffix=".h5") as tmp:
-        shutil.copyfile(p, tmp)
-        with h5py.File(tmp, "a") as f:
-            write_group(f, prior)
-    return p
+    return replace_group(p, GROUP, lambda g: _fill(g, prior))
+
 
 
 def _str(v) -> str:

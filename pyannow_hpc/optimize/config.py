@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import ONSET_METHODS, _param_ranges, _section, _typed, _unknown, tomllib
+from ..config import ONSET_METHODS, _param_ranges, _section, _typed, _unknown, loads_toml, read_config_text
 from ..errors import ConfigError, ParameterError
 from ..worm import DEFAULT_MODEL, INTEGRATORS, default_onset_method
 
@@ -281,19 +281,8 @@ def onset_method(cfg: OptimizeConfig) -> str:
 
 
 def loads_config(text: str, *, source: str = "<string>") -> OptimizeConfig:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return parse_config(data, source=source, text=text)
+    return loads_toml(text, parse_config, source=source)
 
 
 def load_config(path: str | Path) -> OptimizeConfig:
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"config file {p} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from None
-    return loads_config(text, source=str(p))
+    return loads_config(read_config_text(path), source=str(Path(path)))

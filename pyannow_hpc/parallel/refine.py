@@ -104,6 +104,7 @@ def plan_refine(opts: RefineOptions) -> RefinePlan:
     """Rank 0: check the options, read the ledger, pick and rebuild the best tasks."""
     from ..errors import ConfigError
     from ..store.ledger import read_ledger
+    from ..store.lock import check_unlocked
 
     if opts.top < 1:
         raise ConfigError(f"--top must be >= 1, got {opts.top}")
@@ -112,6 +113,7 @@ def plan_refine(opts: RefineOptions) -> RefinePlan:
         if not (math.isfinite(v) and v > 0):
             raise ConfigError(f"--{name.replace('_', '-')} must be a finite number > 0, got {v}")
     led = read_ledger(opts.ledger)
+    check_unlocked(opts.ledger)  # a sweep writing it now: say so before hours of simulation, not after
     if led.target is None:
         raise ConfigError(f"{opts.ledger} stores no target score (/target): re-run the sweep")
     settings = led.settings()
@@ -129,15 +131,20 @@ def write_refine(path, attrs: Mapping[str, object], outcomes: Sequence[Outcome])
     """Merge ``outcomes`` into the ledger's ``/refine`` (by task id), atomically.
 
     The ledger is read again here, not kept from the plan: a long refine must
-    not write back a ledger that changed while it ran.
+    not write back a ledger that changed while it ran. Read and write happen
+    under the ledger lock, so a sweep or another refine writing at the same
+    moment is a one-line LockError rather than a lost write; the write is the
+    ledger's own (in memory, atomic, full-disk safe).
     """
     from ..store.ledger import read_ledger, write_ledger
+    from ..store.lock import ledger_lock
 
-    led = read_ledger(path)
-    led.refine_attrs.update(attrs)
-    for out in outcomes:
-        led.record_refine(out.task_id, out.status, out.metrics, out.error, out.wall_s, out.onsets_s, out.pitches)
-    write_ledger(path, led)
+    with ledger_lock(path):
+        led = read_ledger(path)
+        led.refine_attrs.update(attrs)
+        for out in outcomes:
+            led.record_refine(out.task_id, out.status, out.metrics, out.error, out.wall_s, out.onsets_s, out.pitches)
+        write_ledger(path, led)
 
 
 def read_refine(path) -> dict[int, dict]:

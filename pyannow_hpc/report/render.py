@@ -37,6 +37,7 @@ from ..errors import ConfigError, PyannowError
 from ..music.metrics import metric_label
 from ..music.notes import NoteSequence
 from ..store.atomic import prepare_dir, write_text
+from ..store.tasks import TaskStatus
 from . import html as html_page
 from . import plots, tables
 
@@ -174,7 +175,7 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     piece = _with_beat(data.target, data.attrs)
     target = piece.window(start_s, start_s + duration_s) if piece is not None else None
     tol_s = float(_attr(data.attrs, "tol_s", default=TOL_S))
-    done_rows = np.flatnonzero(status == 1)
+    done_rows = np.flatnonzero(status == TaskStatus.DONE)
     if "shift_z" not in metrics and target is not None and n_notes is not None:  # a ledger from before the nulls
         for r, sc in _null_scores(done_rows, data, metrics, target, duration_s, tol_s).items():
             for key in ("shift_z", "shift_excess"):
@@ -204,7 +205,7 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
     # z over the points that can be ranked: a silent worm's z (0) says nothing
     z_rankable = np.full(n, np.nan)
     if "shift_z" in metrics:
-        ok = (status == 1) & (n_notes >= min_notes) if n_notes is not None else status == 1
+        ok = (status == TaskStatus.DONE) & (n_notes >= min_notes) if n_notes is not None else status == TaskStatus.DONE
         z_rankable[ok] = metrics["shift_z"][ok]
     z_rankable = z_rankable[np.isfinite(z_rankable)]
     summary_tbl = tables.summary_rows(status, metrics, tol_s, z_values=z_rankable,
@@ -260,9 +261,9 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
         step(f"audio task {tid}")
 
     # plots over done tasks (failed and pending ones have NaN metrics)
-    done = np.flatnonzero(status == 1)
+    done = np.flatnonzero(status == TaskStatus.DONE)
     plots.loss_histogram(
-        plot_dir / "loss_hist.png", metrics["onset_loss"][done], metrics["onset_loss"][best], int((status == 2).sum())
+        plot_dir / "loss_hist.png", metrics["onset_loss"][done], metrics["onset_loss"][best], int((status == TaskStatus.FAILED).sum())
     )
     from ..music.nulls import expected_max_z
 
@@ -305,7 +306,7 @@ def render_data(data, out: Path, *, top_k: int = 5, progress: bool = True, rank_
         prov["ignored by C302 (no counterpart)"] = ", ".join(ignored)
     if source:
         prov = {"ledger": source, **prov}
-    counts = f"{int((status == 1).sum())} of {n} tasks done, {int((status == 2).sum())} failed, {int((status == 0).sum())} pending"
+    counts = f"{int((status == TaskStatus.DONE).sum())} of {n} tasks done, {int((status == TaskStatus.FAILED).sum())} failed, {int((status == TaskStatus.PENDING).sum())} pending"
     page = html_page.page(
         title=f"pyannow_hpc sweep report: {source or 'ledger'}",
         intro=f"{counts}; scored window {start_s:g}–{start_s + duration_s:g} s of {attrs.get('target_name', 'the target')}.{refined}",

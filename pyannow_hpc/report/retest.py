@@ -13,14 +13,13 @@ K points, with the same pipeline and nulls (:func:`pyannow_hpc.pipeline.evaluate
 - **other targets**: the first window of each named score.
 
 Rows are stored in the ledger's ``/retest`` group (one row per point and
-condition; the file is copied, appended and renamed over the ledger, so a
-crash leaves the old ledger).  A resumed sweep rewrites the ledger without it:
-retest after the sweep is done.
+condition; under the ledger lock a copy is built in memory and renamed over
+the ledger, so a crash leaves the old ledger and a running sweep makes it a
+one-line lock error).  A resumed sweep carries the group over (store/groups.py).
 """
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -124,28 +123,24 @@ _INT_COLS = ("rank", "task", "seed")
 
 
 def write_retest(ledger_path, rows: Sequence[dict], attrs: dict | None = None) -> Path:
-    """Replace the ledger's ``/retest`` group with ``rows`` (copy, append, fsync, rename)."""
+    """Replace the ledger's ``/retest`` group with ``rows``: under the ledger lock,
+    built in memory, replaced atomically (:func:`pyannow_hpc.store.groups.write_group`)."""
     import h5py
 
-    from ..store.atomic import atomic_path
+    from ..store.groups import write_group
     from ..store.provenance import utc_now
 
-    path = Path(ledger_path)
-    with atomic_path(path, suffix=".h5") as tmp:
-        shutil.copyfile(path, tmp)
-        with h5py.File(tmp, "a") as f:
-            if "retest" in f:
-                del f["retest"]
-            g = f.create_group("retest")
-            for key in rows[0]:
-                col = [row[key] for row in rows]
-                if key in _STR_COLS:
-                    g.create_dataset(key, data=np.array(col, dtype=h5py.string_dtype()))
-                else:
-                    g.create_dataset(key, data=np.asarray(col, dtype=np.int64 if key in _INT_COLS else np.float64))
-            for k, v in {**(attrs or {}), "created_utc": utc_now()}.items():
-                g.attrs[k] = v
-    return path
+    def fill(g) -> None:
+        for key in rows[0]:
+            col = [row[key] for row in rows]
+            if key in _STR_COLS:
+                g.create_dataset(key, data=np.array(col, dtype=h5py.string_dtype()))
+            else:
+                g.create_dataset(key, data=np.asarray(col, dtype=np.int64 if key in _INT_COLS else np.float64))
+        for k, v in {**(attrs or {}), "created_utc": utc_now()}.items():
+            g.attrs[k] = v
+
+    return write_group(Path(ledger_path), "retest", fill)
 
 
 def read_retest_long(ledger_path) -> list[dict]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..music.alignment import MIN_NOTES, null_columns
 from ..music.metrics import KEYS, TOL_S, metric_label
+from ..store.tasks import TaskStatus
 
 #: ranking keys: metric -> True when larger is better.  "shift_excess" (the
 #: default), "f1" and "shift_z" are music.alignment.rank_score's (below a
@@ -54,7 +55,7 @@ def rank_tasks(metrics: dict[str, np.ndarray], status: np.ndarray, rank_by: str,
     "f1"/"shift_z", tasks with fewer than ``min_notes`` notes rank after all others.
     """
     score = rank_values(metrics, rank_by, n_notes, min_notes)
-    ok = np.flatnonzero((np.asarray(status) == 1) & ~np.isnan(score))
+    ok = np.flatnonzero((np.asarray(status) == TaskStatus.DONE) & ~np.isnan(score))
     key = -score[ok] if RANK_KEYS[rank_by] else score[ok]
     order = np.lexsort((ok, key))  # last key is the primary one
     return ok[order][: max(int(top_k), 0)]
@@ -100,12 +101,12 @@ def summary_rows(status: np.ndarray, metrics: dict[str, np.ndarray], tol_s: floa
     """Sweep-level counts, the best and mean of each score over done tasks, and
     the distribution of ``z_values`` (default: every done task's shift z)."""
     status = np.asarray(status)
-    done = status == 1
+    done = status == TaskStatus.DONE
     rows: list[dict] = [
         {"quantity": "tasks", "value": int(status.size)},
         {"quantity": "done", "value": int(done.sum())},
-        {"quantity": "failed", "value": int((status == 2).sum())},
-        {"quantity": "pending", "value": int((status == 0).sum())},
+        {"quantity": "failed", "value": int((status == TaskStatus.FAILED).sum())},
+        {"quantity": "pending", "value": int((status == TaskStatus.PENDING).sum())},
     ]
     for key, larger_better in RANK_KEYS.items():
         if key not in metrics or key in _GATED:
@@ -145,7 +146,7 @@ def failure_rows(status: np.ndarray, errors: Sequence[str], task_ids: np.ndarray
     """Failed tasks grouped by error message, most common first: what broke,
     how often, and which task ids to rerun or inspect."""
     groups: dict[str, list[int]] = {}
-    for r in np.flatnonzero(np.asarray(status) == 2):
+    for r in np.flatnonzero(np.asarray(status) == TaskStatus.FAILED):
         msg = (errors[r] or "(no message)").strip().splitlines()[0][:200]
         groups.setdefault(msg, []).append(int(task_ids[r]))
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))[:limit]

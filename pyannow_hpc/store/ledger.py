@@ -23,7 +23,8 @@ The root attrs also hold the run settings every task shares
 onset_method, window_start_s) and ``fixed_params``; with a row's params and
 seed they are the whole recipe of that task (:meth:`LedgerData.task`,
 :meth:`LedgerData.settings`). ``/refine`` lives in :class:`LedgerData` too,
-so every rewrite (a resumed sweep's flushes) keeps it.
+so every rewrite (a resumed sweep's flushes) keeps it; groups other commands
+add (``/retest``, ``/prior``) are carried over verbatim (:mod:`.groups`).
 
 Crash safety is by construction, not by luck: rank 0 keeps the ledger in
 memory and every flush writes a complete new file beside the old one, fsyncs
@@ -47,6 +48,7 @@ from ..errors import LedgerError  # noqa: F401  (re-exported: store.ledger.Ledge
 from ..music.metrics import KEYS as METRIC_KEYS  # the evaluate() keys; extra keys are kept too
 from ..music.notes import NoteSequence
 from .atomic import atomic_bytes, own_temps
+from .groups import restore as restore_groups, snapshot as snapshot_groups
 from .result import read_notes, write_notes
 from .tasks import RunSettings, Task, TaskStatus
 
@@ -74,6 +76,9 @@ class LedgerData:
     #: (status, error, wall_s, metric keys, onsets_s, pitches)
     refine_attrs: dict = field(default_factory=dict)
     refine: dict[int, dict] = field(default_factory=dict)
+    #: the groups other commands added (``/retest``, ``/prior``, ...) as an
+    #: in-memory HDF5 image, written back unchanged (:mod:`.groups`)
+    carried: bytes | None = None
 
     def __post_init__(self) -> None:
         if self.task_ids is None:
@@ -231,6 +236,7 @@ def _write_h5(path: Path, led: LedgerData) -> None:
             write_notes(f.create_group("target"), led.target)
         if led.refine or led.refine_attrs:
             _write_refine(f.create_group("refine"), led)
+        restore_groups(f, led.carried)
 
 
 def _write_refine(g, led: LedgerData) -> None:
@@ -317,6 +323,7 @@ def read_ledger(path: str | os.PathLike) -> LedgerData:
                 task_ids=t["task_id"][()],
                 refine_attrs=refine_attrs,
                 refine=refine,
+                carried=snapshot_groups(f),
             )
     except LedgerError:
         raise

@@ -1,6 +1,16 @@
-"""Merge shard ledgers (array jobs, ``--shard i/n``) into one ledger."""
+"""Merge shard ledgers (array jobs, ``--shard i/n``) into one ledger.
+
+``/refine`` is carried: its records are keyed by task id and shards hold
+disjoint tasks, so the union is the merged sweep's refine (shards refined
+with different settings are refused). Groups other commands add
+(``/retest``, ``/prior``, :mod:`.groups`) are not: each describes its own
+shard's best points or musical cluster, not the merged sweep, so the merged
+ledger goes without them and the summary says so (re-run ``retest`` /
+``analyze`` on it). The shard files themselves are never modified.
+"""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Sequence
@@ -57,6 +67,7 @@ def merge_data(parts: Sequence[L.LedgerData], names: Sequence[str]) -> L.LedgerD
         start_utc=min(str(p.attrs.get("start_utc", "")) for p in parts),
         end_utc=max(ends) if complete and all(ends) else "",
     )
+    refine_attrs, refine = _merge_refine(parts, names)
     return L.LedgerData(
         param_names=first.param_names,
         params=np.concatenate([p.params for p in parts])[order],
@@ -69,7 +80,34 @@ def merge_data(parts: Sequence[L.LedgerData], names: Sequence[str]) -> L.LedgerD
         attrs=attrs,
         target=first.target,
         task_ids=ids[order],
+        refine_attrs=refine_attrs,
+        refine=refine,
     )
+
+
+def _merge_refine(parts: Sequence[L.LedgerData], names: Sequence[str]) -> tuple[dict, dict[int, dict]]:
+    """The union of the shards' ``/refine``; LedgerError if they were refined differently."""
+    with_refine = [(p, n) for p, n in zip(parts, names) if p.refine or p.refine_attrs]
+    if not with_refine:
+        return {}, {}
+    attrs = with_refine[0][0].refine_attrs
+    for part, name in with_refine[1:]:
+        if part.refine_attrs != attrs:
+            raise L.LedgerError(f"{name} was refined with other settings than {with_refine[0][1]} "
+                                f"({part.refine_attrs} != {attrs}); refine the merged ledger instead")
+    return dict(attrs), {tid: rec for part, _ in with_refine for tid, rec in part.refine.items()}
+
+
+def _dropped_groups(parts: Sequence[L.LedgerData], names: Sequence[str]) -> str:
+    """'; not carried: /retest of a.h5 ...' for the per-shard groups a merge leaves out."""
+    import h5py
+
+    dropped = []
+    for part, name in zip(parts, names):
+        if part.carried:
+            with h5py.File(io.BytesIO(part.carried), "r") as f:
+                dropped += [f"/{g} of {name}" for g in f]
+    return f"; not carried (per shard, re-run on the merged ledger): {', '.join(dropped)}" if dropped else ""
 
 
 def merge_ledgers(out: str | Path, inputs: Sequence[str | Path]) -> str:
@@ -80,4 +118,5 @@ def merge_ledgers(out: str | Path, inputs: Sequence[str | Path]) -> str:
     c = merged.counts()
     total = _int_attr(merged, "n_tasks_total", len(merged), str(out))
     return (f"merged {len(parts)} ledgers -> {out}: {len(merged)} of {total} tasks "
-            f"({c['done']} done, {c['failed']} failed, {c['pending']} pending)")
+            f"({c['done']} done, {c['failed']} failed, {c['pending']} pending)"
+            + _dropped_groups(parts, [str(p) for p in inputs]))

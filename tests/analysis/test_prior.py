@@ -51,7 +51,7 @@ def test_analyze_writes_the_musical_cluster_as_the_prior_to_file_and_ledger(anal
         np.testing.assert_array_equal(f["prior/mean"][()], mean)
     # the ledger's own results are untouched and it still reads
     assert diff_results(before, read_ledger(path)) == []
-    assert not [p for p in os.listdir(path.parent) if p.startswith(".")]  # no temp left behind
+    assert not [p for p in os.listdir(path.parent) if p.startswith(".") and not p.endswith(".lock")]  # no temp left
     # the musical cluster of a score linear in a and -log10(b): high a, low b
     assert mean[0] > des.X[:, 0].mean() and mean[1] < des.X[:, 1].mean()
 
@@ -74,12 +74,44 @@ def test_a_failed_write_leaves_the_ledger_whole(linear_ledger, monkeypatch):
     raw = path.read_bytes()
     p = prior.Prior(("a",), ("linear",), np.zeros(1), np.eye(1), "f1_mireval", "", 3)
 
-    def boom(f, pr):
-        f.create_group("prior")  # half a group, then the writer dies
+    def boom(g, pr):
+        g.create_dataset("mean", data=np.zeros(1))  # half a group, then the writer dies
         raise RuntimeError("killed mid-write")
 
-    monkeypatch.setattr(prior, "write_group", boom)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(prior, "_fill", boom)
+    with pytest.raises(OutputError, match="killed mid-write"):  # one line, not a traceback
         prior.add_to_ledger(path, p)
     assert path.read_bytes() == raw
-    assert not [q for q in os.listdir(path.parent) if q.startswith(".")]
+    assert not [q for q in os.listdir(path.parent) if q.startswith(".") and not q.endswith(".lock")]
+
+
+def _small_prior() -> "prior.Prior":
+    return prior.Prior(("drive_g_syn",), ("linear",), np.array([0.1]), np.eye(1) * 1e-4, "shift_z", "z", 2,
+                       sources=("s.h5",))
+
+
+def test_the_prior_survives_a_resumed_sweep(tiny_sweep, make_pending, capsys):
+    """The sweep rewrites the whole ledger on every flush; /prior rides along."""
+    from pyannow_hpc.cli import main
+
+    path, toml = tiny_sweep
+    prior.add_to_ledger(path, _small_prior())
+    make_pending(path, [1, 3])
+    assert main(["sweep", str(toml), "--no-progress"]) == 0  # resumes: runs 2 tasks, flushes the ledger
+    capsys.readouterr()
+    assert read_ledger(path).counts()["pending"] == 0
+    got = prior.read(path)
+    assert got.names == ("drive_g_syn",) and got.score == "shift_z" and got.n_members == 2
+    np.testing.assert_array_equal(got.cov, np.eye(1) * 1e-4)
+
+
+def test_the_prior_is_refused_while_a_sweep_holds_the_ledger(linear_ledger):
+    from pyannow_hpc.errors import LockError
+    from pyannow_hpc.store.lock import ledger_lock
+
+    path, _ = linear_ledger
+    raw = path.read_bytes()
+    with ledger_lock(path):  # this process stands in for a running sweep
+        with pytest.raises(LockError, match="being written"):
+            prior.add_to_ledger(path, _small_prior())
+    assert path.read_bytes() == raw

@@ -62,7 +62,30 @@ def test_write_refine_merges_by_task_id_and_keeps_the_ledger(tmp_path):
     assert len(read_ledger(path)) == 2  # the sweep's part untouched
     with h5py.File(path) as f:
         assert f["refine"].attrs["backend"] == "c302"
-    assert [p.name for p in tmp_path.iterdir()] == ["l.h5"]  # no temp left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".l.h5.lock", "l.h5"]  # no temp left behind
+
+
+def test_write_refine_holds_the_ledger_lock(tmp_path):
+    from pyannow_hpc.errors import LockError
+    from pyannow_hpc.store.lock import ledger_lock
+
+    path, _ = _ledger(tmp_path, [0.1, 0.2])
+    raw = path.read_bytes()
+    with ledger_lock(path):  # this process stands in for a sweep writing the ledger
+        with pytest.raises(LockError, match="being written"):
+            write_refine(path, {"backend": "c302"}, [Outcome(10, DONE, {"gap.corr_v_envelope": 0.5})])
+    assert path.read_bytes() == raw
+
+
+def test_refine_keeps_groups_other_commands_added(tmp_path):
+    """write_refine rewrites the whole ledger: /retest and /prior must ride along."""
+    from pyannow_hpc.store.groups import write_group
+
+    path, _ = _ledger(tmp_path, [0.1, 0.2])
+    write_group(path, "retest", lambda g: g.create_dataset("task", data=np.array([10, 11])))
+    write_refine(path, {"backend": "c302"}, [Outcome(10, DONE, {"gap.corr_v_envelope": 0.5})])
+    with h5py.File(path) as f:
+        assert list(f["retest/task"][()]) == [10, 11] and "10" in f["refine"]
 
 
 def _cli(*args, cwd):
@@ -106,3 +129,14 @@ def test_the_report_shows_refine_results(tmp_path):
     assert float(rows[0][f"{f1}: c302"]) == 0.25 and float(rows[0][f"uniform chance {f1} at its note count: c302"]) == 0.12
     assert rows[1]["failed"] == "SimulationError: NEURON blew up"
     assert "2 tasks re-run on c302 (refine.csv)" in index.read_text()
+
+
+def test_cli_refuses_a_locked_ledger_before_simulating(tmp_path):
+    from pyannow_hpc.store.lock import ledger_lock
+
+    path, _ = _ledger(tmp_path, [0.1, 0.2])
+    with ledger_lock(path):  # a sweep writing the ledger: refine says so up front, not after hours
+        p = _cli(str(path), "--top", "1", cwd=tmp_path)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode != 0 and len(lines) == 1 and lines[0].startswith("pyannow-hpc: error:")
+    assert "being written by another process" in lines[0]

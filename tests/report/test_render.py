@@ -198,3 +198,22 @@ def test_scatter_keeps_the_parameters_that_track_the_loss():
     loss = np.exp(3 * params[:, 4]) - 2 * params[:, 1] + 0.01 * rng.normal(size=200)  # monotone in 4, in 1
     assert most_informative(params, loss, [0, 1, 2, 3, 4, 5], 2) == [1, 4]
     assert most_informative(params, loss, [0, 2], 4) == [0, 2]
+
+
+def test_report_counts_statuses_by_task_status_not_bare_numbers():
+    """The report agrees with the ledger's own counts, and names the codes by
+    store.tasks.TaskStatus (no ``status == 1`` left to drift from it)."""
+    import inspect
+
+    from pyannow_hpc.report import render as render_mod
+    from pyannow_hpc.store.tasks import TaskStatus
+
+    status = np.array([TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.PENDING, TaskStatus.DONE, TaskStatus.FAILED],
+                      dtype=np.int8)
+    rows = {r["quantity"]: r["value"] for r in tables.summary_rows(status, {"f1_mireval": np.linspace(0, 1, 5)})}
+    assert (rows["done"], rows["failed"], rows["pending"]) == (2, 2, 1)
+    fails = tables.failure_rows(status, ["", "a", "", "", "b"], np.arange(5))
+    assert [(r["tasks"], r["task ids"]) for r in fails] == [(1, "1"), (1, "4")]
+    for mod in (tables, render_mod):
+        bare = re.findall(r"status\)?\s*[=!]=\s*\d", inspect.getsource(mod))
+        assert bare == [], f"{mod.__name__} compares status to bare numbers: {bare}"

@@ -12,17 +12,8 @@ from pyannow_hpc.report.retest import read_retest, read_retest_long
 
 
 @pytest.fixture
-def sweep(tmp_path):
-    toml = tmp_path / "tiny.toml"
-    toml.write_text(
-        'backend = "native"\nmodel = "boyle2008"\ntarget = "default"\n'
-        '[sampler]\nmethod = "sobol"\nn_samples = 4\nseed = 1\n'
-        '[params]\ndrive_g_syn = { range = [0.09, 0.11] }\n'
-        '[simulation]\nstart_s = 2.0\nduration_s = 3.0\nburn_in_s = 1.0\n'
-        f'[output]\nledger = "{tmp_path / "s.h5"}"\nmin_notes = 3\n'
-    )
-    assert main(["sweep", str(toml), "--no-progress"]) == 0
-    return tmp_path / "s.h5"
+def sweep(tiny_sweep):
+    return tiny_sweep[0]
 
 
 def test_retest_stores_unseen_scores_and_the_report_shows_them(sweep, tmp_path, capsys):
@@ -60,3 +51,32 @@ def test_retest_bad_input_is_one_line(tmp_path, capsys):
     assert main(["retest", str(missing)]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("pyannow-hpc: error:")
+
+
+def test_retest_survives_a_resumed_sweep(tiny_sweep, make_pending, capsys):
+    """The sweep rewrites the whole ledger on every flush; /retest rides along."""
+    path, toml = tiny_sweep
+    assert main(["retest", str(path), "--top", "1", "--windows", "1", "--no-progress"]) == 0
+    rows = read_retest_long(path)
+    with h5py.File(path) as f:
+        created = f["retest"].attrs["created_utc"]
+    make_pending(path, [0, 2])
+    assert main(["sweep", str(toml), "--no-progress"]) == 0  # resumes: runs 2 tasks, flushes the ledger
+    capsys.readouterr()
+    from pyannow_hpc.store.ledger import read_ledger
+
+    assert read_ledger(path).counts()["pending"] == 0
+    assert read_retest_long(path) == rows
+    with h5py.File(path) as f:
+        assert f["retest"].attrs["created_utc"] == created
+
+
+def test_retest_is_refused_while_a_sweep_holds_the_ledger(sweep, capsys):
+    from pyannow_hpc.store.lock import ledger_lock
+
+    raw = sweep.read_bytes()
+    with ledger_lock(sweep):  # this process stands in for a running sweep
+        assert main(["retest", str(sweep), "--top", "1", "--windows", "1", "--no-progress"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("pyannow-hpc: error:") and "being written" in err[0]
+    assert sweep.read_bytes() == raw

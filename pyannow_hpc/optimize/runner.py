@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..music.notes import NoteSequence
 from ..store.ledger import DONE
-from ..parallel.comm import idle_barrier
+from ..parallel.comm import on_root
 from ..parallel.isolation import Outcome, Task, TaskResult, run_isolated, run_task
 from . import ledger as LG
 from .config import OptimizeConfig
@@ -120,19 +120,22 @@ def _eval_row(pb: Problem, u, iteration: int, metrics: dict, **extra) -> dict:
 
 def run(cfg: OptimizeConfig, *, comm, force: bool = False, progress: bool = True, stop_after: int | None = None):
     """Run (or resume) the optimiser; returns the ledger on rank 0, None elsewhere."""
+    # Everything rank 0 does alone goes through on_root: its exception (a bad
+    # target, a foreign ledger, a full disk at a flush) reaches every rank with
+    # its exit code, instead of leaving the others waiting in the next collective.
     rank = comm.Get_rank()
-    target = load_target(cfg.target) if rank == 0 else None
-    target = comm.bcast(target, root=0)
+    target = on_root(comm, load_target, cfg.target)
     pb = problem_for(cfg, target)
     prior = _prior(cfg, pb)
     method = make_method(pb, comm, prior)
-    led = open_ledger(cfg, pb.space.labels, force) if rank == 0 else None
-    state = (led.last_state() if led.n_iterations else None) if rank == 0 else None
-    start_it = led.n_iterations if rank == 0 else 0
-    if rank == 0 and state is None:
-        state = method.initial_state()
-    if cfg.method == "gradient":
-        state, start_it = comm.bcast((state, start_it), root=0)
+
+    def _open():
+        led = open_ledger(cfg, pb.space.labels, force)
+        state = led.last_state() if led.n_iterations else None
+        return led, (method.initial_state() if state is None else state), led.n_iterations
+
+    # gradient mode: every rank steps the same state; population modes: rank 0 asks and tells
+    led, state, start_it = on_root(comm, _open, share=lambda r: (None, r[1] if cfg.method == "gradient" else None, r[2]))
     bar = None
     if progress and rank == 0:
         from tqdm import tqdm
@@ -141,24 +144,26 @@ def run(cfg: OptimizeConfig, *, comm, force: bool = False, progress: bool = True
     n_evals = len(led.evals) if rank == 0 else 0
     it = start_it
     runner = _gradient_iteration if cfg.method == "gradient" else _population_iteration
-    while True:
+
+    def _go() -> bool:  # rank 0 decides for all
         go = it < cfg.budget.max_iterations and (stop_after is None or it - start_it < stop_after)
-        go = go and not (cfg.budget.max_evaluations and n_evals >= cfg.budget.max_evaluations)
-        idle_barrier(comm)  # MPICH's bcast spins a core while rank 0 flushes the ledger; sleep instead
-        if not comm.bcast(go if rank == 0 else None, root=0):  # rank 0 decides for all
-            break
+        return bool(go and not (cfg.budget.max_evaluations and n_evals >= cfg.budget.max_evaluations))
+
+    def _record(rows, wall_s: float) -> int:
+        led.add_iteration(it, rows, state, wall_s)
+        led.flush()
+        if bar:
+            bar.update(1)
+            bar.set_postfix(best=f"{led.iterations[-1]['best_loss']:.4f}")
+        return len(led.evals)
+
+    while on_root(comm, _go):  # the others sleep meanwhile (MPICH's bcast would spin a core)
         t0 = time.perf_counter()
         out = runner(cfg, pb, method, state, it, comm, prior)
         if out is None:
             break
         state, rows = out
-        if rank == 0:
-            led.add_iteration(it, rows, state, time.perf_counter() - t0)
-            led.flush()
-            n_evals = len(led.evals)
-            if bar:
-                bar.update(1)
-                bar.set_postfix(best=f"{led.iterations[-1]['best_loss']:.4f}")
+        n_evals = on_root(comm, _record, rows, time.perf_counter() - t0, share=lambda n: 0)
         it += 1
     if bar:
         bar.close()
@@ -174,8 +179,9 @@ def _gradient_iteration(cfg, pb, method, state, it, comm, prior):
     for k, e in enumerate(evals):
         metrics = {"loss": e["loss"]}
         # scores with nulls cost a spiking run + shifts: for the first (or only) start, every few iterations
-        if comm.Get_rank() == 0 and k == 0 and (it % every == 0 or it == cfg.budget.max_iterations - 1):
-            metrics = {**pb.evaluate_training(pb.space.values(e["u"])), "loss": e["loss"]}
+        if k == 0 and (it % every == 0 or it == cfg.budget.max_iterations - 1):  # the same on every rank
+            scored = on_root(comm, pb.evaluate_training, pb.space.values(e["u"]), share=lambda m: {})
+            metrics = {**scored, "loss": e["loss"]}
         rows.append(_eval_row(pb, e["u"], it, metrics, start=e["start"], rank=-1, seed=cfg.simulation.seed, wall_s=wall))
     return state, rows
 
@@ -184,9 +190,7 @@ def _population_iteration(cfg, pb, method, state, it, comm, prior):
     from ..parallel.scheduler import schedule
 
     rank = comm.Get_rank()
-    us = method.ask(state) if rank == 0 else None
-    idle_barrier(comm)
-    us = comm.bcast(us, root=0)
+    us = on_root(comm, method.ask, state)
     if not us:
         return None
     fn = PointTask(cfg, pb.target)
@@ -203,15 +207,18 @@ def _population_iteration(cfg, pb, method, state, it, comm, prior):
              for i, u in enumerate(us)]
     outcomes: dict[int, Outcome] = {}
     schedule(tasks, execute, comm=comm, on_outcome=lambda o: outcomes.__setitem__(o.task_id, o), chunk_max=1)
-    if rank != 0:
-        return state, []
-    rows, losses = [], []
-    for i, u in enumerate(us):
-        o = outcomes[i]
-        m = dict(o.metrics) if o.status == DONE else {"loss": np.nan}
-        if prior is not None and np.isfinite(m.get("loss", np.nan)):
-            m["loss"] = m["loss"] + float(prior.penalty(pb.space.search_coords(pb.space.values(u))))
-        losses.append(m.get("loss", np.nan))
-        rows.append(_eval_row(pb, u, it, m, start=i, rank=int(m.get("rank", -1)), seed=cfg.simulation.seed, wall_s=o.wall_s))
-    state = method.tell(state, us, losses)
-    return state, rows
+
+    def _tell():  # rank 0: the generation's losses (plus the prior), then the optimiser's update
+        rows, losses = [], []
+        for i, u in enumerate(us):
+            o = outcomes[i]
+            m = dict(o.metrics) if o.status == DONE else {"loss": np.nan}
+            if prior is not None and np.isfinite(m.get("loss", np.nan)):
+                m["loss"] = m["loss"] + float(prior.penalty(pb.space.search_coords(pb.space.values(u))))
+            losses.append(m.get("loss", np.nan))
+            rows.append(_eval_row(pb, u, it, m, start=i, rank=int(m.get("rank", -1)), seed=cfg.simulation.seed,
+                                  wall_s=o.wall_s))
+        return method.tell(state, us, losses), rows
+
+    told = on_root(comm, _tell, share=lambda r: None)
+    return told if rank == 0 else (state, [])

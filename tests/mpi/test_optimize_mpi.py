@@ -86,3 +86,27 @@ def test_gradient_multistart_split_over_ranks_matches_one_rank():
     np.testing.assert_allclose(loss, loss_ref, rtol=1e-10)
     np.testing.assert_allclose(u, u_ref, rtol=1e-10)
     assert not np.allclose(u[0], u[1])  # two different starts
+
+
+def test_a_rank0_failure_mid_run_ends_every_rank_with_its_error(monkeypatch):
+    """Rank 0's ledger flush fails at the second iteration (a full disk, say): every
+    rank raises the same error with its exit code, none waits in the next collective."""
+    from pyannow_hpc.errors import OutputError
+    from pyannow_hpc.optimize import ledger as LG
+
+    comm = world()
+    d = _tmp(comm)
+    cfg = loads_config(CFG.format(method="cmaes", backend="native", n_windows=1, ledger=d / "fail.h5",
+                                  n_starts=1, normalize="false"))
+    real_flush, calls = LG.OptLedger.flush, []
+
+    def flush(self):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OutputError("no space left on device (injected)")
+        return real_flush(self)
+
+    monkeypatch.setattr(LG.OptLedger, "flush", flush)
+    with pytest.raises(OutputError, match="injected") as exc:
+        run(cfg, comm=comm, progress=False)
+    assert exc.value.exit_code == OutputError("x").exit_code

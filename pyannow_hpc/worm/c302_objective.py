@@ -47,6 +47,10 @@ class C302Objective:
     duration_s: float = 0.5
     dt_ms: float = 0.05  # NEURON's fixed step
     window_start_s: float = 0.0
+    # no warm-up by default, unlike the surrogate pipeline's 2 s: C1's muscles on C302
+    # fire one burst at ~70-120 ms and are silent after it (docs/openworm.md), and a
+    # burn-in costs NEURON as much as the window itself per simulated second
+    burn_in_s: float = 0.0
     metric: str = "onset_loss"  # any key of music.metrics.evaluate(); lower is better unless maximise
     maximise: bool = False  # True for F1-like metrics: the call returns -metric
     seed: int = 0
@@ -87,7 +91,8 @@ class C302Objective:
                 warnings.simplefilter("ignore", UserWarning)
             res = evaluate_params(params, target=self.target, backend="c302", model=self.model,
                                   duration_s=self.duration_s, dt_ms=self.dt_ms, seed=self.seed,
-                                  onset_method="threshold", window_start_s=self.window_start_s)
+                                  onset_method="threshold", window_start_s=self.window_start_s,
+                                  burn_in_s=self.burn_in_s)
         metrics = dict(res.metrics, wall_s=time.perf_counter() - t0)
         return EvalResult(notes=res.notes, metrics=metrics)
 

@@ -296,9 +296,29 @@ def _check_c302_mapping(cfg: SweepConfig, sp, where: str) -> None:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def space_and_fixed(data: Mapping[str, Any], model: str, where: str):
+    """(the model's parameter space, its checked ``[fixed]`` values): shared by the
+    sweep's and the optimiser's parsers."""
+    from .params import space
+
+    try:
+        sp = space(model)
+    except ParameterError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    fixed_table = data.get("fixed", {})
+    if not isinstance(fixed_table, dict):
+        raise ConfigError(f"{where}: [fixed] must be a table of name = value")
+    for k, v in fixed_table.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):  # `true` and "3" are not numbers
+            raise ConfigError(f"{where}: fixed.{k} must be a number, got {v!r}")
+    try:
+        return sp, {k: sp[k].check(v) for k, v in fixed_table.items()}
+    except ParameterError as exc:
+        raise ConfigError(f"{where}: fixed: {exc}") from None
+
+
 def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str = "") -> SweepConfig:
     """Build and validate a :class:`SweepConfig` from a parsed TOML mapping."""
-    from .params import space
     from .worm import BACKENDS
 
     where = source
@@ -314,22 +334,9 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
     cfg = SweepConfig(**top, source=source, text=text)
     if cfg.backend not in BACKENDS:
         raise ConfigError(f"{where}: unknown backend {cfg.backend!r}; known: {', '.join(BACKENDS)}")
-    try:
-        sp = space(cfg.model)
-    except ParameterError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    sp, fixed_checked = space_and_fixed(data, cfg.model, where)
     sections = {name: _section(cls, data.get(name, {}), f"{where}: {name}") for name, cls in _SECTIONS.items()}
     params = _param_ranges(data.get("params"), cfg.model, where)
-    fixed_table = data.get("fixed", {})
-    if not isinstance(fixed_table, dict):
-        raise ConfigError(f"{where}: [fixed] must be a table of name = value")
-    for k, v in fixed_table.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)):  # `true` and "3" are not numbers
-            raise ConfigError(f"{where}: fixed.{k} must be a number, got {v!r}")
-    try:
-        fixed_checked = {k: sp[k].check(v) for k, v in fixed_table.items()}
-    except ParameterError as exc:
-        raise ConfigError(f"{where}: fixed: {exc}") from None
     both = sorted(set(fixed_checked) & {p.name for p in params})
     if both:
         raise ConfigError(f"{where}: {', '.join(both)} is both varied in [params] and held in [fixed]; keep one")

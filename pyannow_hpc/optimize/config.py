@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import ONSET_METHODS, _param_ranges, _section, _typed, _unknown, loads_toml, read_config_text
-from ..errors import ConfigError, ParameterError
+from ..config import (ONSET_METHODS, _param_ranges, _section, _typed, _unknown, loads_toml, read_config_text,
+                      space_and_fixed)
+from ..errors import ConfigError
 from ..worm import DEFAULT_MODEL, INTEGRATORS, default_onset_method
 
 METHODS = ("gradient", "cmaes", "nelder-mead", "bo")
@@ -205,7 +206,6 @@ def _free_params(table: Any, model: str, where: str) -> tuple[FreeParam, ...]:
 
 
 def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str = "") -> OptimizeConfig:
-    from ..params import space
     from ..worm import BACKENDS
 
     where = source
@@ -220,19 +220,9 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
         raise ConfigError(f"{where}: unknown backend {cfg.backend!r}; known: {', '.join(BACKENDS)}")
     if cfg.method == "gradient" and cfg.backend != "jax":
         raise ConfigError(f"{where}: method gradient needs backend = \"jax\" (the differentiable simulator), got {cfg.backend!r}")
-    try:
-        sp = space(cfg.model)
-    except ParameterError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    _, fixed = space_and_fixed(data, cfg.model, where)
     sections = {name: _section(cls, data.get(name, {}), f"{where}: {name}") for name, cls in _SECTIONS.items()}
     params = _free_params(data.get("params"), cfg.model, where)
-    fixed_table = data.get("fixed", {})
-    if not isinstance(fixed_table, dict):
-        raise ConfigError(f"{where}: [fixed] must be a table of name = value")
-    try:
-        fixed = {k: sp[k].check(v) for k, v in fixed_table.items()}
-    except ParameterError as exc:
-        raise ConfigError(f"{where}: fixed: {exc}") from None
     both = sorted(set(fixed) & {p.name for p in params})
     if both:
         raise ConfigError(f"{where}: {', '.join(both)} is both free in [params] and held in [fixed]; keep one")

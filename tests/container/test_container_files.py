@@ -138,7 +138,7 @@ def test_gpu_sbatch_scripts_run_in_the_gpu_image(tmp_path):
     p = _sbatch("optimize_gpu.sbatch", tmp_path, bin_, "opt.toml", PYANNOW_SIF=str(sif))
     assert p.returncode == 0, p.stderr
     opt = log.read_text().splitlines()[-1].split()
-    assert opt == ["srun", "--mpi=pmi2", *img, "pyannow-hpc", "optimize", "opt.toml", "--no-progress"]
+    assert opt == ["srun", "--kill-on-bad-exit=1", "--mpi=pmi2", *img, "pyannow-hpc", "optimize", "opt.toml", "--no-progress"]
     headers = re.findall(r"^#SBATCH (\S+)", (SLURM / "optimize_gpu.sbatch").read_text(), re.M)
     assert "--gpus-per-task=1" in headers and "--ntasks=2" in headers
 
@@ -169,7 +169,7 @@ def test_sbatch_script_is_valid_and_fails_cleanly_without_image(tmp_path):
                        env=dict(os.environ, PYANNOW_SIF=str(tmp_path / "missing.sif")))
     assert p.returncode == 2 and "apptainer build --fakeroot pyannow.sif containers/pyannow.def" in p.stderr
     body = script.read_text()
-    assert 'srun --mpi="$PYANNOW_SRUN_MPI" apptainer exec' in body and "pyannow-hpc sweep" in body
+    assert 'srun --kill-on-bad-exit=1 --mpi="$PYANNOW_SRUN_MPI" apptainer exec' in body and "pyannow-hpc sweep" in body
 
 
 def test_sbatch_script_runs_the_documented_command_line(tmp_path):
@@ -185,7 +185,7 @@ def test_sbatch_script_runs_the_documented_command_line(tmp_path):
                        text=True, env=dict(os.environ, PATH=f"{bin_}:{os.environ['PATH']}"))
     assert p.returncode == 0, p.stderr
     argv = log.read_text().splitlines()
-    assert argv == ["srun", "--mpi=pmi2", "apptainer", "exec", "--bind", str(tmp_path), "--pwd", str(tmp_path),
+    assert argv == ["srun", "--kill-on-bad-exit=1", "--mpi=pmi2", "apptainer", "exec", "--bind", str(tmp_path), "--pwd", str(tmp_path),
                     str(tmp_path / "pyannow.sif"), "pyannow-hpc", "sweep", "run.toml", "--no-progress"]
 
 

@@ -126,9 +126,10 @@ class SlurmCluster:
         dependency) fails at once with that reason.
         """
         jid = self.run("sbatch", "--parsable", *sbatch_args, cwd=cwd).stdout.strip().split(";")[0]
-        return self.wait(jid, timeout)
+        outputs = [Path(cwd, a.split("=", 1)[1]) for a in sbatch_args if a.startswith("--output=")]
+        return self.wait(jid, timeout, output=outputs[0] if outputs else None)
 
-    def wait(self, job_id: str, timeout: float = 90) -> "JobResult":
+    def wait(self, job_id: str, timeout: float = 90, output: Path | None = None) -> "JobResult":
         deadline = time.monotonic() + timeout
         while True:
             out = self.run("scontrol", "-o", "show", "job", job_id, check=False, timeout=10).stdout
@@ -142,9 +143,20 @@ class SlurmCluster:
                 queue = self.run("squeue", "-o", "%i %T %r %C %m", check=False, timeout=10).stdout
                 raise AssertionError(
                     f"job {job_id} {'is stuck: ' + ', '.join(stuck) if stuck else f'did not end in {timeout} s'}\n"
-                    f"queue (id state reason cpus mem):\n{queue}slurmctld log tail:\n{self.log_tail('slurmctld')}"
+                    f"queue (id state reason cpus mem):\n{queue}slurmctld log tail:\n{self.log_tail('slurmctld')}\n"
+                    f"slurmd log tail:\n{self.log_tail('slurmd')}\n{self._stacks(job_id, output)}"
                 )
             time.sleep(0.2)
+
+    def _stacks(self, job_id: str, output: Path | None) -> str:
+        """A job that overran: SIGABRT its steps' tasks (PYTHONFAULTHANDLER=1 makes
+        each Python rank print every thread's stack to the job output), then the
+        output's tail -- what each rank was doing, not just that it was slow."""
+        self.run("scancel", "--signal=ABRT", job_id, check=False, timeout=10)
+        time.sleep(3)
+        if output is None or not output.exists():
+            return "(no job output file)"
+        return "job output tail:\n" + "\n".join(output.read_text(errors="replace").splitlines()[-80:])
 
     def log_tail(self, daemon: str, n: int = 15) -> str:
         p = self.root / "log" / f"{daemon}.log"
@@ -179,6 +191,7 @@ def slurm(tmp_path_factory) -> SlurmCluster:
         PATH=f"{venv_bin}:{env.get('PATH', '')}:/usr/sbin:/sbin",
         PYANNOW_VENV=str(Path(sys.executable).parent.parent),
         OMP_NUM_THREADS="1",
+        PYTHONFAULTHANDLER="1",  # a job that overruns dumps its ranks' stacks on SIGABRT (SlurmCluster._stacks)
     )
     cluster = SlurmCluster(root, conf, env)
     daemons: list[subprocess.Popen] = []

@@ -40,7 +40,7 @@ def test_optimize_sbatch_runs_two_mpi_ranks(slurm, tmp_path):
     (tmp_path / "opt.toml").write_text(TINY)
     out = tmp_path / "opt.out"
     job = slurm.submit("--ntasks=2", f"--output={out}", str(SLURM_DIR / "optimize.sbatch"), "opt.toml", "--no-progress",
-                       cwd=tmp_path)
+                       cwd=tmp_path, timeout=240)  # ~10 s here; room for a slow first job on a loaded CI box
     log = out.read_text() if out.exists() else ""
     assert job.ok, (job, log)
     assert "2 ranks, srun --mpi=pmi2" in log, log

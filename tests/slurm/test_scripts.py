@@ -73,7 +73,7 @@ def test_sweep_sbatch_builds_the_srun_line(stubs, plugin):
     extra = {"SLURM_NTASKS": "4", "SLURM_CPUS_PER_TASK": "2"} | ({"PYANNOW_SRUN_MPI": plugin} if plugin else {})
     proc, calls = stubs("sweep.sbatch", "run.toml", "--no-progress", **extra)
     assert proc.returncode == 0, proc.stderr
-    assert calls == [f"srun --mpi={plugin or 'pmi2'} pyannow-hpc sweep run.toml --no-progress",
+    assert calls == [f"srun --kill-on-bad-exit=1 --mpi={plugin or 'pmi2'} pyannow-hpc sweep run.toml --no-progress",
                      "env XLA_PYTHON_CLIENT_PREALLOCATE=unset OMP_NUM_THREADS=2"]
 
 
@@ -89,7 +89,7 @@ def test_sweep_array_maps_the_array_index_to_a_zero_based_shard(stubs, tmp_path)
     proc, calls = stubs("sweep_array.sbatch", "cfg/run.toml",
                         SLURM_ARRAY_TASK_ID="5", SLURM_ARRAY_TASK_MIN="4", SLURM_ARRAY_TASK_COUNT="3")
     assert proc.returncode == 0, proc.stderr
-    assert calls[0] == ("srun --mpi=pmi2 pyannow-hpc sweep cfg/run.toml --shard 1/3 "
+    assert calls[0] == ("srun --kill-on-bad-exit=1 --mpi=pmi2 pyannow-hpc sweep cfg/run.toml --shard 1/3 "
                         "--out out/shards/run.shard1of3.h5 --no-progress")
     assert (tmp_path / "out" / "shards").is_dir()
     proc, calls = stubs("sweep_array.sbatch", "run.toml")  # not an array job

@@ -230,6 +230,11 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
         raise ConfigError(f"{where}: per-muscle parameters need backend = \"jax\" (the native and C302 backends take one value per parameter)")
     cfg = dataclasses.replace(cfg, params=params, fixed=tuple(sorted(fixed.items())), **sections)
     _check_values(cfg, where)
+    if cfg.method == "cmaes" and len(params) == 1 and not params[0].per:
+        # pycma's CMA-ES has no 1-D case (its covariance needs two dimensions):
+        # refuse here rather than as pycma's "not yet initialized (dimension needed)"
+        raise ConfigError(f"{where}: method cmaes needs at least 2 free values, [params] has one "
+                          f"({params[0].name}); use nelder-mead or bo, or free a second parameter")
     return cfg
 
 

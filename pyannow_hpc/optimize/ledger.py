@@ -1,16 +1,20 @@
 """The optimiser's HDF5 ledger: every evaluation and every iteration's state.
 
-Layout (plain h5py; one file, rewritten whole by an atomic flush --
-temp sibling, fsync, os.replace (store/atomic.py) -- after every iteration,
-so a SIGKILL leaves the last completed iteration, never a torn file)::
+Layout (plain h5py; one file, rewritten whole after every iteration: built in
+memory, then temp sibling, fsync, os.replace (store/atomic.atomic_bytes), so a
+SIGKILL leaves the last completed iteration, never a torn file, and a full disk
+is one error line, not a libhdf5 crash)::
 
     /            attrs: format, config_hash, config_text, method, labels (JSON), provenance
     /evaluations iteration, start, rank, seed, wall_s, loss, <score fields>, u (n, d), values (n, d)
     /iterations  iteration, best_loss, wall_s, state (pickled optimiser state incl. RNG)
     /result      attrs: table_markdown, table_json (written at the end)
+    /prior, /retest, ...  groups other commands added (``analyze``): carried
+                 verbatim through every rewrite (store/groups.py)
 
-The ledger lock of the reliability work (``store.lock.ledger_lock``) is taken
-around each flush when it exists, so two jobs cannot write one ledger.
+The ledger lock (``store.lock.ledger_lock``) is held by the optimiser for its
+whole run (optimize/runner.py) and taken around a flush made outside one, so
+two jobs cannot write one ledger.
 """
 from __future__ import annotations
 
@@ -23,21 +27,25 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, OutputError
-from ..store.atomic import atomic_path
+from ..store.atomic import atomic_bytes
+from ..store.groups import restore, snapshot
+from ..store.lock import held_here, ledger_lock
 from .scores import FIELDS
 
 FORMAT = "pyannow-optimize-1"
 EVAL_SCALARS = ("iteration", "start", "rank", "seed", "wall_s", "loss", "n_notes", *FIELDS)
 
 
+#: the groups this ledger writes itself; any other is carried through rewrites
+OWNED = frozenset({"evaluations", "iterations", "result"})
+
+
 @contextlib.contextmanager
 def _lock(path: Path):
-    try:
-        from ..store.lock import ledger_lock
-    except ImportError:  # store/lock.py lands with the reliability work
+    if held_here(path):  # the runner holds it for the whole run
         yield
         return
-    with ledger_lock(path):
+    with ledger_lock(path, "optimiser ledger"):
         yield
 
 
@@ -49,6 +57,7 @@ class OptLedger:
     evals: list[dict] = field(default_factory=list)  # EVAL_SCALARS + u + values
     iterations: list[dict] = field(default_factory=list)  # iteration, best_loss, wall_s, state (bytes)
     result: dict = field(default_factory=dict)
+    carried: bytes | None = None  # foreign groups (/prior, /retest): an HDF5 image, copied into every rewrite
 
     @property
     def n_iterations(self) -> int:
@@ -73,8 +82,8 @@ class OptLedger:
     def flush(self) -> None:
         import h5py
 
-        with _lock(self.path), atomic_path(self.path, suffix=".h5") as tmp:
-            with h5py.File(tmp, "w") as f:
+        with _lock(self.path), atomic_bytes(self.path, suffix=".h5", what="optimiser ledger") as buf:
+            with h5py.File(buf, "w") as f:
                 f.attrs["format"] = FORMAT
                 f.attrs["labels"] = json.dumps(list(self.labels))
                 for k, v in self.attrs.items():
@@ -94,6 +103,7 @@ class OptLedger:
                 r = f.create_group("result")
                 for k, v in self.result.items():
                     r.attrs[k] = v if isinstance(v, str) else json.dumps(v)
+                restore(f, self.carried)
 
 
 def read(path: str | Path) -> OptLedger:
@@ -116,7 +126,7 @@ def read(path: str | Path) -> OptLedger:
             iters = [{"iteration": int(a), "best_loss": float(b), "wall_s": float(c), "state": bytes(s.tobytes())}
                      for a, b, c, s in zip(it["iteration"][()], it["best_loss"][()], it["wall_s"][()], it["state"][()])]
             result = dict(f["result"].attrs) if "result" in f else {}
+            carried = snapshot(f, OWNED)
     except (OSError, KeyError, ValueError) as exc:
         raise OutputError(f"{p} is not a readable optimiser ledger: {exc}") from None
-    led = OptLedger(p, labels, attrs, evals, iters, result)
-    return led
+    return OptLedger(p, labels, attrs, evals, iters, result, carried)

@@ -15,6 +15,7 @@ parameters and optax state, equal to what the uninterrupted run held.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..music.notes import NoteSequence
 from ..store.ledger import DONE
+from ..store.lock import ledger_lock
 from ..parallel.comm import on_root
 from ..parallel.isolation import Outcome, Task, TaskResult, run_isolated, run_task
 from . import ledger as LG
@@ -123,19 +125,30 @@ def run(cfg: OptimizeConfig, *, comm, force: bool = False, progress: bool = True
     # Everything rank 0 does alone goes through on_root: its exception (a bad
     # target, a foreign ledger, a full disk at a flush) reaches every rank with
     # its exit code, instead of leaving the others waiting in the next collective.
-    rank = comm.Get_rank()
     target = on_root(comm, load_target, cfg.target)
     pb = problem_for(cfg, target)
     prior = _prior(cfg, pb)
     method = make_method(pb, comm, prior)
 
+    held = contextlib.ExitStack()  # rank 0: the ledger lock, for the whole run (a second job fails at once)
+
     def _open():
+        held.enter_context(ledger_lock(cfg.output.ledger, "optimiser ledger"))
         led = open_ledger(cfg, pb.space.labels, force)
         state = led.last_state() if led.n_iterations else None
         return led, (method.initial_state() if state is None else state), led.n_iterations
 
-    # gradient mode: every rank steps the same state; population modes: rank 0 asks and tells
-    led, state, start_it = on_root(comm, _open, share=lambda r: (None, r[1] if cfg.method == "gradient" else None, r[2]))
+    with held:
+        # gradient mode: every rank steps the same state; population modes: rank 0 asks and tells
+        led, state, start_it = on_root(comm, _open,
+                                       share=lambda r: (None, r[1] if cfg.method == "gradient" else None, r[2]))
+        return _iterate(cfg, pb, method, prior, comm, led, state, start_it, progress, stop_after)
+
+
+def _iterate(cfg, pb, method, prior, comm, led, state, start_it: int, progress: bool, stop_after: int | None):
+    """The loop of :func:`run` from iteration ``start_it``: ask/evaluate/tell (or a
+    gradient step), then one flush per iteration."""
+    rank = comm.Get_rank()
     bar = None
     if progress and rank == 0:
         from tqdm import tqdm

@@ -30,16 +30,17 @@ from typing import Callable
 OWNED = frozenset({"tasks", "target", "refine"})
 
 
-def foreign_names(f) -> list[str]:
-    """Top-level members of an open h5py file that the ledger does not own."""
-    return [name for name in f if name not in OWNED]
+def foreign_names(f, owned: frozenset[str] = OWNED) -> list[str]:
+    """Top-level members of an open h5py file that its writer (``owned``: the sweep
+    ledger's groups by default) does not own."""
+    return [name for name in f if name not in owned]
 
 
-def snapshot(f) -> bytes | None:
+def snapshot(f, owned: frozenset[str] = OWNED) -> bytes | None:
     """An in-memory HDF5 image of ``f``'s foreign groups (None when there are none)."""
     import h5py
 
-    names = foreign_names(f)
+    names = foreign_names(f, owned)
     if not names:
         return None
     buf = io.BytesIO()

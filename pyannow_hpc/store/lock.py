@@ -107,6 +107,12 @@ def ledger_lock(path: str | os.PathLike, what: str = "ledger") -> Iterator[Path]
         os.close(fd)  # releases the lock
 
 
+def held_here(path: str | os.PathLike) -> bool:
+    """Whether this process holds ``path``'s lock now (a writer that holds it for a
+    whole run flushes without taking it again)."""
+    return os.path.realpath(lock_path(path)) in _HELD
+
+
 def check_unlocked(path: str | os.PathLike, what: str = "ledger") -> None:
     """--dry-run: fail as a real run would if a writer holds the lock (takes it for an instant)."""
     with ledger_lock(path, what):

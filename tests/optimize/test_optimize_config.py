@@ -55,3 +55,12 @@ def test_cli_bad_file_is_one_line(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and out.stderr.startswith("pyannow-hpc: error:"), out.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_cmaes_with_one_free_value_is_one_line():
+    from pyannow_hpc.errors import ConfigError
+    from pyannow_hpc.optimize.config import loads_config
+
+    with pytest.raises(ConfigError, match="cmaes needs at least 2 free values"):
+        loads_config('method = "cmaes"\nmodel = "boyle2008"\n[params]\ng_ca_boyle = { range = [0.5, 1.0] }\n')
+    assert loads_config('method = "nelder-mead"\nmodel = "boyle2008"\n[params]\ng_ca_boyle = { range = [0.5, 1.0] }\n')

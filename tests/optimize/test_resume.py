@@ -42,3 +42,30 @@ def test_foreign_ledger_is_refused(make_cfg, tmp_path):
     run(make_cfg(method="cmaes", iters=1, ledger=path), comm=SerialComm(), progress=False)
     with pytest.raises(ConfigError, match="different optimiser config"):
         run(make_cfg(method="bo", iters=1, ledger=path), comm=SerialComm(), progress=False)
+
+
+def test_resume_keeps_groups_other_commands_added(make_cfg, tmp_path):
+    """A /prior (or /retest) group written into the ledger between two runs survives
+    every later rewrite of the resumed run, byte for byte."""
+    from pyannow_hpc.store.groups import write_group
+
+    cfg = make_cfg(method="cmaes", iters=3, ledger=str(tmp_path / "g.h5"))
+    run(cfg, comm=SerialComm(), progress=False, stop_after=1)
+    write_group(tmp_path / "g.h5", "prior", lambda g: g.create_dataset("mean", data=np.arange(3.0)))
+    run(cfg, comm=SerialComm(), progress=False)
+    import h5py
+
+    with h5py.File(tmp_path / "g.h5", "r") as f:
+        assert f["iterations/iteration"].shape == (3,)
+        assert np.array_equal(f["prior/mean"][()], np.arange(3.0))
+
+
+def test_a_second_writer_is_refused_while_a_run_holds_the_ledger(make_cfg, tmp_path):
+    from pyannow_hpc.errors import LockError
+    from pyannow_hpc.store.lock import ledger_lock
+
+    cfg = make_cfg(method="cmaes", iters=1, ledger=str(tmp_path / "l.h5"))
+    with ledger_lock(tmp_path / "l.h5"):  # as another job's run would hold it
+        with pytest.raises(LockError, match="being written"):
+            run(cfg, comm=SerialComm(), progress=False)
+    assert run(cfg, comm=SerialComm(), progress=False).n_iterations == 1

@@ -124,3 +124,18 @@ def test_enospc_during_the_write_itself_is_one_line(full):
     finally:
         atomic.check_free_space = old
     complete(full)
+
+
+def test_optimize_on_full_disk(full, tmp_path):
+    """The optimiser's per-iteration flush on a full disk: one line, exit 4, no torn
+    or temporary file (its ledger is built in memory; libhdf5 never sees ENOSPC)."""
+    cfg = tmp_path / "o.toml"
+    cfg.write_text('method = "cmaes"\nbackend = "native"\nmodel = "boyle2008"\n[params]\n'
+                   'g_ca_boyle = { range = [0.5, 1.0] }\ntime_offset_s = { range = [-0.2, 0.2] }\n[simulation]\nduration_s = 0.5\nburn_in_s = 0.1\n'
+                   '[budget]\nmax_iterations = 2\n[cmaes]\npopsize = 4\n[evaluate]\nn_shifts = 10\n'
+                   f'[output]\nledger = "{full / "o.h5"}"\n')
+    fill(full, 8_000)
+    r = cli("optimize", cfg, "--no-progress", "--no-table")
+    assert r.rc == 4 and "no space left on device for" in r.error and "o.h5" in r.error, r
+    complete(full)
+    assert not (full / "o.h5").exists()

@@ -20,14 +20,17 @@ import ctypes
 #: per cell-step, exponential integrator, noise on (the default run)
 MIXES = {
     # 5 exp: m_inf, n_inf, tau_n's Gaussian, V's and n's decay (m's decay is a per-run constant)
-    # 6 div: m_inf, n_inf, I/G, dt/tau_n, the log's (m-1)/(m+1), Box-Muller's sqrt
-    # fp: 35 in the cell update + 46 in the normal draw (log and cos polynomials, scaling)
-    # int: 2 splitmix64 hashes (18), 53-bit conversions (18), the log's exponent bits (3)
-    "pyannow": {"exp": 5, "div": 6, "fp": 81, "int": 39},
+    # 5 div: m_inf, n_inf, I/G, dt/tau_n, and half a Box-Muller draw's two (the log's
+    #   (m-1)/(m+1) and the sqrt): each draw serves two cells (native/src/pw_rng.h)
+    # fp: 35 in the cell update + 25.5 per normal (a draw: log polynomial and scaling 16,
+    #   sin+cos of one range reduction 30, Box-Muller's products and the uniforms 5)
+    # int: half a draw's 2 splitmix64 hashes (18), counters (2), uniforms' bit patterns (4),
+    #   the log's exponent bits (3): 13.5
+    "pyannow": {"exp": 5, "div": 5, "fp": 60.5, "int": 13.5},
     # 8 exp: 5 gate sigmoids, h([Ca]), the synapse's decay, V's decay
-    # 10 div: 5 sigmoids, h, k dt/(1 - s_inf), I/G, the log's, the sqrt
-    # fp: 74 in the cell update + 46 in the normal draw; int as above
-    "boyle2008": {"exp": 8, "div": 10, "fp": 120, "int": 39},
+    # 9 div: 5 sigmoids, h, k dt/(1 - s_inf), I/G, half a draw's two
+    # fp: 74 in the cell update + 25.5 per normal; int as above
+    "boyle2008": {"exp": 8, "div": 9, "fp": 99.5, "int": 13.5},
 }
 
 

@@ -163,7 +163,8 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
         pw_wave_roots(&wave, pw_wave_time(&wave, t), root); /* its own loop: see pw_drive.h */
         const double i_step = (t >= P->step_start_ms && t < P->step_stop_ms) ? P->i_step_uA : 0.0;
         if (coupled) pw_neighbour_sum(X->v, nb_sum);
-        const uint64_t base = (uint64_t)st * NM;
+        double z[NM]; /* this step's normals, counters st*96 + j: 48 Box-Muller draws */
+        if (noise_sd > 0.0) pw_vnormal_row(key, (uint64_t)st * NM, NM / 2, z);
         uint64_t bad = 0, any_cross = 0;
         for (int j = 0; j < NM; j++) {
             const double V = X->v[j], E = X->e[j], F = X->f[j], Pg = X->p[j], Q = X->q[j], N = X->n[j];
@@ -189,7 +190,7 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
             const double h = 1.0 + (1.0 / (1.0 + pw_vexp((h_ca_half - CA) * h_inv_k)) - 1.0) * h_alpha;
             const double p2 = Pn * Pn;
             const double gca = g_ca * En * En * Fn * h, gk = g_kf * p2 * p2 * Qn + g_ks * Nn, gs = g_syn * Sn;
-            const double noise = noise_sd > 0.0 ? noise_sd * pw_vnormal(key, base + (uint64_t)j) : 0.0;
+            const double noise = noise_sd > 0.0 ? noise_sd * z[j] : 0.0;
             const double G = gca + gk + g_l + gs + coupling * nb_count[j];
             const double I = gca * e_ca + gk * e_k + gl_el + gs * e_syn + i_step + noise + coupling * nb_sum[j];
             const double vinf = I / G;

@@ -51,12 +51,13 @@ static int run_kernel(const pw_passive_params *P, const pw_drive *d, const pw_si
     for (int64_t st = 0; st < c->n_steps; st++) {
         const pw_wave_t wt = pw_wave_time(&wave, (double)st * dt);
         if (coupling != 0.0) pw_neighbour_sum(v, nb_sum);
-        const uint64_t base = (uint64_t)st * NM;
+        double z[NM]; /* this step's normals, counters st*96 + j: 48 Box-Muller draws */
+        pw_vnormal_row(key, (uint64_t)st * NM, NM / 2, z);
         uint64_t bad = 0, any_cross = 0;
         for (int j = 0; j < NM; j++) {
             const double r = pw_wave_root(&wave, j, wt);
             const double gs = g_syn * (r * r);
-            const double noise = noise_sd * pw_vnormal(key, base + (uint64_t)j);
+            const double noise = noise_sd * z[j];
             const double G = gl + gs + coupling * wave.nb_count[j];
             const double I = gl_el + gs * e_syn + noise + coupling * nb_sum[j];
             const double vinf = I / G;

@@ -88,10 +88,11 @@ static inline double pw_vlog(double x) {
     return e * ln2 + 2.0 * s * p;
 }
 
-/* cos(2 pi u) for u in [0, 1]: u = h/2 + f with |f| <= 1/4 (exact), so
- * cos(2 pi u) = (-1)^h cos(a), a = 2 pi f in [-pi/2, pi/2]; cos a by its Taylor
- * series to a^22 (truncation (pi/2)^24/24! < 2e-19); the sign by a select. */
-static inline double pw_vcos2pi(double u) {
+/* cos(2 pi u) and sin(2 pi u) for u in [0, 1]: u = h/2 + f with |f| <= 1/4
+ * (exact), so both are (-1)^h times cos(a), sin(a), a = 2 pi f in [-pi/2, pi/2];
+ * Taylor series to a^22 and a^23 (truncation (pi/2)^24/24! < 2e-19); the sign
+ * by a select.  One range reduction serves both outputs of a Box-Muller draw. */
+static inline void pw_vsincos2pi(double u, double *c_out, double *s_out) {
     const double two_pi = 6.283185307179586476925286766559;
     const double shifter = 6755399441055744.0;
     double hd = (2.0 * u + shifter);
@@ -111,33 +112,46 @@ static inline double pw_vcos2pi(double u) {
     c = c * a2 + 1.0 / 24.0;
     c = c * a2 - 0.5;
     c = 1.0 + c * a2;
-    return h ? -c : c;
+    double s = -1.0 / 25852016738884976640000.0;       /* -1/23! */
+    s = s * a2 + 1.0 / 51090942171709440000.0;        /* 1/21! */
+    s = s * a2 - 1.0 / 121645100408832000.0;          /* 1/19! */
+    s = s * a2 + 1.0 / 355687428096000.0;             /* 1/17! */
+    s = s * a2 - 1.0 / 1307674368000.0;               /* 1/15! */
+    s = s * a2 + 1.0 / 6227020800.0;                  /* 1/13! */
+    s = s * a2 - 1.0 / 39916800.0;
+    s = s * a2 + 1.0 / 362880.0;
+    s = s * a2 - 1.0 / 5040.0;
+    s = s * a2 + 1.0 / 120.0;
+    s = s * a2 - 1.0 / 6.0;
+    s = a + a * (s * a2);
+    *c_out = h ? -c : c;
+    *s_out = h ? -s : s;
 }
 
-/* exact double of an integer 0 <= x <= 2^53 without cvtuqq2pd: the halves
- * below 2^52 convert through the 2^52 exponent trick; x = 2^53 (reached by
- * u1's "+1") is picked by a select. */
-static inline double pw_u53_to_double(uint64_t x) {
-    const double two52 = 4503599627370496.0;
-    double hi = pw_from_bits(0x4330000000000000ULL | (x >> 1)) - two52;
-    double lo = pw_from_bits(0x4330000000000000ULL | (x & 1u)) - two52;
-    double d = 2.0 * hi + lo;
-    return (x == (1ULL << 53)) ? 9007199254740992.0 : d;
+/* cos(2 pi u) alone (the drive's pulse): the compiler drops the unused sine */
+static inline double pw_vcos2pi(double u) {
+    double c, s;
+    pw_vsincos2pi(u, &c, &s);
+    return c;
 }
 
-/* splitmix64 and the (seed, counter) -> N(0,1) map of pw_rng.h, written with
- * the functions above so it vectorises; equal to pw_rng_normal to ~1 ulp. */
-static inline double pw_vnormal(uint64_t key, uint64_t counter) {
-    const double inv53 = 1.0 / 9007199254740992.0;
-    uint64_t a = key + 2u * counter, b = a + 1u;
-    a += 0x9E3779B97F4A7C15ULL; b += 0x9E3779B97F4A7C15ULL;
-    a = (a ^ (a >> 30)) * 0xBF58476D1CE4E5B9ULL; b = (b ^ (b >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    a = (a ^ (a >> 27)) * 0x94D049BB133111EBULL; b = (b ^ (b >> 27)) * 0x94D049BB133111EBULL;
-    a ^= a >> 31; b ^= b >> 31;
-    double u1 = pw_u53_to_double((a >> 11) + 1u);
-    double u2 = pw_u53_to_double(b >> 11);
-    u1 *= inv53;
-    u2 *= inv53;
-    return __builtin_sqrt(-2.0 * pw_vlog(u1)) * pw_vcos2pi(u2);
+/* splitmix64 and the (seed, counter) -> N(0,1) map of pw_rng.h for the 2n
+ * counters base, base+1, ..., base+2n-1 (base even): n Box-Muller draws, each
+ * giving two normals, written to out[0 .. 2n-1]; straight-line code, so the
+ * loop vectorises.  Equal to pw_rng_normal to ~1 ulp. */
+static inline void pw_vnormal_row(uint64_t key, uint64_t base, int n, double *restrict out) {
+    for (int i = 0; i < n; i++) {
+        uint64_t a = key + base + 2u * (uint64_t)i, b = a + 1u;
+        a += 0x9E3779B97F4A7C15ULL; b += 0x9E3779B97F4A7C15ULL;
+        a = (a ^ (a >> 30)) * 0xBF58476D1CE4E5B9ULL; b = (b ^ (b >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        a = (a ^ (a >> 27)) * 0x94D049BB133111EBULL; b = (b ^ (b >> 27)) * 0x94D049BB133111EBULL;
+        a ^= a >> 31; b ^= b >> 31;
+        double u1 = 2.0 - pw_from_bits(0x3FF0000000000000ULL | (a >> 12)); /* as pw_rng.h: exact */
+        double u2 = pw_from_bits(0x3FF0000000000000ULL | (b >> 12)) - 1.0;
+        double r = __builtin_sqrt(-2.0 * pw_vlog(u1)), c, s;
+        pw_vsincos2pi(u2, &c, &s);
+        out[2 * i] = r * c;
+        out[2 * i + 1] = r * s;
+    }
 }
 #endif

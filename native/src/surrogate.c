@@ -102,13 +102,13 @@ typedef struct {
  * NaN/inf.  Always inlined with a literal `euler`, so each integrator gets its
  * own straight-line, vectorised loop. */
 static inline __attribute__((always_inline)) uint64_t
-step_cells(const cell_consts *k, const int euler, const double *restrict root, const wave *w, uint64_t base,
+step_cells(const cell_consts *k, const int euler, const double *restrict root, const wave *w, const double *restrict z,
            const double *restrict v, const double *restrict m, const double *restrict n, new_state *restrict st) {
     uint64_t bad = 0, any_cross = 0;
     for (int j = 0; j < NM; j++) {
         double V = v[j], M = m[j], N = n[j];
         const double sn = root[j];
-        double drive = w->amp * sn * sn + w->noise_sd * pw_vnormal(w->key, base + (uint64_t)j);
+        double drive = w->amp * sn * sn + w->noise_sd * z[j];
         double minf = 1.0 / (1.0 + pw_vexp((k->v_half_ca - V) * k->inv_m_slope));
         double ninf = 1.0 / (1.0 + pw_vexp((k->n_half - V) * k->inv_n_slope));
         double x = (V - k->tau_n_mid) * k->inv_tau_n_width; /* multiplies: a division costs ~10 FMAs */
@@ -178,10 +178,11 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
         double root[NM];
         pw_wave_roots(&w.wave, pw_wave_time(&w.wave, t), root);
         if (coupled) pw_neighbour_sum(v, w.nb_sum);
-        const uint64_t base = (uint64_t)s * NM;
+        double z[NM]; /* this step's normals, counters s*96 + j: 48 Box-Muller draws */
+        pw_vnormal_row(w.key, (uint64_t)s * NM, NM / 2, z);
         /* literal 0/1: each call is specialised and vectorised on its own */
-        const uint64_t bad = euler ? step_cells(k, 1, root, &w, base, v, m, n, &st)
-                                   : step_cells(k, 0, root, &w, base, v, m, n, &st);
+        const uint64_t bad = euler ? step_cells(k, 1, root, &w, z, v, m, n, &st)
+                                   : step_cells(k, 0, root, &w, z, v, m, n, &st);
         if (bad) return PW_E_NONFINITE;
         memcpy(v, st.v, sizeof st.v);
         memcpy(m, st.m, sizeof st.m);

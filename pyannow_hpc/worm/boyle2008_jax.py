@@ -42,7 +42,6 @@ def _step_fn(dt: float, thresh: float, refr: int, pulse: bool):
 
     c = _constants()
     count_np = drive.neighbour_count()
-    muscles = np.arange(N_MUSCLES, dtype=np.uint64)
     decay = {g: float(np.exp(-dt / c[f"{g}_tau_ms"])) for g in GATE_POWERS}  # exp(-dt/tau_x), libm as in C
     h_alpha, h_ca_half, h_inv_k, rho_unit = c["h_alpha"], c["h_ca_half_mM"], 1.0 / c["h_k_mM"], c["rho_unit"]
 
@@ -70,8 +69,7 @@ def _step_fn(dt: float, thresh: float, refr: int, pulse: bool):
         gca = th["g_ca_boyle"] * e1 * e1 * f1 * h
         gk = th["g_k_fast"] * p2 * p2 * q1 + th["g_k_slow"] * n1
         gs = th["drive_g_syn"] * syn_new
-        counter = s.astype(jnp.uint64) * jnp.uint64(N_MUSCLES) + jnp.asarray(muscles)
-        noise = th["noise_sd_uA"] * rng.normal(key, counter)
+        noise = th["noise_sd_uA"] * rng.normal_row(key, s.astype(jnp.uint64) * jnp.uint64(N_MUSCLES), N_MUSCLES)
         G = gca + gk + th["g_leak"] + gs + g_c * nb_count
         I = (gca * th["e_ca_mV"] + gk * th["e_k_mV"] + th["g_leak"] * th["e_leak_mV"] + gs * th["syn_e_rev_mV"]
              + i_step + noise + g_c * nb_sum)

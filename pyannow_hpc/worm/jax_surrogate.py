@@ -55,7 +55,6 @@ def _step_fn(dt: float, euler: bool, thresh: float, refr: int, pulse: bool):
 
     c = models.get("pyannow").constants()  # rate constants: the C field table's
     count_np = drive.neighbour_count()
-    muscles = np.arange(N_MUSCLES, dtype=np.uint64)
     inv_m_slope, inv_n_slope = 1.0 / c["m_slope_mV"], 1.0 / c["n_slope_mV"]
     inv_tau_n_width = 1.0 / c["tau_n_width_mV"]
 
@@ -64,8 +63,8 @@ def _step_fn(dt: float, euler: bool, thresh: float, refr: int, pulse: bool):
         nb_count = jnp.asarray(count_np)
         t = s.astype(jnp.float64) * dt
         sn = drive.wave_root(jnp, t, theta["drive_freq_hz"], ph, theta["drive_pulse_ms"] if pulse else None)
-        counter = s.astype(jnp.uint64) * jnp.uint64(N_MUSCLES) + jnp.asarray(muscles)
-        i_drive = theta["drive_amp_uA"] * sn * sn + theta["noise_sd_uA"] * rng.normal(key, counter)
+        z = rng.normal_row(key, s.astype(jnp.uint64) * jnp.uint64(N_MUSCLES), N_MUSCLES)
+        i_drive = theta["drive_amp_uA"] * sn * sn + theta["noise_sd_uA"] * z
         nb_sum = drive.neighbour_sum(jnp, v)
         g_c = theta["coupling_g"]
         minf = 1.0 / (1.0 + jnp.exp((theta["v_half_ca_mV"] - v) * inv_m_slope))

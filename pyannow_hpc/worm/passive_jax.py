@@ -37,7 +37,6 @@ def make_simulator(n_steps: int, dt_ms: float, record_every: int = 1, spikes: bo
     v_init = models.get(MODEL).constants()["v_init_mV"]
     refr = refractory_steps(refractory_ms, dt_ms)
     count = jnp.asarray(drive.neighbour_count())
-    muscles = jnp.arange(N_MUSCLES, dtype=jnp.uint64)
 
     def fn(theta, seed):
         th = theta_arrays(jnp, theta, THETA_NAMES)
@@ -49,7 +48,7 @@ def make_simulator(n_steps: int, dt_ms: float, record_every: int = 1, spikes: bo
             t = s.astype(jnp.float64) * dt_ms
             r = drive.wave_root(jnp, t, th["drive_freq_hz"], ph, th["drive_pulse_ms"] if pulse else None)
             gs = th["drive_g_syn"] * (r * r)
-            noise = th["noise_sd_uA"] * rng.normal(key, s.astype(jnp.uint64) * jnp.uint64(N_MUSCLES) + muscles)
+            noise = th["noise_sd_uA"] * rng.normal_row(key, s.astype(jnp.uint64) * jnp.uint64(N_MUSCLES), N_MUSCLES)
             G = th["g_leak"] + gs + th["coupling_g"] * count
             I = th["g_leak"] * th["e_leak_mV"] + gs * th["syn_e_rev_mV"] + noise + th["coupling_g"] * drive.neighbour_sum(jnp, v)
             v_inf = I / G

@@ -42,3 +42,20 @@ def test_stream_is_standard_normal():
     from scipy import stats
 
     assert stats.kstest(z, "norm").pvalue > 1e-3
+
+
+def test_the_two_halves_of_a_draw_are_independent_normals():
+    """Counters 2p and 2p+1 share one Box-Muller draw (cosine and sine halves):
+    each half is N(0, 1) and the two are uncorrelated; normal_row = normal."""
+    z = rng.normal_np(rng.key_np(7), np.arange(400_000, dtype=np.uint64))
+    even, odd = z[0::2], z[1::2]
+    from scipy import stats
+
+    assert stats.kstest(even, "norm").pvalue > 1e-3 and stats.kstest(odd, "norm").pvalue > 1e-3
+    assert abs(np.corrcoef(even, odd)[0, 1]) < 0.01
+    assert abs(np.corrcoef(even ** 2, odd ** 2)[0, 1]) < 0.01  # r^2 is shared, but cos^2 and sin^2 cancel it
+    with jax.enable_x64(True):
+        k = rng.key(7)
+        row = np.asarray(rng.normal_row(k, jnp.uint64(96 * 31), 96))
+        ref = np.asarray(rng.normal(k, jnp.arange(96 * 31, 96 * 32, dtype=jnp.uint64)))
+    np.testing.assert_allclose(row, ref, rtol=0, atol=1e-15)

@@ -134,15 +134,21 @@ class Problem:
         keep = (t >= 0) & (t < self.cfg.simulation.duration_s)
         return t[keep], mus[keep] + L.MIDI_OFFSET, offset, loss
 
-    def _notes_backend(self, values, window: Window, t_arrays):
-        from ..worm import simulate
-        from ..worm.onsets import extract_notes
+    def _backend_spec(self, values, window: Window):
+        """(the SimulationSpec of one point on one window, its learnt time offset)."""
+        from ..worm import make_spec
 
         c, sim = self.cfg, self.cfg.simulation
         theta = self.space.theta(np.asarray(values))
         offset = float(theta.pop(OFFSET_NAME))
-        act = simulate(theta, backend=c.backend, model=c.model, duration_s=sim.burn_in_s + sim.duration_s,
-                       dt_ms=sim.dt_ms, seed=window.seed, integrator=sim.integrator)
+        spec = make_spec(theta, model=c.model, duration_s=sim.burn_in_s + sim.duration_s, dt_ms=sim.dt_ms,
+                         seed=window.seed, integrator=sim.integrator)
+        return spec, offset
+
+    def _notes_of_activity(self, act, offset: float, t_arrays):
+        from ..worm.onsets import extract_notes
+
+        c, sim = self.cfg, self.cfg.simulation
         notes = extract_notes(act, method=onset_method(c))
         t = notes.onset_s - sim.burn_in_s
         keep = (t >= 0) & (t < sim.duration_s)
@@ -154,12 +160,24 @@ class Problem:
                                   pitch_aware=c.loss.pitch_aware)
         return t, p, offset, loss
 
+    def _notes_backend(self, values, window: Window, t_arrays):
+        from ..worm import backend_module
+
+        spec, offset = self._backend_spec(values, window)
+        return self._notes_of_activity(backend_module(self.cfg.backend).simulate(spec), offset, t_arrays)
+
     def evaluate(self, values, window: Window, target: NoteSequence | None = None, with_nulls: bool = True) -> dict:
         """Loss and scores of one point on one window (``values`` in parameter units)."""
-        notes = self.target_notes(window.start_s, target)
-        t_arrays = (notes.onset_s, notes.pitch, np.ones(len(notes)))
+        t_arrays = self._t_arrays(window, target)
         run = self._notes_jax if self.cfg.backend == "jax" else self._notes_backend
-        t, pitches, offset, loss = run(values, window, t_arrays)
+        return self._scored(run(values, window, t_arrays), window, target, with_nulls)
+
+    def _t_arrays(self, window: Window, target: NoteSequence | None):
+        notes = self.target_notes(window.start_s, target)
+        return notes.onset_s, notes.pitch, np.ones(len(notes))
+
+    def _scored(self, notes, window: Window, target: NoteSequence | None, with_nulls: bool) -> dict:
+        t, pitches, offset, loss = notes
         out = {"loss": loss, "n_notes": float(len(t)), "time_offset_s": offset}
         if with_nulls:
             played = window.start_s + t + offset  # the learnt offset is part of the played piece
@@ -170,5 +188,24 @@ class Problem:
 
     def evaluate_training(self, values, with_nulls: bool = True) -> dict:
         """Mean over the training items (what population methods minimise)."""
-        rows = [self.evaluate(values, w, with_nulls=with_nulls) for w in self.windows]
-        return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+        return _mean([self.evaluate(values, w, with_nulls=with_nulls) for w in self.windows])
+
+    def evaluate_training_many(self, points, n_threads: int | None = None, with_nulls: bool = True) -> list[dict]:
+        """:meth:`evaluate_training` of every point; on the native backend all
+        points x training windows go to one ``pw_simulate_batch`` call, threaded
+        over the sets (bitwise the one-at-a-time results), then each is scored."""
+        if self.cfg.backend != "native":
+            return [self.evaluate_training(v, with_nulls) for v in points]
+        from ..worm.native_batch import simulate_batch
+
+        jobs = [(i, w, *self._backend_spec(v, w)) for i, v in enumerate(points) for w in self.windows]
+        acts = simulate_batch([spec for _, _, spec, _ in jobs], n_threads=n_threads)
+        rows: list[list[dict]] = [[] for _ in points]
+        for (i, w, _, offset), act in zip(jobs, acts):
+            notes = self._notes_of_activity(act, offset, self._t_arrays(w, None))
+            rows[i].append(self._scored(notes, w, None, with_nulls))
+        return [_mean(r) for r in rows]
+
+
+def _mean(rows: list[dict]) -> dict:
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}

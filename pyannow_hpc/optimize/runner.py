@@ -199,6 +199,20 @@ def _gradient_iteration(cfg, pb, method, state, it, comm, prior):
     return state, rows
 
 
+def _batched(pb, us) -> dict[int, Outcome]:
+    """Every candidate of a generation through one ``pw_simulate_batch`` call (its
+    threads: OMP_NUM_THREADS, else the cores this process may use); bitwise the
+    scores of one call per candidate. Empty when a set fails: the caller then runs
+    them one by one, so the failing candidate alone is marked failed."""
+    t0 = time.perf_counter()
+    try:
+        rows = pb.evaluate_training_many([pb.space.values(np.asarray(u)) for u in us])
+    except Exception:  # noqa: BLE001  one bad set: let the per-task path say which
+        return {}
+    wall = (time.perf_counter() - t0) / max(1, len(us))
+    return {i: Outcome(i, DONE, {**m, "rank": 0.0}, wall_s=wall) for i, m in enumerate(rows)}
+
+
 def _population_iteration(cfg, pb, method, state, it, comm, prior):
     from ..parallel.scheduler import schedule
 
@@ -219,7 +233,10 @@ def _population_iteration(cfg, pb, method, state, it, comm, prior):
     tasks = [Task(i, dict(zip(pb.space.labels, map(float, u))), cfg.simulation.seed)
              for i, u in enumerate(us)]
     outcomes: dict[int, Outcome] = {}
-    schedule(tasks, execute, comm=comm, on_outcome=lambda o: outcomes.__setitem__(o.task_id, o), chunk_max=1)
+    if comm.Get_size() == 1 and not isolate and cfg.backend == "native":
+        outcomes = _batched(pb, us)  # one rank: the whole generation in one threaded native call
+    if not outcomes:
+        schedule(tasks, execute, comm=comm, on_outcome=lambda o: outcomes.__setitem__(o.task_id, o), chunk_max=1)
 
     def _tell():  # rank 0: the generation's losses (plus the prior), then the optimiser's update
         rows, losses = [], []

@@ -69,3 +69,21 @@ def test_a_second_writer_is_refused_while_a_run_holds_the_ledger(make_cfg, tmp_p
         with pytest.raises(LockError, match="being written"):
             run(cfg, comm=SerialComm(), progress=False)
     assert run(cfg, comm=SerialComm(), progress=False).n_iterations == 1
+
+
+def test_one_rank_generation_in_one_batch_call_is_bitwise_the_per_candidate_path(make_cfg, tmp_path, monkeypatch):
+    """The native population path runs a generation through pw_simulate_batch; the
+    ledger equals the one-call-per-candidate path's, loss and scores alike."""
+    from pyannow_hpc.optimize import runner
+    from pyannow_hpc.worm import native_batch
+
+    calls = []
+    real = native_batch.simulate_batch
+    monkeypatch.setattr(native_batch, "simulate_batch", lambda specs, **kw: calls.append(len(specs)) or real(specs, **kw))
+    batched = run(make_cfg(method="cmaes", iters=2, ledger=str(tmp_path / "b.h5")), comm=SerialComm(), progress=False)
+    assert calls == [4, 4]  # popsize 4 x 1 training window, one call per generation
+    monkeypatch.setattr(runner, "_batched", lambda pb, us: {})
+    single = run(make_cfg(method="cmaes", iters=2, ledger=str(tmp_path / "s.h5")), comm=SerialComm(), progress=False)
+    assert calls == [4, 4]
+    for key in ("loss", "f1", "shift_z", "n_notes"):
+        assert np.array_equal(batched.column(key), single.column(key), equal_nan=True), key

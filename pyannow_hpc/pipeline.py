@@ -73,6 +73,29 @@ def score_notes(notes: NoteSequence, window: NoteSequence, duration_s: float, *,
     return metrics, score
 
 
+def simulation_spec(
+    params: Mapping[str, float] | None,
+    *,
+    model: str | None = None,
+    duration_s: float,
+    dt_ms: float = 0.5,
+    seed: int = 0,
+    integrator: str = "exponential",
+    sample_rate_hz: float | None = None,
+    burn_in_s: float = DEFAULT_BURN_IN_S,
+):
+    """The SimulationSpec :func:`evaluate_params` runs: ``burn_in_s + duration_s`` of worm."""
+    from .errors import ConfigError
+    from .worm import DEFAULT_MODEL, make_spec
+
+    if not (duration_s > 0 and np.isfinite(duration_s)):  # checked before burn-in is added to it
+        raise ConfigError(f"duration_s must be a finite number > 0, got {duration_s!r}")
+    if not (burn_in_s >= 0 and np.isfinite(burn_in_s)):
+        raise ConfigError(f"burn_in_s must be a finite number >= 0, got {burn_in_s!r}")
+    return make_spec(params, model=model or DEFAULT_MODEL, duration_s=duration_s + burn_in_s, dt_ms=dt_ms, seed=seed,
+                     integrator=integrator, sample_rate_hz=sample_rate_hz)
+
+
 def evaluate_params(
     params: Mapping[str, float] | None,
     *,
@@ -91,6 +114,7 @@ def evaluate_params(
     nulls: bool = True,
     rank_by: str = "shift_excess",
     min_notes: int | None = None,
+    activity: MuscleActivity | None = None,
 ) -> EvalResult:
     """Simulate ``burn_in_s + duration_s`` of worm, drop the first ``burn_in_s``,
     and score the rest against the target window ``[window_start_s, window_start_s + duration_s)``.
@@ -98,27 +122,18 @@ def evaluate_params(
     ``model=None`` is :data:`~pyannow_hpc.worm.DEFAULT_MODEL`; ``onset_method=None``
     is that model's natural detector (:func:`~pyannow_hpc.worm.default_onset_method`).
     ``nulls=False`` skips the null models (the metrics then hold evaluate()'s keys only).
+    ``activity``: the run of :func:`simulation_spec`'s spec, already simulated (a
+    batch of them went through one native call); then nothing is simulated here.
     """
-    from .errors import ConfigError
-    from .worm import DEFAULT_MODEL, default_onset_method, simulate
+    from .worm import DEFAULT_MODEL, backend_module, default_onset_method
     from .worm.onsets import extract_notes
 
-    if not (duration_s > 0 and np.isfinite(duration_s)):  # checked before burn-in is added to it
-        raise ConfigError(f"duration_s must be a finite number > 0, got {duration_s!r}")
-    if not (burn_in_s >= 0 and np.isfinite(burn_in_s)):
-        raise ConfigError(f"burn_in_s must be a finite number >= 0, got {burn_in_s!r}")
     model = model or DEFAULT_MODEL
     onset_method = onset_method or default_onset_method(model)
-    activity = simulate(
-        params,
-        backend=backend,
-        model=model,
-        duration_s=duration_s + burn_in_s,
-        dt_ms=dt_ms,
-        seed=seed,
-        integrator=integrator,
-        sample_rate_hz=sample_rate_hz,
-    )
+    if activity is None:
+        spec = simulation_spec(params, model=model, duration_s=duration_s, dt_ms=dt_ms, seed=seed,
+                               integrator=integrator, sample_rate_hz=sample_rate_hz, burn_in_s=burn_in_s)
+        activity = backend_module(backend).simulate(spec)
     # onsets are found on the whole run (a detector needs the trace before an
     # onset), then the burn-in's notes are dropped and the clock restarted
     notes = extract_notes(activity, method=onset_method)

@@ -14,6 +14,7 @@ uses it for crash-prone backends (``config.CRASH_PRONE_BACKENDS``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import multiprocessing as mp
 import os
@@ -150,6 +151,27 @@ def run_task(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome:
         return _failed(task, f"SystemExit: task called os._exit({exc.args[0]}) (its process would have exited with status {exc.args[0]})", t0)
     except Exception as exc:  # the point: one bad task must not stop the sweep
         return _failed(task, f"{type(exc).__name__}: {exc}", t0)
+
+
+def run_chunk(fn: TaskFn, tasks, timeout_s: float = math.inf) -> list[Outcome]:
+    """A chunk of tasks here, through ``fn.batch(tasks)`` when the task function has
+    one (the sweep's: one native call for the chunk), else one :func:`run_task` each.
+
+    Any failure of the batch (a set that blows up, a bad result, the chunk's
+    time limit of ``timeout_s`` per task) reruns the chunk one task at a time, so
+    exactly the bad task is marked failed, with its own error.
+    """
+    batch = getattr(fn, "batch", None)
+    if batch is None or len(tasks) < 2:
+        return [run_task(fn, t, timeout_s) for t in tasks]
+    t0 = time.perf_counter()
+    try:
+        with _alarm(timeout_s * len(tasks)), _no_process_exit():
+            outs = [_outcome(t, r, t0) for t, r in zip(tasks, batch(tasks), strict=True)]
+    except (Exception, _TaskCalledExit, TaskTimeout):  # noqa: BLE001  which task it was: the per-task path says
+        return [run_task(fn, t, timeout_s) for t in tasks]
+    per_task_s = (time.perf_counter() - t0) / len(tasks)
+    return [dataclasses.replace(o, wall_s=per_task_s) for o in outs]
 
 
 _CTX = None

@@ -45,6 +45,9 @@ from .isolation import Outcome
 TAG_REQUEST = 0x5E1
 TAG_WORK = 0x5E2
 PREFETCH = 2
+#: a lone rank's chunk for execute_chunk: enough sets to keep a few cores' batch
+#: threads busy, few enough that progress and flushes stay frequent
+LONE_RANK_CHUNK = 8
 RHO_TARGET = 0.9  # the coordinator's busy share the adaptive chunk floor aims at (prefetch hides queueing below 1)
 ADAPTIVE_CAP = 1024  # the largest adaptive chunk (rank 0 saturated by outcomes alone)
 _SLEEP_MIN_S, _SLEEP_MAX_S = 20e-6, 2e-3
@@ -192,7 +195,7 @@ def _chunk(queue: deque, n_active: int, chunk_max: int, floor: int = 1) -> list[
     return [queue.popleft() for _ in range(min(k, len(queue)))]
 
 
-def _worker(comm, execute: Callable[[Task], Outcome]) -> RankStats:
+def _worker(comm, run_chunk: Callable[[Sequence[Task]], list[Outcome]]) -> RankStats:
     stats, back, rounds = RankStats(), _Backoff(), _Rounds(comm)
     sends = [comm.isend([], dest=0, tag=TAG_REQUEST) for _ in range(PREFETCH)]
     outstanding = PREFETCH
@@ -207,8 +210,7 @@ def _worker(comm, execute: Callable[[Task], Outcome]) -> RankStats:
         if chunk is None:
             continue
         outs = []
-        for task in chunk:
-            out = execute(task)
+        for out in run_chunk(chunk):
             stats.add(out)
             outs.append(out.pack())
         sends = [r for r in sends if not r.Test()]
@@ -305,6 +307,7 @@ def schedule(
     chunk_max: int = 0,
     rank0_works: bool = True,
     round_s: float = 1.0,
+    execute_chunk: Callable[[Sequence[Task]], list[Outcome]] | None = None,
 ) -> RankStats:
     """Run ``execute`` over ``tasks`` on all ranks of ``comm``; collective.
 
@@ -312,18 +315,24 @@ def schedule(
     work by message); ``on_outcome`` sees every outcome, in completion order;
     ``on_summary`` gets every ``round_s`` seconds the allreduced totals of all
     ranks (:class:`Summary`). ``chunk_max``: the largest chunk, or 0 for
-    adaptive chunks (see the module docstring). Returns this rank's :class:`RankStats`.
+    adaptive chunks (see the module docstring). ``execute_chunk``: runs a whole
+    chunk at once (one threaded native call for its simulations), used by the
+    workers for what they are sent and by a lone rank for runs of
+    :data:`LONE_RANK_CHUNK` tasks; rank 0's own tasks beside workers stay one at
+    a time (it must keep serving). Returns this rank's :class:`RankStats`.
     """
     size = comm.Get_size()
+    run_chunk = execute_chunk or (lambda chunk: [execute(t) for t in chunk])
     if comm.Get_rank() != 0:
-        return _worker(comm, execute)
+        return _worker(comm, run_chunk)
     on_outcome = on_outcome or (lambda out: None)
     if size == 1:
         stats = RankStats()
-        for task in tasks:
-            out = execute(task)
-            stats.add(out)
-            on_outcome(out)
+        step = chunk_max or LONE_RANK_CHUNK
+        for i in range(0, len(tasks), step):
+            for out in run_chunk(tasks[i:i + step]):
+                stats.add(out)
+                on_outcome(out)
         return stats
     on_summary = on_summary or (lambda summary: None)
     return _coordinator(comm, tasks, execute, on_outcome, on_summary, max(0, chunk_max), rank0_works, round_s)

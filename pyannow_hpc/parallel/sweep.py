@@ -42,7 +42,7 @@ from ..store.recorder import Recorder
 from ..store.recorder import fmt as _fmt
 from ..store.tasks import RunSettings, TaskStatus
 from .comm import idle_barrier, on_root, rank_prefix, reduce_op, world
-from .isolation import Task, TaskFn, TaskResult, run_isolated, run_task
+from .isolation import Task, TaskFn, TaskResult, run_chunk, run_isolated, run_task
 from .sampling import task_table
 from .scheduler import RankStats, schedule
 
@@ -68,7 +68,7 @@ class PipelineTask:
     def from_config(cls, cfg: SweepConfig, target: NoteSequence) -> "PipelineTask":
         return cls(target, run_settings(cfg))
 
-    def __call__(self, task: Task) -> TaskResult:
+    def __call__(self, task: Task, activity=None) -> TaskResult:
         from ..pipeline import evaluate_params
 
         s = self.settings
@@ -76,9 +76,28 @@ class PipelineTask:
             task.params, target=self.target, backend=s.backend, model=s.model,
             duration_s=s.duration_s, dt_ms=s.dt_ms, seed=task.seed, integrator=s.integrator,
             onset_method=s.onset_method, window_start_s=s.window_start_s, burn_in_s=s.burn_in_s,
-            min_notes=s.min_notes,
+            min_notes=s.min_notes, activity=activity,
         )
         return TaskResult(res.metrics, res.notes.onset_s, res.notes.pitch)
+
+    def batch(self, tasks) -> list[TaskResult]:
+        """A chunk of tasks (isolation.run_chunk): on the native backend their
+        simulations go to one ``pw_simulate_batch`` call, threaded over the sets
+        and bitwise the one-at-a-time runs; then each is scored as ``__call__`` would."""
+        if self.settings.backend != "native":
+            return [self(t) for t in tasks]
+        from ..pipeline import simulation_spec
+        from ..worm.native_batch import default_threads, simulate_batch
+
+        s = self.settings
+        out: list[TaskResult] = []
+        step = 2 * default_threads()  # sets in memory at once: a chunk can hold hundreds of tasks
+        for i in range(0, len(tasks), step):
+            part = tasks[i:i + step]
+            specs = [simulation_spec(t.params, model=s.model, duration_s=s.duration_s, dt_ms=s.dt_ms, seed=t.seed,
+                                     integrator=s.integrator, burn_in_s=s.burn_in_s) for t in part]
+            out += [self(t, act) for t, act in zip(part, simulate_batch(specs))]
+        return out
 
 
 @dataclass(frozen=True)
@@ -295,6 +314,8 @@ def run_sweep(
 
         preload(["pyannow_hpc.pipeline", "pyannow_hpc.music.metrics", "mir_eval", "pyannow_hpc.worm.onsets", BACKENDS[cfg.backend]])
     execute = functools.partial(run_isolated if isolate else run_task, fn, timeout_s=timeout_s)
+    # in-process chunks go through the task's batch entry (one threaded native call per chunk)
+    execute_chunk = None if isolate else functools.partial(run_chunk, fn, timeout_s=timeout_s)
     rank0_works = cfg.scheduler.rank0_works
     if rank0_works == "auto":
         rank0_works = size <= RANK0_WORKS_UP_TO
@@ -315,7 +336,7 @@ def run_sweep(
     t_sched = time.perf_counter()
     try:
         with _terminate_as_exception(rank == 0):
-            stats = schedule(tasks, execute, comm=comm, on_outcome=recorder,
+            stats = schedule(tasks, execute, comm=comm, on_outcome=recorder, execute_chunk=execute_chunk,
                              on_summary=recorder.on_summary if recorder is not None else None,
                              chunk_max=chunk_max, rank0_works=rank0_works)
     except PyannowError as exc:  # rank 0's ledger write failed: workers are drained; still meet them below

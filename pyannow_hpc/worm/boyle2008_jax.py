@@ -61,7 +61,11 @@ def _step_fn(dt: float, thresh: float, refr: int, pulse: bool):
         r = drive.wave_root(jnp, t, th["drive_freq_hz"], ph, th["drive_pulse_ms"] if pulse else None)
         w = r * r
         one_m_w = 1.0 - w
-        ds = jnp.where(one_m_w > 0.0, jnp.exp(-(th["syn_k_per_ms"] * dt) / jnp.maximum(one_m_w, 1e-300)), 0.0)
+        # the double where: the untaken branch must see a harmless denominator, or its
+        # cotangent exp(-c/m) c/m^2 = 0 * inf is NaN and reverse mode returns NaN
+        # (1 - w > 0 is at least 2^-53 here, so C's max(1 - w, 1e-300) never binds)
+        pos = one_m_w > 0.0
+        ds = jnp.where(pos, jnp.exp(-(th["syn_k_per_ms"] * dt) / jnp.where(pos, one_m_w, 1.0)), 0.0)
         syn_new = w + (syn - w) * ds
         # 2. V with the new gates (same order of operations as C)
         h = 1.0 + (1.0 / (1.0 + jnp.exp((h_ca_half - ca) * h_inv_k)) - 1.0) * h_alpha

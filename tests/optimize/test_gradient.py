@@ -28,10 +28,9 @@ def test_gradient_matches_finite_differences(make_cfg):
         h = 1e-5
         fd = [(f(jnp.asarray(z + h * e)) - f(jnp.asarray(z - h * e))) / (2 * h) for e in np.eye(3)[:, None, :]]
     np.testing.assert_allclose(np.asarray(g)[0], np.array(fd), rtol=1e-4, atol=1e-7)
-    # reverse mode agrees on the channel parameter; d/d(drive_freq_hz) comes back NaN in reverse
-    # mode (boyle2008_jax's graded synapse: a where() over exp(-k dt / max(1 - w, 1e-300))
-    # whose untaken branch has an infinite cotangent) -- reported, forward mode is the default
-    np.testing.assert_allclose(np.asarray(g)[0, [0, 2]], np.asarray(g_rev)[0, [0, 2]], rtol=1e-8, atol=1e-10)
+    # reverse mode agrees on all three, drive_freq_hz included (boyle2008_jax's graded synapse
+    # once gave NaN there: a where() whose untaken branch had an infinite cotangent)
+    np.testing.assert_allclose(np.asarray(g)[0], np.asarray(g_rev)[0], rtol=1e-8, atol=1e-10)
     assert 0 < float(loss[0]) < 1
 
 

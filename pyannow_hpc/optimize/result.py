@@ -81,11 +81,19 @@ def verdict(rows: list[dict]) -> str:
     return f"{len(beats)} of {len(zs)} unseen windows/seeds beat the shift null at z > 2 (z {min(zs):.2f} .. {max(zs):.2f})."
 
 
+def _cell(column: str, v) -> str:
+    if not isinstance(v, float):
+        return str(v)
+    if column == "n_notes":  # a count (a mean over windows may be fractional)
+        return f"{v:.0f}" if v.is_integer() else f"{v:.1f}"
+    return f"{v:.3f}"
+
+
 def markdown(rows: list[dict]) -> str:
     head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
     body = ""
     for r in rows:
-        body += "| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in COLUMNS) + " |\n"
+        body += "| " + " | ".join(_cell(c, r[c]) for c in COLUMNS) + " |\n"
     return head + body
 
 

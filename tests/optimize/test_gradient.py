@@ -49,11 +49,17 @@ def test_surrogate_loss_is_the_hard_dice_of_the_spikes(make_cfg):
 
 @pytest.mark.slow  # three runs, each compiling its jitted step (~2 min on the shared 2 cores)
 def test_adam_lowers_the_loss_and_resumes(make_cfg, tmp_path):
-    cfg = make_cfg(method="gradient", backend="jax", duration=1.0, iters=4, ledger=str(tmp_path / "g.h5"))
+    # the fully smooth loss, whose gradient is the loss's own (checked against finite
+    # differences above): Adam must lower it at every step. (With the default
+    # surrogate loss -- hard crossings forward, sigmoid gradient -- the first steps
+    # from this start point RAISE the hard loss, 0.73 -> 0.92-0.98 for lr 0.01-0.03:
+    # docs/optimize.md.)
+    cfg = make_cfg(method="gradient", backend="jax", duration=1.0, iters=4, ledger=str(tmp_path / "g.h5"),
+                   onsets="soft")
     cfg = dataclasses.replace(cfg, gradient=dataclasses.replace(cfg.gradient, optimizer="adam", learning_rate=0.03))
     full = run(cfg, comm=SerialComm(), progress=False)
     losses = full.column("loss")
-    assert min(losses[1:]) < losses[0]
+    assert (np.diff(losses) < 0).all(), losses
     part = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, ledger=str(tmp_path / "p.h5")))
     run(part, comm=SerialComm(), progress=False, stop_after=2)
     run(part, comm=SerialComm(), progress=False)

@@ -61,14 +61,22 @@ def _blur_matrix(nb: int, grid_s: float, sigma_s: float) -> np.ndarray:
     return m
 
 
-def blur(counts, grid_s: float, sigma_s: float):
-    """Blur (n_bins, C) onset counts along time with the peak-1 Gaussian.
-
-    A matrix product, not jnp.convolve: jacfwd (batched tangents) through
-    jnp.convolve with >= 3 tangents crashed XLA's CPU backend (segfault, jax 0.10.2)."""
+def _jnp():
     import jax.numpy as jnp
 
-    return jnp.asarray(_blur_matrix(counts.shape[0], grid_s, sigma_s)) @ counts
+    return jnp
+
+
+def blur(counts, grid_s: float, sigma_s: float, xp=None):
+    """Blur (n_bins, C) onset counts along time with the peak-1 Gaussian.
+
+    ``xp``: the array module (default jax.numpy; NumPy for the population
+    methods' loss, which then never imports JAX: 1.6 s of import and a compile
+    on each rank's first evaluation). A matrix product, not jnp.convolve:
+    jacfwd (batched tangents) through jnp.convolve with >= 3 tangents crashed
+    XLA's CPU backend (segfault, jax 0.10.2)."""
+    xp = xp or _jnp()
+    return xp.asarray(_blur_matrix(counts.shape[0], grid_s, sigma_s)) @ counts
 
 
 def soft_onset_counts(v_mV, thresh_mV: float, width_mV: float, sample_dt_ms: float, grid_s: float, channels,
@@ -106,41 +114,40 @@ def hard_onset_counts(onsets_s, pitches, duration_s: float, grid_s: float, pitch
 
 
 def target_density(onsets_s, pitches, nb: int, grid_s: float, sigma_s: float, offset_s, pitch_aware: bool,
-                   mask=None):
-    """(nb, C) blurred target onsets at bin centres + ``offset_s`` (JAX, differentiable in offset).
+                   mask=None, xp=None):
+    """(nb, C) blurred target onsets at bin centres + ``offset_s`` (differentiable in offset under JAX).
 
-    ``mask`` (same shape as ``onsets_s``) marks real notes in a padded array."""
-    import jax.numpy as jnp
-
-    t = (jnp.arange(nb) + 0.5) * grid_s + offset_s
-    on = jnp.asarray(onsets_s)
-    w = jnp.ones_like(on) if mask is None else jnp.asarray(mask, on.dtype)
-    g = jnp.exp(-0.5 * ((t[:, None] - on[None, :]) / sigma_s) ** 2) * w[None, :]  # (nb, n_notes)
+    ``mask`` (same shape as ``onsets_s``) marks real notes in a padded array;
+    ``xp`` as in :func:`blur`."""
+    xp = xp or _jnp()
+    t = (xp.arange(nb) + 0.5) * grid_s + offset_s
+    on = xp.asarray(onsets_s)
+    w = xp.ones_like(on) if mask is None else xp.asarray(mask, on.dtype)
+    g = xp.exp(-0.5 * ((t[:, None] - on[None, :]) / sigma_s) ** 2) * w[None, :]  # (nb, n_notes)
     if not pitch_aware:
         return g.sum(1, keepdims=True)
-    import jax
+    if xp is np:
+        onehot = np.eye(N_CLASSES)[np.asarray(pitches, int) % N_CLASSES]  # (n_notes, 12)
+    else:  # pitches may be traced (a padded target passed into jit)
+        import jax
 
-    onehot = jax.nn.one_hot(jnp.asarray(pitches) % N_CLASSES, N_CLASSES, dtype=g.dtype)
+        onehot = jax.nn.one_hot(xp.asarray(pitches) % N_CLASSES, N_CLASSES, dtype=g.dtype)
     return g @ onehot
 
 
-def dice_loss(worm_density, target_dens, eps: float = 1e-9):
+def dice_loss(worm_density, target_dens, eps: float = 1e-9, xp=None):
     """1 - 2<W,T> / (|W|^2 + |T|^2): 1 for silence or no overlap, 0 for W = T."""
-    import jax.numpy as jnp
-
-    num = 2.0 * jnp.sum(worm_density * target_dens)
-    den = jnp.sum(worm_density**2) + jnp.sum(target_dens**2) + eps
+    xp = xp or _jnp()
+    num = 2.0 * xp.sum(worm_density * target_dens)
+    den = xp.sum(worm_density**2) + xp.sum(target_dens**2) + eps
     return 1.0 - num / den
 
 
 def loss_from_onsets(onsets_s, pitches, target_onsets_s, target_pitches, duration_s: float, *, grid_s: float = 0.01,
                      sigma_s: float = 0.03, offset_s: float = 0.0, pitch_aware: bool = False) -> float:
-    """The same loss from discrete worm onsets (times relative to the window start)."""
-    import jax
-
-    with jax.enable_x64(True):
-        counts = hard_onset_counts(onsets_s, pitches, duration_s, grid_s, pitch_aware)
-        w = blur(counts, grid_s, sigma_s)
-        t = target_density(np.asarray(target_onsets_s, float), target_pitches, counts.shape[0], grid_s, sigma_s,
-                           offset_s, pitch_aware)
-        return float(dice_loss(w, t))
+    """The same loss from discrete worm onsets (times relative to the window start), in NumPy."""
+    counts = hard_onset_counts(onsets_s, pitches, duration_s, grid_s, pitch_aware)
+    w = blur(counts, grid_s, sigma_s, xp=np)
+    t = target_density(np.asarray(target_onsets_s, float), target_pitches, counts.shape[0], grid_s, sigma_s,
+                       float(offset_s), pitch_aware, xp=np)
+    return float(dice_loss(w, t, xp=np))

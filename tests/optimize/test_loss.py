@@ -37,3 +37,24 @@ def test_pitch_aware_loss_sees_which_muscles_fire():
     wrong = L.loss_from_onsets(t, p + 1, t, p, 10.0, pitch_aware=True)
     assert right < 0.05 and wrong == pytest.approx(1.0)
     assert L.loss_from_onsets(t, p + 1, t, p, 10.0) < 0.05  # the summed loss does not
+
+
+@pytest.mark.parametrize("pitch_aware", [False, True])
+def test_numpy_loss_is_the_jax_loss(pitch_aware):
+    """loss_from_onsets (NumPy: the population methods never import JAX) equals
+    the same blur / target density / Dice built with jax.numpy."""
+    import jax
+    import jax.numpy as jnp
+
+    from pyannow_hpc.optimize import loss as L
+
+    rng = np.random.default_rng(3)
+    on, pi = np.sort(rng.uniform(0, 5, 40)), rng.integers(24, 120, 40)
+    t_on, t_pi = np.sort(rng.uniform(0, 5, 30)), rng.integers(40, 90, 30)
+    got = L.loss_from_onsets(on, pi, t_on, t_pi, 5.0, offset_s=0.013, pitch_aware=pitch_aware)
+    with jax.enable_x64(True):
+        counts = L.hard_onset_counts(on, pi, 5.0, 0.01, pitch_aware)
+        w = L.blur(jnp.asarray(counts), 0.01, 0.03)
+        t = L.target_density(t_on, jnp.asarray(t_pi), counts.shape[0], 0.01, 0.03, 0.013, pitch_aware)
+        ref = float(L.dice_loss(w, t))
+    assert 0 < got < 1 and got == pytest.approx(ref, rel=1e-12, abs=1e-14)

@@ -25,6 +25,7 @@ All times are seconds on one clock; a null scores onsets in [start_s, stop_s).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -175,8 +176,20 @@ def metronome_at_count(n_notes: int, target_onsets_s, *, start_s: float, stop_s:
     L / n (the clicks fill the window); for each period the first click's
     phase takes ``n_phases`` steps over every start that keeps all clicks inside.
     """
-    n = int(n_notes)
     ref = _window(target_onsets_s, start_s, stop_s)
+    return _metronome_at_count(int(n_notes), ref.tobytes(), float(start_s), float(stop_s), float(tol_s),
+                               int(n_periods), int(n_phases))
+
+
+# The metronome nulls depend only on the target window and a few numbers, not on
+# the worm's onsets (metronome_at_count: on its note count), and their search is
+# most of a scored task's time (a sweep task of 10 s: ~60 of ~80 ms); a sweep or
+# a generation scores hundreds of worms on one window, so each process keeps the
+# last few hundred answers.  Keyed by the window's bytes: equal windows, equal answer.
+@functools.lru_cache(maxsize=512)
+def _metronome_at_count(n: int, ref_bytes: bytes, start_s: float, stop_s: float, tol_s: float, n_periods: int,
+                        n_phases: int) -> Metronome:
+    ref = np.frombuffer(ref_bytes, dtype=np.float64)
     length = stop_s - start_s
     if n <= 0:
         return Metronome(0.0, float("nan"), float("nan"), 0)
@@ -211,8 +224,16 @@ def beat_ceiling(beat_s: float, target_onsets_s, *, start_s: float, stop_s: floa
     meet k target notes of a chord), on the score's own grid through
     ``origin_s`` or any of ``n_phases`` other phases.  What tempo alone reaches."""
     ref = _window(target_onsets_s, start_s, stop_s)
-    per, ph, counts = _filling_metronomes(np.array([float(beat_s)]), start_s, stop_s, n_phases, origin_s)
-    return {int(k): _best(per, ph, counts, ref, tol_s, start_s, int(k)) for k in notes_per_click}
+    return dict(_beat_ceiling(float(beat_s), ref.tobytes(), float(start_s), float(stop_s), float(tol_s),
+                              tuple(int(k) for k in notes_per_click), float(origin_s), int(n_phases)))
+
+
+@functools.lru_cache(maxsize=128)  # as _metronome_at_count: a function of the target window alone
+def _beat_ceiling(beat_s: float, ref_bytes: bytes, start_s: float, stop_s: float, tol_s: float,
+                  notes_per_click: tuple, origin_s: float, n_phases: int) -> tuple:
+    ref = np.frombuffer(ref_bytes, dtype=np.float64)
+    per, ph, counts = _filling_metronomes(np.array([beat_s]), start_s, stop_s, n_phases, origin_s)
+    return tuple((k, _best(per, ph, counts, ref, tol_s, start_s, k)) for k in notes_per_click)
 
 
 def best_metronome(target_onsets_s, *, start_s: float, stop_s: float, tol_s: float = TOL_S,

@@ -32,7 +32,6 @@ Relative paths are relative to the current directory (where the job runs).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
@@ -41,12 +40,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, ParameterError
+from .tomlschema import _section, _typed, _unknown, loads_toml, read_config_text
 from .worm import DEFAULT_MODEL, INTEGRATORS, default_onset_method
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10: the same parser, from PyPI (pyproject.toml pulls it in)
-    import tomli as tomllib
 
 SAMPLERS = ("sobol", "lhs", "grid", "random")
 ONSET_METHODS = ("crest", "threshold")
@@ -155,10 +151,7 @@ class SweepConfig:
 
     @property
     def report_dir(self) -> str:
-        if self.output.report_dir:
-            return self.output.report_dir
-        p = Path(self.output.ledger)
-        return str(p.with_name(p.stem + "_report"))
+        return report_dir_of(self.output)
 
     def science_dict(self) -> dict[str, Any]:
         """Everything that decides the tasks and their results (not outputs, not scheduling)."""
@@ -185,6 +178,14 @@ class SweepConfig:
         return cfg
 
 
+def report_dir_of(output) -> str:
+    """``output.report_dir``, else ``<ledger stem>_report`` beside the ledger (sweep and optimiser alike)."""
+    if output.report_dir:
+        return output.report_dir
+    p = Path(output.ledger)
+    return str(p.with_name(p.stem + "_report"))
+
+
 _SECTIONS = {
     "sampler": SamplerConfig,
     "simulation": SimulationConfig,
@@ -193,41 +194,6 @@ _SECTIONS = {
     "shard": ShardConfig,
 }
 _TOP_KEYS = ("backend", "model", "target", "ignore_unmapped", "params", "fixed", *_SECTIONS)
-
-
-def _unknown(key: str, known, where: str) -> ConfigError:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ConfigError(f"{where}: unknown key {key!r}{hint}; known: {', '.join(known)}")
-
-
-def _typed(value: Any, default: Any, where: str) -> Any:
-    """Check ``value`` against the type of the field's default (ints pass as floats)."""
-    if isinstance(default, bool) or isinstance(value, bool):
-        if isinstance(default, str) and isinstance(value, bool):  # "auto" | true | false
-            return value
-        if not isinstance(value, bool) or not isinstance(default, bool):
-            raise ConfigError(f"{where} must be {type(default).__name__}, got {value!r}")
-        return value
-    if isinstance(default, float):
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{where} must be a finite number, got {value!r}")
-        return float(value)
-    if not isinstance(value, type(default)):
-        raise ConfigError(f"{where} must be {type(default).__name__}, got {value!r}")
-    return value
-
-
-def _section(cls, table: Any, where: str):
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table ([{where.split(': ')[-1]}]), got {table!r}")
-    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-    values = {}
-    for key, value in table.items():
-        if key not in defaults:
-            raise _unknown(key, defaults, where)
-        values[key] = _typed(value, defaults[key], f"{where}.{key}")
-    return cls(**values)
 
 
 def _param_ranges(table: Any, model: str, where: str) -> tuple[ParamRange, ...]:
@@ -317,10 +283,27 @@ def space_and_fixed(data: Mapping[str, Any], model: str, where: str):
         raise ConfigError(f"{where}: fixed: {exc}") from None
 
 
-def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str = "") -> SweepConfig:
-    """Build and validate a :class:`SweepConfig` from a parsed TOML mapping."""
+def checked_tables(data: Mapping[str, Any], cfg, section_classes: Mapping[str, type], parse_params, verb: str,
+                   where: str):
+    """What every config kind checks after its top-level keys, in this order: a
+    known backend; ``[fixed]`` against the model's space; each section's keys and
+    types; ``[params]`` (``parse_params(table, model, where)``); and no parameter
+    both in ``[params]`` and ``[fixed]``. Returns (space, fixed values, sections, params)."""
     from .worm import BACKENDS
 
+    if cfg.backend not in BACKENDS:
+        raise ConfigError(f"{where}: unknown backend {cfg.backend!r}; known: {', '.join(BACKENDS)}")
+    sp, fixed = space_and_fixed(data, cfg.model, where)
+    sections = {name: _section(cls, data.get(name, {}), f"{where}: {name}") for name, cls in section_classes.items()}
+    params = parse_params(data.get("params"), cfg.model, where)
+    both = sorted(set(fixed) & {p.name for p in params})
+    if both:
+        raise ConfigError(f"{where}: {', '.join(both)} is both {verb} in [params] and held in [fixed]; keep one")
+    return sp, fixed, sections, params
+
+
+def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str = "") -> SweepConfig:
+    """Build and validate a :class:`SweepConfig` from a parsed TOML mapping."""
     where = source
     for key in data:
         if key not in _TOP_KEYS:
@@ -332,14 +315,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
     if "ignore_unmapped" in data:
         top["ignore_unmapped"] = _typed(data["ignore_unmapped"], False, f"{where}: ignore_unmapped")
     cfg = SweepConfig(**top, source=source, text=text)
-    if cfg.backend not in BACKENDS:
-        raise ConfigError(f"{where}: unknown backend {cfg.backend!r}; known: {', '.join(BACKENDS)}")
-    sp, fixed_checked = space_and_fixed(data, cfg.model, where)
-    sections = {name: _section(cls, data.get(name, {}), f"{where}: {name}") for name, cls in _SECTIONS.items()}
-    params = _param_ranges(data.get("params"), cfg.model, where)
-    both = sorted(set(fixed_checked) & {p.name for p in params})
-    if both:
-        raise ConfigError(f"{where}: {', '.join(both)} is both varied in [params] and held in [fixed]; keep one")
+    sp, fixed_checked, sections, params = checked_tables(data, cfg, _SECTIONS, _param_ranges, "varied", where)
     cfg = dataclasses.replace(cfg, params=params, fixed=tuple(sorted(fixed_checked.items())), **sections)
     _check_c302_mapping(cfg, sp, where)
 
@@ -388,30 +364,6 @@ def _check_sizes(cfg: SweepConfig, where: str) -> None:
     check_sweep_sizes(cfg, where)
 
 
-
-
-def loads_toml(text: str, parse, *, source: str):
-    """``parse(data, source=..., text=...)`` of TOML ``text``; bad TOML is one ConfigError.
-
-    Shared by every config kind (sweep here, optimize/config.py): each brings
-    its own ``parse_config``, the reading and the error lines are the same.
-    """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return parse(data, source=source, text=text)
-
-
-def read_config_text(path: str | Path) -> str:
-    """A config file's text; a missing or unreadable file is one ConfigError."""
-    p = Path(path)
-    try:
-        return p.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"config file {p} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from None
 
 
 def loads_config(text: str, *, source: str = "<string>") -> SweepConfig:

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import (ONSET_METHODS, _param_ranges, _section, _typed, _unknown, loads_toml, read_config_text,
-                      space_and_fixed)
+from ..config import ONSET_METHODS, _param_ranges, checked_tables, report_dir_of
 from ..errors import ConfigError
+from ..tomlschema import _typed, _unknown, loads_toml, read_config_text
 from ..worm import DEFAULT_MODEL, INTEGRATORS, default_onset_method
 
 METHODS = ("gradient", "cmaes", "nelder-mead", "bo")
@@ -158,10 +158,7 @@ class OptimizeConfig:
 
     @property
     def report_dir(self) -> str:
-        if self.output.report_dir:
-            return self.output.report_dir
-        p = Path(self.output.ledger)
-        return str(p.with_name(p.stem + "_report"))
+        return report_dir_of(self.output)
 
     def science_dict(self) -> dict[str, Any]:
         """What decides the trajectory (a resumed ledger must match it)."""
@@ -206,8 +203,6 @@ def _free_params(table: Any, model: str, where: str) -> tuple[FreeParam, ...]:
 
 
 def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str = "") -> OptimizeConfig:
-    from ..worm import BACKENDS
-
     where = source
     for key in data:
         if key not in _TOP_KEYS:
@@ -216,16 +211,9 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<string>", text: str
     cfg = OptimizeConfig(**top, source=source, text=text)
     if cfg.method not in METHODS:
         raise ConfigError(f"{where}: method {cfg.method!r} is unknown; choose one of {', '.join(METHODS)}")
-    if cfg.backend not in BACKENDS:
-        raise ConfigError(f"{where}: unknown backend {cfg.backend!r}; known: {', '.join(BACKENDS)}")
     if cfg.method == "gradient" and cfg.backend != "jax":
         raise ConfigError(f"{where}: method gradient needs backend = \"jax\" (the differentiable simulator), got {cfg.backend!r}")
-    _, fixed = space_and_fixed(data, cfg.model, where)
-    sections = {name: _section(cls, data.get(name, {}), f"{where}: {name}") for name, cls in _SECTIONS.items()}
-    params = _free_params(data.get("params"), cfg.model, where)
-    both = sorted(set(fixed) & {p.name for p in params})
-    if both:
-        raise ConfigError(f"{where}: {', '.join(both)} is both free in [params] and held in [fixed]; keep one")
+    _, fixed, sections, params = checked_tables(data, cfg, _SECTIONS, _free_params, "free", where)
     if any(p.per for p in params) and cfg.backend != "jax":
         raise ConfigError(f"{where}: per-muscle parameters need backend = \"jax\" (the native and C302 backends take one value per parameter)")
     cfg = dataclasses.replace(cfg, params=params, fixed=tuple(sorted(fixed.items())), **sections)

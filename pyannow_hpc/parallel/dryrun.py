@@ -36,7 +36,7 @@ def check_outputs(cfg: SweepConfig) -> None:
 def probe_task(cfg: SweepConfig, led: L.LedgerData, task_fn=None) -> str:
     """Run the first task, shortened, isolated; SimulationError with its message if it fails."""
     from .isolation import Task, run_isolated
-    from .sweep import PipelineTask
+    from .pipeline_task import PipelineTask
 
     short = dataclasses.replace(cfg.simulation, duration_s=min(cfg.simulation.duration_s, PROBE_DURATION_S))
     fn = task_fn or PipelineTask.from_config(dataclasses.replace(cfg, simulation=short), led.target)

@@ -243,7 +243,7 @@ def run_isolated(fn: TaskFn, task: Task, timeout_s: float = math.inf) -> Outcome
     """Run ``fn(task)`` in a child process; crash, hang or exception -> failed Outcome.
 
     ``fn`` and the task must be picklable (a module-level function or a
-    dataclass instance such as :class:`~pyannow_hpc.parallel.sweep.PipelineTask`).
+    dataclass instance such as :class:`~pyannow_hpc.parallel.pipeline_task.PipelineTask`).
     """
     t0 = time.perf_counter()
     try:

@@ -7,7 +7,7 @@
    broadcasts the verdict (:func:`.comm.on_root`), so all ranks either start
    together or exit together with the same one-line error: no deadlock, no traceback;
 2. the scheduler (:mod:`.scheduler`) hands tasks out dynamically; each task
-   simulates, extracts onsets and scores them (:class:`PipelineTask`). The
+   simulates, extracts onsets and scores them (:class:`.pipeline_task.PipelineTask`). The
    tasks and the task function are rebuilt from the ledger
    (``LedgerData.task(row)``, ``LedgerData.settings()``), fresh or resumed, so
    what runs is what the ledger says ran;
@@ -40,64 +40,15 @@ from ..music.notes import NoteSequence
 from ..store import ledger as L
 from ..store.recorder import Recorder
 from ..store.recorder import fmt as _fmt
-from ..store.tasks import RunSettings, TaskStatus
+from ..store.tasks import TaskStatus
 from .comm import idle_barrier, on_root, rank_prefix, reduce_op, world
-from .isolation import Task, TaskFn, TaskResult, run_chunk, run_isolated, run_task
+from .isolation import Task, TaskFn, run_chunk, run_isolated, run_task
+from .pipeline_task import PipelineTask, run_settings  # noqa: F401  (sweep.PipelineTask, sweep.run_settings)
 from .sampling import task_table
 from .scheduler import RankStats, schedule
 
 #: rank 0 computes too up to this many ranks (docs/sweep.md: measured)
 RANK0_WORKS_UP_TO = 8
-
-
-@dataclass(frozen=True)
-class PipelineTask:
-    """The real task: simulate -> onsets -> metrics (``pipeline.evaluate_params``).
-
-    ``task.params`` holds the config's fixed parameters and the task's varied
-    ones; ``settings`` the rest of the recipe, as the ledger stores it.
-
-    A frozen dataclass rather than a closure so it pickles: it is broadcast to
-    every rank and sent to isolated child processes.
-    """
-
-    target: NoteSequence
-    settings: RunSettings
-
-    @classmethod
-    def from_config(cls, cfg: SweepConfig, target: NoteSequence) -> "PipelineTask":
-        return cls(target, run_settings(cfg))
-
-    def __call__(self, task: Task, activity=None) -> TaskResult:
-        from ..pipeline import evaluate_params
-
-        s = self.settings
-        res = evaluate_params(
-            task.params, target=self.target, backend=s.backend, model=s.model,
-            duration_s=s.duration_s, dt_ms=s.dt_ms, seed=task.seed, integrator=s.integrator,
-            onset_method=s.onset_method, window_start_s=s.window_start_s, burn_in_s=s.burn_in_s,
-            min_notes=s.min_notes, activity=activity,
-        )
-        return TaskResult(res.metrics, res.notes.onset_s, res.notes.pitch)
-
-    def batch(self, tasks) -> list[TaskResult]:
-        """A chunk of tasks (isolation.run_chunk): on the native backend their
-        simulations go to one ``pw_simulate_batch`` call, threaded over the sets
-        and bitwise the one-at-a-time runs; then each is scored as ``__call__`` would."""
-        if self.settings.backend != "native":
-            return [self(t) for t in tasks]
-        from ..pipeline import simulation_spec
-        from ..worm.native_batch import default_threads, simulate_batch
-
-        s = self.settings
-        out: list[TaskResult] = []
-        step = 2 * default_threads()  # sets in memory at once: a chunk can hold hundreds of tasks
-        for i in range(0, len(tasks), step):
-            part = tasks[i:i + step]
-            specs = [simulation_spec(t.params, model=s.model, duration_s=s.duration_s, dt_ms=s.dt_ms, seed=t.seed,
-                                     integrator=s.integrator, burn_in_s=s.burn_in_s) for t in part]
-            out += [self(t, act) for t, act in zip(part, simulate_batch(specs))]
-        return out
 
 
 @dataclass(frozen=True)
@@ -115,11 +66,6 @@ class SweepSummary:
     size: int
     ledger_failed: int = 0  # rank 0: failed tasks in the whole ledger (earlier runs too)
     first_errors: tuple[str, ...] = ()  # rank 0: the first error of each kind (store.failures.first_errors)
-
-
-def run_settings(cfg: SweepConfig) -> RunSettings:
-    """What every task of ``cfg`` shares (stored in the ledger's attrs)."""
-    return RunSettings.from_config(cfg)
 
 
 def _load_target(cfg: SweepConfig) -> NoteSequence:

@@ -136,13 +136,13 @@ class Problem:
 
     def _backend_spec(self, values, window: Window):
         """(the SimulationSpec of one point on one window, its learnt time offset)."""
-        from ..worm import make_spec
+        from ..pipeline import simulation_spec
 
         c, sim = self.cfg, self.cfg.simulation
         theta = self.space.theta(np.asarray(values))
         offset = float(theta.pop(OFFSET_NAME))
-        spec = make_spec(theta, model=c.model, duration_s=sim.burn_in_s + sim.duration_s, dt_ms=sim.dt_ms,
-                         seed=window.seed, integrator=sim.integrator)
+        spec = simulation_spec(theta, model=c.model, duration_s=sim.duration_s, burn_in_s=sim.burn_in_s,
+                               dt_ms=sim.dt_ms, seed=window.seed, integrator=sim.integrator)
         return spec, offset
 
     def _notes_of_activity(self, act, offset: float, t_arrays):

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import CRASH_PRONE_BACKENDS
 from ..errors import ConfigError
 from ..music.notes import NoteSequence
 from ..store.ledger import DONE
 from ..store.lock import ledger_lock
 from ..parallel.comm import on_root
-from ..parallel.isolation import Outcome, Task, TaskResult, run_isolated, run_task
+from ..parallel.isolation import Outcome, Task, TaskResult, run_chunk, run_isolated, run_task
 from . import ledger as LG
 from .config import OptimizeConfig
 from .objective import Problem
@@ -66,8 +67,18 @@ class PointTask:
 
     def __call__(self, task: Task) -> TaskResult:
         pb = problem_for(self.cfg, self.target)
-        u = np.array([task.params[k] for k in pb.space.labels])
-        return TaskResult(pb.evaluate_training(pb.space.values(u)))
+        return TaskResult(pb.evaluate_training(_values(pb, task)))
+
+    def batch(self, tasks) -> list[TaskResult]:
+        """A generation's candidates at once (isolation.run_chunk): on the native
+        backend all of them in one ``pw_simulate_batch`` call, bitwise ``__call__``'s scores."""
+        pb = problem_for(self.cfg, self.target)
+        return [TaskResult(m) for m in pb.evaluate_training_many([_values(pb, t) for t in tasks])]
+
+
+def _values(pb: Problem, task: Task) -> np.ndarray:
+    """A candidate's parameter values from its unit-cube coordinates (``task.params``, by label)."""
+    return pb.space.values(np.array([task.params[k] for k in pb.space.labels]))
 
 
 def make_method(pb: Problem, comm, prior):
@@ -199,20 +210,6 @@ def _gradient_iteration(cfg, pb, method, state, it, comm, prior):
     return state, rows
 
 
-def _batched(pb, us) -> dict[int, Outcome]:
-    """Every candidate of a generation through one ``pw_simulate_batch`` call (its
-    threads: OMP_NUM_THREADS, else the cores this process may use); bitwise the
-    scores of one call per candidate. Empty when a set fails: the caller then runs
-    them one by one, so the failing candidate alone is marked failed."""
-    t0 = time.perf_counter()
-    try:
-        rows = pb.evaluate_training_many([pb.space.values(np.asarray(u)) for u in us])
-    except Exception:  # noqa: BLE001  one bad set: let the per-task path say which
-        return {}
-    wall = (time.perf_counter() - t0) / max(1, len(us))
-    return {i: Outcome(i, DONE, {**m, "rank": 0.0}, wall_s=wall) for i, m in enumerate(rows)}
-
-
 def _population_iteration(cfg, pb, method, state, it, comm, prior):
     from ..parallel.scheduler import schedule
 
@@ -222,20 +219,24 @@ def _population_iteration(cfg, pb, method, state, it, comm, prior):
         return None
     fn = PointTask(cfg, pb.target)
     isolate = cfg.scheduler.isolate
-    isolate = cfg.backend in ("c302", "container") if isolate == "auto" else bool(isolate)
+    isolate = cfg.backend in CRASH_PRONE_BACKENDS if isolate == "auto" else bool(isolate)
     timeout = cfg.scheduler.task_timeout_s
 
-    def execute(task: Task) -> Outcome:
-        out = (run_isolated if isolate else run_task)(fn, task, timeout)
+    def with_rank(out: Outcome) -> Outcome:
         return Outcome(out.task_id, out.status, {**out.metrics, "rank": float(rank)}, out.onsets_s, out.pitches,
                        out.error, out.wall_s)
+
+    def execute(task: Task) -> Outcome:
+        return with_rank((run_isolated if isolate else run_task)(fn, task, timeout))
 
     tasks = [Task(i, dict(zip(pb.space.labels, map(float, u))), cfg.simulation.seed)
              for i, u in enumerate(us)]
     outcomes: dict[int, Outcome] = {}
     if comm.Get_size() == 1 and not isolate and cfg.backend == "native":
-        outcomes = _batched(pb, us)  # one rank: the whole generation in one threaded native call
-    if not outcomes:
+        # one rank: the whole generation through the task's batch entry (one threaded
+        # native call); a failing set reruns the generation candidate by candidate
+        outcomes = {o.task_id: with_rank(o) for o in run_chunk(fn, tasks, timeout)}
+    else:
         schedule(tasks, execute, comm=comm, on_outcome=lambda o: outcomes.__setitem__(o.task_id, o), chunk_max=1)
 
     def _tell():  # rank 0: the generation's losses (plus the prior), then the optimiser's update

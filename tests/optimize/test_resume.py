@@ -82,7 +82,7 @@ def test_one_rank_generation_in_one_batch_call_is_bitwise_the_per_candidate_path
     monkeypatch.setattr(native_batch, "simulate_batch", lambda specs, **kw: calls.append(len(specs)) or real(specs, **kw))
     batched = run(make_cfg(method="cmaes", iters=2, ledger=str(tmp_path / "b.h5")), comm=SerialComm(), progress=False)
     assert calls == [4, 4]  # popsize 4 x 1 training window, one call per generation
-    monkeypatch.setattr(runner, "_batched", lambda pb, us: {})
+    monkeypatch.delattr(runner.PointTask, "batch")  # run_chunk then runs one candidate at a time
     single = run(make_cfg(method="cmaes", iters=2, ledger=str(tmp_path / "s.h5")), comm=SerialComm(), progress=False)
     assert calls == [4, 4]
     for key in ("loss", "f1", "shift_z", "n_notes"):

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "pw_rng.h" /* the stream's hash and uniforms, shared with the scalar pw_rng_normal */
+
 /* Put PW_CLONES on a hot-loop function to compile it for AVX-512, AVX2+FMA
  * and baseline x86-64, picked at load time (ifunc): vector speed without
  * -march=native, so one library runs on any x86-64. */
@@ -132,13 +134,9 @@ static inline double pw_vcos2pi(double u) {
  * loop vectorises.  Equal to pw_rng_normal to ~1 ulp. */
 static inline void pw_vnormal_row(uint64_t key, uint64_t base, int n, double *restrict out) {
     for (int i = 0; i < n; i++) {
-        uint64_t a = key + base + 2u * (uint64_t)i, b = a + 1u;
-        a += 0x9E3779B97F4A7C15ULL; b += 0x9E3779B97F4A7C15ULL;
-        a = (a ^ (a >> 30)) * 0xBF58476D1CE4E5B9ULL; b = (b ^ (b >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        a = (a ^ (a >> 27)) * 0x94D049BB133111EBULL; b = (b ^ (b >> 27)) * 0x94D049BB133111EBULL;
-        a ^= a >> 31; b ^= b >> 31;
-        double u1 = 2.0 - pw_from_bits(0x3FF0000000000000ULL | (a >> 12)); /* as pw_rng.h: exact */
-        double u2 = pw_from_bits(0x3FF0000000000000ULL | (b >> 12)) - 1.0;
+        const uint64_t c2 = key + base + 2u * (uint64_t)i;
+        const uint64_t a = pw_splitmix64(c2), b = pw_splitmix64(c2 + 1u); /* integer-only: vectorises */
+        double u1 = 2.0 - pw_one_to_two(a), u2 = pw_one_to_two(b) - 1.0;
         double r = __builtin_sqrt(-2.0 * pw_vlog(u1)), c, s;
         pw_vsincos2pi(u2, &c, &s);
         out[2 * i] = r * c;

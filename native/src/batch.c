@@ -4,9 +4,16 @@
  * exactly the one-at-a-time entry point (pw_simulate_<model>) on its own
  * buffers, so every result is bitwise identical to a single call whatever the
  * thread count or order.  A small pthread pool takes set indices from an
- * atomic counter (sets of unequal cost balance themselves).  Sharing the drive
- * and the noise between sets inside one step (the issue's second half of
- * item 1) is NOT done here: every set still computes its own.
+ * atomic counter (sets of unequal cost balance themselves).
+ *
+ * Shared noise: the noise depends on the seed and the step only, so sets that
+ * share a seed (an optimiser generation: every candidate on the same window
+ * and seed, common random numbers) read one buffer of the whole run's normals,
+ * computed once before the threads start (pw_vnormal_row over the counters
+ * 0 .. n_steps*96-1: the very values each set would draw, so still bitwise).
+ * Buffers are made while their total stays under PW_SHARED_NOISE_BYTES; past
+ * it, and for a seed used once, each set draws its own.  The drive is NOT
+ * shared: it is per set (its phases are parameters) and ~3% of a step.
  *
  * Threads: n_threads > 0 is used as given; <= 0 means OMP_NUM_THREADS when it
  * is a positive integer, else the number of CPUs in this process's affinity
@@ -18,6 +25,10 @@
 #include <string.h>
 
 #include "pyannow.h"
+#include "pw_sim_common.h"
+
+/* the most memory the shared noise buffers of one batch may take (~43 s of worm for one seed) */
+#define PW_SHARED_NOISE_BYTES ((int64_t)64 << 20)
 
 typedef int (*entry4)(const void *, const pw_drive *, const pw_sim_config *, pw_sim_output *);
 
@@ -30,18 +41,20 @@ typedef struct {
     pw_sim_output *const *outs;
     void *const *traces;
     int32_t *status;
+    const double **noise; /* per set: a shared noise buffer or NULL */
     int64_t next; /* next set index, taken atomically */
 } batch_job;
 
 static int run_one(const batch_job *j, int64_t i) {
+    const double *z = j->noise ? j->noise[i] : NULL;
     switch (j->model) {
     case 0:
-        return pw_simulate_pyannow((const pw_pyannow_params *)j->params[i], j->drives[i], j->configs[i], j->outs[i]);
+        return pw_run_pyannow((const pw_pyannow_params *)j->params[i], j->drives[i], j->configs[i], j->outs[i], z);
     case 1:
-        return pw_simulate_boyle2008((const pw_boyle2008_params *)j->params[i], j->drives[i], j->configs[i],
-                                     j->outs[i], j->traces ? j->traces[i] : NULL);
+        return pw_run_boyle2008((const pw_boyle2008_params *)j->params[i], j->drives[i], j->configs[i], j->outs[i],
+                                j->traces ? j->traces[i] : NULL, z);
     default:
-        return pw_simulate_passive((const pw_passive_params *)j->params[i], j->drives[i], j->configs[i], j->outs[i]);
+        return pw_run_passive((const pw_passive_params *)j->params[i], j->drives[i], j->configs[i], j->outs[i], z);
     }
 }
 
@@ -72,12 +85,45 @@ PW_API int pw_default_threads(void) {
     return 1;
 }
 
+/* Shared noise buffers for the seeds that two or more sets use: noise[i] is
+ * set i's buffer or NULL; *bufs collects them for free().  Only sets whose
+ * structs look sane are grouped (the entry points validate everything later;
+ * a set they reject never reads its buffer).  Returns the number of buffers. */
+PW_CLONES
+static int64_t share_noise(int64_t n_sets, const pw_drive *const *drives, const pw_sim_config *const *configs,
+                           const double **noise, double **bufs) {
+    int64_t n_bufs = 0, bytes = 0;
+    for (int64_t i = 0; i < n_sets; i++) noise[i] = NULL;
+    for (int64_t i = 0; i < n_sets; i++) {
+        if (noise[i] || !drives[i] || !configs[i] || configs[i]->n_steps <= 0) continue;
+        const uint64_t seed = drives[i]->seed;
+        int64_t steps = configs[i]->n_steps, users = 1;
+        for (int64_t k = i + 1; k < n_sets; k++)
+            if (drives[k] && configs[k] && configs[k]->n_steps > 0 && drives[k]->seed == seed) {
+                users++;
+                if (configs[k]->n_steps > steps) steps = configs[k]->n_steps;
+            }
+        if (users < 2 || steps > (PW_SHARED_NOISE_BYTES - bytes) / (PW_N_MUSCLES * (int64_t)sizeof(double))) continue;
+        double *buf = (double *)malloc((size_t)steps * PW_N_MUSCLES * sizeof(double));
+        if (!buf) continue; /* no memory for sharing: each set draws its own */
+        const uint64_t key = pw_splitmix64(seed);
+        for (int64_t s = 0; s < steps; s++) /* row by row: the same calls, in the same order, as a set's own */
+            pw_vnormal_row(key, (uint64_t)s * PW_N_MUSCLES, PW_N_MUSCLES / 2, buf + s * PW_N_MUSCLES);
+        bytes += steps * PW_N_MUSCLES * (int64_t)sizeof(double);
+        bufs[n_bufs++] = buf;
+        noise[i] = buf;
+        for (int64_t k = i + 1; k < n_sets; k++)
+            if (drives[k] && configs[k] && configs[k]->n_steps > 0 && drives[k]->seed == seed) noise[k] = buf;
+    }
+    return n_bufs;
+}
+
 PW_API int pw_simulate_batch(const char *model, int64_t n_sets, const void *const *params,
                              const pw_drive *const *drives, const pw_sim_config *const *configs,
                              pw_sim_output *const *outs, void *const *traces, int32_t *status, int32_t n_threads) {
     if (!model || n_sets < 0 || (n_sets > 0 && (!params || !drives || !configs || !outs || !status)))
         return PW_E_INVALID;
-    batch_job j = {0, n_sets, params, drives, configs, outs, traces, status, 0};
+    batch_job j = {0, n_sets, params, drives, configs, outs, traces, status, NULL, 0};
     if (strcmp(model, "pyannow") == 0)
         j.model = 0;
     else if (strcmp(model, "boyle2008") == 0)
@@ -88,6 +134,13 @@ PW_API int pw_simulate_batch(const char *model, int64_t n_sets, const void *cons
         return PW_E_INVALID;
     if (n_sets == 0)
         return PW_OK;
+    const double **noise = (const double **)malloc((size_t)n_sets * sizeof *noise);
+    double **bufs = (double **)malloc((size_t)n_sets * sizeof *bufs);
+    int64_t n_bufs = 0;
+    if (noise && bufs) {
+        n_bufs = share_noise(n_sets, drives, configs, noise, bufs);
+        j.noise = noise;
+    }
     int64_t n = n_threads > 0 ? n_threads : pw_default_threads();
     if (n > n_sets)
         n = n_sets;
@@ -101,6 +154,10 @@ PW_API int pw_simulate_batch(const char *model, int64_t n_sets, const void *cons
     for (int64_t t = 0; t < started; t++)
         pthread_join(tids[t], NULL);
     free(tids);
+    for (int64_t b = 0; b < n_bufs; b++)
+        free(bufs[b]);
+    free(bufs);
+    free(noise);
     int worst = PW_OK;
     for (int64_t i = 0; i < n_sets; i++)
         if (status[i] != PW_OK && worst == PW_OK)

@@ -125,7 +125,7 @@ typedef struct {
 
 PW_CLONES
 static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_sim_config *c,
-                      pw_sim_output *o, void *ca_out, cell_state *restrict X) {
+                      pw_sim_output *o, void *ca_out, cell_state *restrict X, const double *shared_noise) {
     double nb_sum[NM];
     pw_wave wave;
     cell_state Y;
@@ -163,8 +163,8 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
         pw_wave_roots(&wave, pw_wave_time(&wave, t), root); /* its own loop: see pw_drive.h */
         const double i_step = (t >= P->step_start_ms && t < P->step_stop_ms) ? P->i_step_uA : 0.0;
         if (coupled) pw_neighbour_sum(X->v, nb_sum);
-        double z[NM]; /* this step's normals, counters st*96 + j: 48 Box-Muller draws */
-        if (noise_sd > 0.0) pw_vnormal_row(key, (uint64_t)st * NM, NM / 2, z);
+        double zbuf[NM];
+        const double *z = noise_sd > 0.0 ? pw_step_noise(shared_noise, key, st, zbuf) : zbuf;
         uint64_t bad = 0, any_cross = 0;
         for (int j = 0; j < NM; j++) {
             const double V = X->v[j], E = X->e[j], F = X->f[j], Pg = X->p[j], Q = X->q[j], N = X->n[j];
@@ -218,6 +218,11 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
 
 PW_API int pw_simulate_boyle2008(const pw_boyle2008_params *params, const pw_drive *drive,
                                  const pw_sim_config *config, pw_sim_output *out, void *ca_out) {
+    return pw_run_boyle2008(params, drive, config, out, ca_out, NULL);
+}
+
+int pw_run_boyle2008(const pw_boyle2008_params *params, const pw_drive *drive, const pw_sim_config *config,
+                     pw_sim_output *out, void *ca_out, const double *shared_noise) {
     int st = validate(params, drive, config, out);
     if (st != PW_OK) return st;
     if (ca_out && out->n_samples < config->n_steps / config->record_every + 1) return PW_E_INVALID;
@@ -233,5 +238,5 @@ PW_API int pw_simulate_boyle2008(const pw_boyle2008_params *params, const pw_dri
         X.v[j] = v0; X.e[j] = e0; X.f[j] = f0; X.p[j] = p0; X.q[j] = q0; X.n[j] = n0;
         X.s[j] = 0.0; X.ca[j] = 0.0;
     }
-    return run_kernel(params, drive, config, out, ca_out, &X);
+    return run_kernel(params, drive, config, out, ca_out, &X, shared_noise);
 }

@@ -32,7 +32,7 @@ const pw_struct_info pw_info_passive_params = PW_STRUCT_INFO(pw_passive_params, 
 
 PW_CLONES
 static int run_kernel(const pw_passive_params *P, const pw_drive *d, const pw_sim_config *c, pw_sim_output *o,
-                      double *restrict v) {
+                      double *restrict v, const double *shared_noise) {
     pw_wave wave;
     double nb_sum[NM], vn[NM];
     int64_t last_spike[NM];
@@ -51,8 +51,8 @@ static int run_kernel(const pw_passive_params *P, const pw_drive *d, const pw_si
     for (int64_t st = 0; st < c->n_steps; st++) {
         const pw_wave_t wt = pw_wave_time(&wave, (double)st * dt);
         if (coupling != 0.0) pw_neighbour_sum(v, nb_sum);
-        double z[NM]; /* this step's normals, counters st*96 + j: 48 Box-Muller draws */
-        pw_vnormal_row(key, (uint64_t)st * NM, NM / 2, z);
+        double zbuf[NM];
+        const double *z = pw_step_noise(shared_noise, key, st, zbuf);
         uint64_t bad = 0, any_cross = 0;
         for (int j = 0; j < NM; j++) {
             const double r = pw_wave_root(&wave, j, wt);
@@ -78,10 +78,15 @@ static int run_kernel(const pw_passive_params *P, const pw_drive *d, const pw_si
 
 PW_API int pw_simulate_passive(const pw_passive_params *params, const pw_drive *drive, const pw_sim_config *config,
                                pw_sim_output *out) {
+    return pw_run_passive(params, drive, config, out, NULL);
+}
+
+int pw_run_passive(const pw_passive_params *params, const pw_drive *drive, const pw_sim_config *config,
+                   pw_sim_output *out, const double *shared_noise) {
     if (!params || pw_check_common(drive, config, out) || pw_check_fields(&pw_info_passive_params, params))
         return PW_E_INVALID;
     if (config->integrator != PW_INTEGRATOR_EXPONENTIAL) return PW_E_INVALID;
     double v[NM];
     for (int j = 0; j < NM; j++) v[j] = params->v_init_mV;
-    return run_kernel(params, drive, config, out, v);
+    return run_kernel(params, drive, config, out, v, shared_noise);
 }

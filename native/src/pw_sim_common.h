@@ -48,4 +48,22 @@ static inline int pw_check_common(const pw_drive *d, const pw_sim_config *c, con
     if (o->spike_capacity < 0 || (o->spike_capacity > 0 && (!o->spike_step || !o->spike_muscle))) return PW_E_INVALID;
     return PW_OK;
 }
+
+/* This step's 96 normals (counters s*96 + j): a row of `shared` when a batch
+ * computed the whole run's noise once for every set with this seed
+ * (batch.c), else 48 Box-Muller draws into `z`.  Same values either way. */
+static inline const double *pw_step_noise(const double *shared, uint64_t key, int64_t s, double *z) {
+    if (shared) return shared + s * PW_N_MUSCLES;
+    pw_vnormal_row(key, (uint64_t)s * PW_N_MUSCLES, PW_N_MUSCLES / 2, z);
+    return z;
+}
+
+/* The entry points with a batch's shared noise (NULL: their own), for batch.c;
+ * pw_simulate_<model> is each with NULL. */
+int pw_run_pyannow(const pw_pyannow_params *params, const pw_drive *drive, const pw_sim_config *config,
+                   pw_sim_output *out, const double *shared_noise);
+int pw_run_boyle2008(const pw_boyle2008_params *params, const pw_drive *drive, const pw_sim_config *config,
+                     pw_sim_output *out, void *ca_out, const double *shared_noise);
+int pw_run_passive(const pw_passive_params *params, const pw_drive *drive, const pw_sim_config *config,
+                   pw_sim_output *out, const double *shared_noise);
 #endif

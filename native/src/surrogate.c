@@ -184,7 +184,7 @@ step_cells(const cell_consts *k, const int euler, const double *restrict root, c
 /* The hot loop: all n_steps of all 96 cells.  Returns PW_OK or PW_E_NONFINITE. */
 PW_CLONES
 static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_config *c, pw_sim_output *o,
-                      double *restrict v, double *restrict m, double *restrict n) {
+                      double *restrict v, double *restrict m, double *restrict n, const double *shared_noise) {
     wave w;
     new_state st;
     int64_t last_spike[NM];
@@ -210,8 +210,8 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
         double root[NM];
         pw_wave_roots(&w.wave, pw_wave_time(&w.wave, t), root);
         if (coupled) pw_neighbour_sum(v, w.nb_sum);
-        double z[NM]; /* this step's normals, counters s*96 + j: 48 Box-Muller draws */
-        pw_vnormal_row(w.key, (uint64_t)s * NM, NM / 2, z);
+        double zbuf[NM];
+        const double *z = pw_step_noise(shared_noise, w.key, s, zbuf);
         /* literal 0/1: each call is specialised and vectorised on its own */
         const uint64_t bad = euler ? step_cells(k, 1, root, &w, z, v, m, n, &st)
                                    : step_cells(k, 0, root, &w, z, v, m, n, &st);
@@ -233,6 +233,11 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
 
 PW_API int pw_simulate_pyannow(const pw_pyannow_params *params, const pw_drive *drive, const pw_sim_config *config,
                                pw_sim_output *out) {
+    return pw_run_pyannow(params, drive, config, out, NULL);
+}
+
+int pw_run_pyannow(const pw_pyannow_params *params, const pw_drive *drive, const pw_sim_config *config,
+                   pw_sim_output *out, const double *shared_noise) {
     int st = validate(params, drive, config, out);
     if (st != PW_OK) return st;
     cell_consts k;
@@ -264,5 +269,5 @@ PW_API int pw_simulate_pyannow(const pw_pyannow_params *params, const pw_drive *
     const double v0 = params->v_init_mV;
     const double n0 = 1.0 / (1.0 + pw_vexp(-(v0 - params->n_half_mV) / params->n_slope_mV));
     for (int j = 0; j < NM; j++) { v[j] = v0; m[j] = 0.0; n[j] = n0; }
-    return run_kernel(&k, drive, config, out, v, m, n);
+    return run_kernel(&k, drive, config, out, v, m, n, shared_noise);
 }

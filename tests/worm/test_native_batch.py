@@ -26,6 +26,23 @@ def test_seed_cell_batch_is_bitwise_one_at_a_time(n_threads):
     assert not np.array_equal(one[0].v_mV, one[1].v_mV)
 
 
+@pytest.mark.parametrize("model,param,scale", [("pyannow", "g_egl19", 3.0), ("boyle2008", "g_ca_boyle", 0.4),
+                                                ("passive", "g_leak", 0.05)])
+def test_sets_sharing_a_seed_read_one_noise_buffer_bitwise(model, param, scale):
+    # seed 7 for four sets of unequal length (the shared buffer covers the longest),
+    # seed 8 once (draws its own); noise strong enough that a wrong row would show
+    specs = [make_spec({param: scale * (1 + i), "noise_sd_uA": 2.0}, model=model, duration_s=(0.2, 0.4, 0.3, 0.4, 0.4)[i],
+                       seed=(7, 7, 7, 8, 7)[i], float32=False) for i in range(5)]
+    one = [native.simulate(s) for s in specs]
+    for n_threads in (1, 2):
+        batch = simulate_batch(specs, n_threads=n_threads)
+        assert all(_same(a, b) for a, b in zip(one, batch))
+    # the seed-8 set differs from its seed-7 twin in noise only where the params agree
+    twin = native.simulate(make_spec({param: scale * 4, "noise_sd_uA": 2.0}, model=model, duration_s=0.4, seed=7,
+                                     float32=False))
+    assert not np.array_equal(twin.v_mV, one[3].v_mV)
+
+
 def test_boyle2008_batch_keeps_its_calcium_trace_when_asked():
     specs = [make_spec({"g_ca_boyle": 1.0 + 0.3 * i}, model="boyle2008", duration_s=0.3, seed=i, record_traces=i < 2)
              for i in range(3)]

@@ -299,7 +299,10 @@ PW_API int pw_simulate_passive(const pw_passive_params *params, const pw_drive *
  * cell model ("pyannow", "boyle2008" or "passive"): set i is exactly
  * pw_simulate_<model>(params[i], drives[i], configs[i], outs[i][, traces[i]])
  * (traces: boyle2008's ca_out per set, or NULL), so results are bitwise
- * identical to one-at-a-time calls.  status[i] gets each set's code; the
+ * identical to one-at-a-time calls.  Sets that share a seed read one buffer
+ * of the run's normals, drawn once per call (at most 64 MiB of buffers per
+ * call; past that each set draws its own): the same values, less work.
+ * status[i] gets each set's code; the
  * return value is PW_OK or the first set's error in set order (PW_E_INVALID
  * for an unknown model or NULL arrays).  n_threads <= 0: pw_default_threads(). */
 PW_API int pw_simulate_batch(const char *model, int64_t n_sets, const void *const *params,

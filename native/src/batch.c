@@ -9,8 +9,8 @@
  * Shared noise: the noise depends on the seed and the step only, so sets that
  * share a seed (an optimiser generation: every candidate on the same window
  * and seed, common random numbers) read one buffer of the whole run's normals,
- * computed once before the threads start (pw_vnormal_row over the counters
- * 0 .. n_steps*96-1: the very values each set would draw, so still bitwise).
+ * filled once by all the threads before they start on the sets (pw_vnormal_row
+ * row by row: the very values each set would draw, so still bitwise).
  * Buffers are made while their total stays under PW_SHARED_NOISE_BYTES; past
  * it, and for a seed used once, each set draws its own.  The drive is NOT
  * shared: it is per set (its phases are parameters) and ~3% of a step.
@@ -32,6 +32,13 @@
 
 typedef int (*entry4)(const void *, const pw_drive *, const pw_sim_config *, pw_sim_output *);
 
+/* one shared buffer: its seed's key and its rows (steps) */
+typedef struct {
+    double *buf;
+    uint64_t key;
+    int64_t steps;
+} noise_fill;
+
 typedef struct {
     int model; /* 0 pyannow, 1 boyle2008, 2 passive */
     int64_t n_sets;
@@ -42,6 +49,8 @@ typedef struct {
     void *const *traces;
     int32_t *status;
     const double **noise; /* per set: a shared noise buffer or NULL */
+    noise_fill *fills;    /* the shared buffers to fill, and how far the threads got */
+    int64_t n_fills, fill_rows, next_row, rows_done;
     int64_t next; /* next set index, taken atomically */
 } batch_job;
 
@@ -58,8 +67,31 @@ static int run_one(const batch_job *j, int64_t i) {
     }
 }
 
+/* Rows [r0, r1) of the shared buffers, counted across them in order. */
+PW_CLONES
+static void fill_rows(const noise_fill *f, int64_t n_fills, int64_t r0, int64_t r1) {
+    for (int64_t b = 0, base = 0; b < n_fills && base < r1; base += f[b].steps, b++)
+        for (int64_t s = r0 > base ? r0 - base : 0; s < f[b].steps && base + s < r1; s++)
+            pw_vnormal_row(f[b].key, (uint64_t)s * PW_N_MUSCLES, PW_N_MUSCLES / 2, f[b].buf + s * PW_N_MUSCLES);
+}
+
+#define FILL_BLOCK 512 /* rows per grab: ~50 us of work, so the threads split even a short buffer */
+
 static void *worker(void *arg) {
     batch_job *j = (batch_job *)arg;
+    /* first every thread fills blocks of the shared noise, then waits until all
+     * rows are in (a spin on a counter rather than a barrier: a thread that
+     * failed to start cannot hang the others, the caller always takes part) */
+    for (;;) {
+        int64_t r0 = __atomic_fetch_add(&j->next_row, FILL_BLOCK, __ATOMIC_RELAXED);
+        if (r0 >= j->fill_rows)
+            break;
+        int64_t r1 = r0 + FILL_BLOCK < j->fill_rows ? r0 + FILL_BLOCK : j->fill_rows;
+        fill_rows(j->fills, j->n_fills, r0, r1);
+        __atomic_fetch_add(&j->rows_done, r1 - r0, __ATOMIC_RELEASE);
+    }
+    while (__atomic_load_n(&j->rows_done, __ATOMIC_ACQUIRE) < j->fill_rows)
+        sched_yield();
     for (;;) {
         int64_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
         if (i >= j->n_sets)
@@ -86,12 +118,11 @@ PW_API int pw_default_threads(void) {
 }
 
 /* Shared noise buffers for the seeds that two or more sets use: noise[i] is
- * set i's buffer or NULL; *bufs collects them for free().  Only sets whose
+ * set i's buffer or NULL; fills lists them (to be filled, then freed).  Only sets whose
  * structs look sane are grouped (the entry points validate everything later;
  * a set they reject never reads its buffer).  Returns the number of buffers. */
-PW_CLONES
 static int64_t share_noise(int64_t n_sets, const pw_drive *const *drives, const pw_sim_config *const *configs,
-                           const double **noise, double **bufs) {
+                           const double **noise, noise_fill *fills) {
     int64_t n_bufs = 0, bytes = 0;
     for (int64_t i = 0; i < n_sets; i++) noise[i] = NULL;
     for (int64_t i = 0; i < n_sets; i++) {
@@ -106,11 +137,9 @@ static int64_t share_noise(int64_t n_sets, const pw_drive *const *drives, const 
         if (users < 2 || steps > (PW_SHARED_NOISE_BYTES - bytes) / (PW_N_MUSCLES * (int64_t)sizeof(double))) continue;
         double *buf = (double *)malloc((size_t)steps * PW_N_MUSCLES * sizeof(double));
         if (!buf) continue; /* no memory for sharing: each set draws its own */
-        const uint64_t key = pw_splitmix64(seed);
-        for (int64_t s = 0; s < steps; s++) /* row by row: the same calls, in the same order, as a set's own */
-            pw_vnormal_row(key, (uint64_t)s * PW_N_MUSCLES, PW_N_MUSCLES / 2, buf + s * PW_N_MUSCLES);
+        /* filled by the threads, row by row: the same calls as a set's own draws */
+        fills[n_bufs++] = (noise_fill){buf, pw_splitmix64(seed), steps};
         bytes += steps * PW_N_MUSCLES * (int64_t)sizeof(double);
-        bufs[n_bufs++] = buf;
         noise[i] = buf;
         for (int64_t k = i + 1; k < n_sets; k++)
             if (drives[k] && configs[k] && configs[k]->n_steps > 0 && drives[k]->seed == seed) noise[k] = buf;
@@ -123,7 +152,7 @@ PW_API int pw_simulate_batch(const char *model, int64_t n_sets, const void *cons
                              pw_sim_output *const *outs, void *const *traces, int32_t *status, int32_t n_threads) {
     if (!model || n_sets < 0 || (n_sets > 0 && (!params || !drives || !configs || !outs || !status)))
         return PW_E_INVALID;
-    batch_job j = {0, n_sets, params, drives, configs, outs, traces, status, NULL, 0};
+    batch_job j = {0, n_sets, params, drives, configs, outs, traces, status, NULL, NULL, 0, 0, 0, 0, 0};
     if (strcmp(model, "pyannow") == 0)
         j.model = 0;
     else if (strcmp(model, "boyle2008") == 0)
@@ -135,10 +164,12 @@ PW_API int pw_simulate_batch(const char *model, int64_t n_sets, const void *cons
     if (n_sets == 0)
         return PW_OK;
     const double **noise = (const double **)malloc((size_t)n_sets * sizeof *noise);
-    double **bufs = (double **)malloc((size_t)n_sets * sizeof *bufs);
-    int64_t n_bufs = 0;
-    if (noise && bufs) {
-        n_bufs = share_noise(n_sets, drives, configs, noise, bufs);
+    noise_fill *fills = (noise_fill *)malloc((size_t)n_sets * sizeof *fills);
+    if (noise && fills) {
+        j.n_fills = share_noise(n_sets, drives, configs, noise, fills);
+        for (int64_t b = 0; b < j.n_fills; b++)
+            j.fill_rows += fills[b].steps;
+        j.fills = fills;
         j.noise = noise;
     }
     int64_t n = n_threads > 0 ? n_threads : pw_default_threads();
@@ -154,9 +185,9 @@ PW_API int pw_simulate_batch(const char *model, int64_t n_sets, const void *cons
     for (int64_t t = 0; t < started; t++)
         pthread_join(tids[t], NULL);
     free(tids);
-    for (int64_t b = 0; b < n_bufs; b++)
-        free(bufs[b]);
-    free(bufs);
+    for (int64_t b = 0; b < j.n_fills; b++)
+        free(fills[b].buf);
+    free(fills);
     free(noise);
     int worst = PW_OK;
     for (int64_t i = 0; i < n_sets; i++)

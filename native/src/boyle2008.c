@@ -166,20 +166,29 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
         double zbuf[NM];
         const double *z = noise_sd > 0.0 ? pw_step_noise(shared_noise, key, st, zbuf) : zbuf;
         uint64_t bad = 0, any_cross = 0;
+        double vinf[NM], ginv[NM], gca_of[NM]; /* V_inf = I/G, -dt G/C, the Ca conductance */
+        /* Three loops, not one (as in surrogate.c): the sigmoids of V_s and [Ca]_s
+         * (six independent exps); the gates, synapse, G and I/G; V's decay and
+         * the pool.  As one body the exps' chain (sigmoid -> G -> I/G -> V's exp)
+         * was deeper than the out-of-order window: 10.0-10.6 -> 9.3-9.6 ns. */
+        double xs[6][NM]; /* the five gate targets and h's sigmoid at V_s, [Ca]_s */
         for (int j = 0; j < NM; j++) {
-            const double V = X->v[j], E = X->e[j], F = X->f[j], Pg = X->p[j], Q = X->q[j], N = X->n[j];
-            const double S = X->s[j], CA = X->ca[j];
+            const double V = X->v[j];
+            xs[0][j] = sigmoid(V, e_mid, e_nis);
+            xs[1][j] = sigmoid(V, f_mid, f_nis);
+            xs[2][j] = sigmoid(V, p_mid, p_nis);
+            xs[3][j] = sigmoid(V, q_mid, q_nis);
+            xs[4][j] = sigmoid(V, n_mid, n_nis);
+            xs[5][j] = 1.0 / (1.0 + pw_vexp((h_ca_half - X->ca[j]) * h_inv_k));
+        }
+        for (int j = 0; j < NM; j++) {
+            const double E = X->e[j], F = X->f[j], Pg = X->p[j], Q = X->q[j], N = X->n[j], S = X->s[j];
             /* 1. gates (Rush-Larsen at V_s) and the graded synapse (drive at t_s) */
-            double xi = sigmoid(V, e_mid, e_nis);
-            const double En = xi + (E - xi) * de;
-            xi = sigmoid(V, f_mid, f_nis);
-            const double Fn = xi + (F - xi) * df;
-            xi = sigmoid(V, p_mid, p_nis);
-            const double Pn = xi + (Pg - xi) * dp;
-            xi = sigmoid(V, q_mid, q_nis);
-            const double Qn = xi + (Q - xi) * dq;
-            xi = sigmoid(V, n_mid, n_nis);
-            const double Nn = xi + (N - xi) * dn;
+            const double En = xs[0][j] + (E - xs[0][j]) * de;
+            const double Fn = xs[1][j] + (F - xs[1][j]) * df;
+            const double Pn = xs[2][j] + (Pg - xs[2][j]) * dp;
+            const double Qn = xs[3][j] + (Q - xs[3][j]) * dq;
+            const double Nn = xs[4][j] + (N - xs[4][j]) * dn;
             const double r = root[j];
             const double w = r * r;
             /* graded synapse tau = (1 - s_inf)/k: instantaneous rise at s_inf = 1 */
@@ -187,18 +196,26 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
             const double ds = one_m_w > 0.0 ? pw_vexp(-ksyn_dt / (one_m_w > 1e-300 ? one_m_w : 1e-300)) : 0.0;
             const double Sn = w + (S - w) * ds;
             /* 2. V with the new gates, h([Ca]_s), the noise of step s and the neighbours' V_s */
-            const double h = 1.0 + (1.0 / (1.0 + pw_vexp((h_ca_half - CA) * h_inv_k)) - 1.0) * h_alpha;
+            const double h = 1.0 + (xs[5][j] - 1.0) * h_alpha;
             const double p2 = Pn * Pn;
             const double gca = g_ca * En * En * Fn * h, gk = g_kf * p2 * p2 * Qn + g_ks * Nn, gs = g_syn * Sn;
             const double noise = noise_sd > 0.0 ? noise_sd * z[j] : 0.0;
             const double G = gca + gk + g_l + gs + coupling * nb_count[j];
             const double I = gca * e_ca + gk * e_k + gl_el + gs * e_syn + i_step + noise + coupling * nb_sum[j];
-            const double vinf = I / G;
-            const double Vn = vinf + (V - vinf) * pw_vexp(-dt_over_c * G);
+            vinf[j] = I / G;
+            ginv[j] = -dt_over_c * G;
+            gca_of[j] = gca;
+            Y.e[j] = En; Y.f[j] = Fn; Y.p[j] = Pn; Y.q[j] = Qn; Y.n[j] = Nn; Y.s[j] = Sn;
+        }
+        /* V's decay and the pool in a loop of their own: as part of the loop above
+         * V's exp ended a chain (gate exps -> G -> I/G -> exp) too deep to overlap */
+        for (int j = 0; j < NM; j++) {
+            const double V = X->v[j], CA = X->ca[j];
+            const double Vn = vinf[j] + (V - vinf[j]) * pw_vexp(ginv[j]);
             /* 3. the calcium pool, driven by the Ca current at the new V */
-            const double ca_inf = ca_gain * gca * (e_ca - Vn);
+            const double ca_inf = ca_gain * gca_of[j] * (e_ca - Vn);
             const double CAn = ca_inf + (CA - ca_inf) * dca;
-            Y.v[j] = Vn; Y.e[j] = En; Y.f[j] = Fn; Y.p[j] = Pn; Y.q[j] = Qn; Y.n[j] = Nn; Y.s[j] = Sn;
+            Y.v[j] = Vn;
             Y.ca[j] = CAn > 0.0 ? CAn : 0.0;
             bad |= (uint64_t)(((pw_bits(Vn) >> 52) & 0x7ffu) == 0x7ffu);
             cross[j] = (uint64_t)((V < thresh) & (Vn >= thresh));

@@ -12,6 +12,11 @@ machine matters less than for wall times.
 Two figures: ``serial`` adds everything (as if nothing overlapped);
 ``roofline`` lets the divider run beside the FMA ports, as the hardware does:
 max(div time, exp + fp + int time).  The kernel cannot beat the latter.
+
+The exp cost is pessimistic: pw_bench_op_ns's exp loop (x = -exp(x) over 96
+doubles) is partly bound by the latency of one exp, so it charges each exp
+more than its port time and both figures come out high; the kernels, split
+into loops of independent exps (surrogate.c, boyle2008.c), overlap more.
 """
 from __future__ import annotations
 

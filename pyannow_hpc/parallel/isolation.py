@@ -66,8 +66,20 @@ class Outcome:
 
     @classmethod
     def unpack(cls, t: tuple) -> "Outcome":
-        return cls(t[0], TaskStatus(t[1]), dict(t[2]), np.frombuffer(t[3], dtype=np.float64),
-                   np.frombuffer(t[4], dtype=np.int16), t[5], t[6])
+        """The inverse of :meth:`pack`.  Rank 0 runs this once per outcome, so it skips
+        the frozen dataclass's ``__init__`` (one ``object.__setattr__`` per field) and the
+        ``TaskStatus(...)`` call by filling the instance's ``__dict__`` directly:
+        2.3 -> ~1 us per outcome, most of rank 0's per-outcome cost b
+        (docs/sweep.md's scaling model).  The fields are exactly ``pack``'s, in order."""
+        out = object.__new__(cls)
+        out.__dict__.update(task_id=t[0], status=_STATUS[t[1]], metrics=dict(t[2]),
+                            onsets_s=np.frombuffer(t[3], dtype=np.float64),
+                            pitches=np.frombuffer(t[4], dtype=np.int16), error=t[5], wall_s=t[6])
+        return out
+
+
+#: int -> TaskStatus without the enum's call machinery (Outcome.unpack)
+_STATUS = {int(s): s for s in TaskStatus}
 
 
 TaskFn = Callable[[Task], TaskResult]

@@ -61,6 +61,12 @@ def test_outcome_pack_roundtrip_is_exact():
         assert back.metrics == out.metrics and back.wall_s == out.wall_s
         assert back.onsets_s.dtype == np.float64 and np.array_equal(back.onsets_s, out.onsets_s)
         assert back.pitches.dtype == np.int16 and np.array_equal(back.pitches, out.pitches)
+        # unpack fills __dict__ itself: every dataclass field, the enum status, still frozen
+        import dataclasses
+        assert set(vars(back)) == {f.name for f in dataclasses.fields(out)}
+        assert back.status is out.status and type(back.status) is type(out.status)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            back.task_id = 0
 
 
 def test_timed_out_child_gets_sigterm_first_to_clean_up(tmp_path):

@@ -38,6 +38,7 @@
 
 #define NM PW_N_MUSCLES
 #define NS PW_N_SEGMENTS
+#define SIG_CAP 350.0 /* exp argument cap of the paired gate sigmoids (step_cells) */
 
 #define T pw_pyannow_params
 #define CONST (PW_FIELD_CONSTANT)
@@ -114,11 +115,14 @@ static inline __attribute__((always_inline)) uint64_t
 step_cells(const cell_consts *k, const int euler, const double *restrict root, const wave *w, const double *restrict z,
            const double *restrict v, const double *restrict m, const double *restrict n, new_state *restrict st) {
     uint64_t bad = 0, any_cross = 0;
-    double em[NM], en[NM], tau[NM]; /* exp of m_inf's and n_inf's arguments; tau_n */
+    /* exp of m_inf's and n_inf's arguments, each capped at SIG_CAP: the exponential
+     * update divides once for both sigmoids, 1/((1 + em)(1 + en)), and the product
+     * must stay finite (beyond the cap a sigmoid is < 1e-152 and stays so); tau_n */
+    double em[NM], en[NM], tau[NM];
     for (int j = 0; j < NM; j++) {
-        const double V = v[j];
-        em[j] = pw_vexp((k->v_half_ca - V) * k->inv_m_slope);
-        en[j] = pw_vexp((k->n_half - V) * k->inv_n_slope);
+        const double V = v[j], xm = (k->v_half_ca - V) * k->inv_m_slope, xn = (k->n_half - V) * k->inv_n_slope;
+        em[j] = pw_vexp(xm < SIG_CAP ? xm : SIG_CAP);
+        en[j] = pw_vexp(xn < SIG_CAP ? xn : SIG_CAP);
         const double x = (V - k->tau_n_mid) * k->inv_tau_n_width; /* multiplies: a division costs ~10 FMAs */
         tau[j] = k->tau_n_min + k->tau_n_amp * pw_vexp(-x * x);
     }
@@ -130,10 +134,11 @@ step_cells(const cell_consts *k, const int euler, const double *restrict root, c
             const double gca = k->g_ca * M, gk = k->g_k * N * N;
             const double G = gca + gk + k->g_const + k->coupling * w->wave.nb_count[j];
             const double I = gca * k->e_ca + gk * k->e_k + k->gE_const + drive + k->coupling * w->nb_sum[j];
-            /* four divisions stay (m_inf, n_inf, I/G, dt/tau_n): sharing one division
-             * among them (r = 1/(a b tau_n G), 7 extra multiplies) measured 6% SLOWER
-             * on AVX-512, and Newton reciprocals (11 FMAs each) 13% slower -- the
-             * FMA ports, not the divider, are the limit */
+            /* three divisions stay (m_inf and n_inf's shared one below, I/G, dt/tau_n):
+             * sharing one among all four (r = 1/(a b tau_n G), 7 extra multiplies)
+             * measured 6% SLOWER on AVX-512, I/G with dt/tau_n no faster, and Newton
+             * reciprocals (11 FMAs each) 13% slower -- the FMA ports, not the
+             * divider, are the limit */
             vinf[j] = I / G;
             dv[j] = pw_vexp(-k->dt_over_c * G);
             dn[j] = -k->dt / tau[j];

@@ -69,3 +69,18 @@ def test_float32_traces_and_gates():
     assert act.v_mV.shape == (1001, 96) and act.sample_rate_hz == pytest.approx(1000.0)
     assert act.v_mV[0, 0] == -65.0 and act.traces["m"][0, 0] == 0.0
     assert np.all((act.traces["n"] >= 0) & (act.traces["n"] <= 1))
+
+
+def test_gate_sigmoids_far_from_their_midpoints_match_jax():
+    # v_half_ca = +5000 mV (the C ABI takes any finite value; make_spec's bounds stop
+    # at 0 mV, so the spec is edited past them): m_inf's exp saturates while n_inf's
+    # stays moderate.  The C kernel's m_inf and n_inf share one division, 1/(a b);
+    # an overflow of a b zeroed n_inf (1/65 -> 0 at rest) where JAX keeps it.
+    import dataclasses
+
+    spec = make_spec(model="pyannow", duration_s=0.2, seed=2, float32=False, record_gates=True)
+    spec = dataclasses.replace(spec, params={**spec.params, "v_half_ca_mV": 5000.0})
+    c, j = native.simulate(spec), jax_surrogate.simulate(spec)
+    assert np.max(np.abs(j.traces["n"] - c.traces["n"])) <= 1e-9
+    assert np.max(np.abs(j.traces["m"] - c.traces["m"])) <= 1e-9
+    assert rel_err(j.v_mV, c.v_mV) <= 1e-9

@@ -185,3 +185,8 @@ def _native_batch(quick: bool) -> list[Result]:
                    "ms", baseline=t_loop / n * 1e3, baseline_name="one call per set"),
             Result(f"native batch of {n}, one seed for all (noise drawn once), per set", t_shared / n * 1e3,
                    "ms", baseline=t_batch / n * 1e3, baseline_name="the batch with distinct seeds")]
+
+
+if __name__ == "__main__":
+    for r in run(quick="--quick" in sys.argv):
+        print(r.line())

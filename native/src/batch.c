@@ -30,8 +30,6 @@
 /* the most memory the shared noise buffers of one batch may take (~43 s of worm for one seed) */
 #define PW_SHARED_NOISE_BYTES ((int64_t)64 << 20)
 
-typedef int (*entry4)(const void *, const pw_drive *, const pw_sim_config *, pw_sim_output *);
-
 /* one shared buffer: its seed's key and its rows (steps) */
 typedef struct {
     double *buf;
@@ -121,16 +119,21 @@ PW_API int pw_default_threads(void) {
  * set i's buffer or NULL; fills lists them (to be filled, then freed).  Only sets whose
  * structs look sane are grouped (the entry points validate everything later;
  * a set they reject never reads its buffer).  Returns the number of buffers. */
+/* Set k draws noise of `seed` over n_steps > 0 (its structs look sane). */
+static int draws_seed(const pw_drive *const *drives, const pw_sim_config *const *configs, int64_t k, uint64_t seed) {
+    return drives[k] && configs[k] && configs[k]->n_steps > 0 && drives[k]->seed == seed;
+}
+
 static int64_t share_noise(int64_t n_sets, const pw_drive *const *drives, const pw_sim_config *const *configs,
                            const double **noise, noise_fill *fills) {
     int64_t n_bufs = 0, bytes = 0;
     for (int64_t i = 0; i < n_sets; i++) noise[i] = NULL;
     for (int64_t i = 0; i < n_sets; i++) {
-        if (noise[i] || !drives[i] || !configs[i] || configs[i]->n_steps <= 0) continue;
+        if (noise[i] || !drives[i] || !draws_seed(drives, configs, i, drives[i]->seed)) continue;
         const uint64_t seed = drives[i]->seed;
         int64_t steps = configs[i]->n_steps, users = 1;
         for (int64_t k = i + 1; k < n_sets; k++)
-            if (drives[k] && configs[k] && configs[k]->n_steps > 0 && drives[k]->seed == seed) {
+            if (draws_seed(drives, configs, k, seed)) {
                 users++;
                 if (configs[k]->n_steps > steps) steps = configs[k]->n_steps;
             }
@@ -140,9 +143,8 @@ static int64_t share_noise(int64_t n_sets, const pw_drive *const *drives, const 
         /* filled by the threads, row by row: the same calls as a set's own draws */
         fills[n_bufs++] = (noise_fill){buf, pw_splitmix64(seed), steps};
         bytes += steps * PW_N_MUSCLES * (int64_t)sizeof(double);
-        noise[i] = buf;
-        for (int64_t k = i + 1; k < n_sets; k++)
-            if (drives[k] && configs[k] && configs[k]->n_steps > 0 && drives[k]->seed == seed) noise[k] = buf;
+        for (int64_t k = i; k < n_sets; k++)
+            if (draws_seed(drives, configs, k, seed)) noise[k] = buf;
     }
     return n_bufs;
 }

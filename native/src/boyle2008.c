@@ -179,7 +179,7 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
             xs[2][j] = sigmoid(V, p_mid, p_nis);
             xs[3][j] = sigmoid(V, q_mid, q_nis);
             xs[4][j] = sigmoid(V, n_mid, n_nis);
-            xs[5][j] = 1.0 / (1.0 + pw_vexp((h_ca_half - X->ca[j]) * h_inv_k));
+            xs[5][j] = sigmoid(X->ca[j], h_ca_half, -h_inv_k); /* (ca - half) (-1/k) = (half - ca)/k exactly */
         }
         for (int j = 0; j < NM; j++) {
             const double E = X->e[j], F = X->f[j], Pg = X->p[j], Q = X->q[j], N = X->n[j], S = X->s[j];

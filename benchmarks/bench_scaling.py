@@ -7,7 +7,12 @@ Measured here, in this process (the machine may be shared, so costs are upper bo
   (isend + Iprobe + recv on COMM_SELF) carrying a worker request, plus the
   pickled reply chunk of tasks;
 - ``b``: rank 0's cost per outcome: unpickle + unpack + record into the
-  ledger (bench_sweep's probe, outcomes with 45 notes);
+  ledger through the sweep's Recorder (bench_sweep's probe, outcomes with 45
+  notes and a real task's 21 metrics). Workers send a chunk's outcomes as one
+  columnar OutcomeBlock: its fixed cost per block (a line through 16 and 256
+  outcomes per block) joins ``a``, and ``b`` is what stays per outcome; the
+  protocol before blocks (one packed tuple per outcome, all of it ``b``) is
+  simulated beside it;
 - ``T``: one real task (10 s window of the seed cell, native, onsets + score);
 - the ledger flush cost per task held;
 - pycma's ask + tell for one generation (the population optimiser's rank-0 work).
@@ -17,7 +22,8 @@ requests outstanding per worker, rank 0 a single FIFO server taking ``a + k b``
 per message of ``k`` outcomes, task times jittered log-normally, the real
 ``scheduler._chunk`` and ``scheduler.chunk_floor`` choosing the chunks):
 parallel efficiency = total task time / (workers x makespan), for the old
-fixed cap (chunks <= 16, 1 in the tail) against adaptive chunks, at 1,000 and
+fixed cap (chunks <= 16, 1 in the tail), adaptive chunks, and adaptive chunks
+with columnar outcome blocks, at 1,000 and
 10,000 ranks, for single-set tasks, batched tasks (one task = B sets) and a
 population-optimiser generation (lambda sets, then rank 0's CMA update).
 """
@@ -61,6 +67,21 @@ def message_cost_s(chunk: int = 16, repeats: int = 2000) -> float:
     return best_time(one, repeat=3, number=repeats)
 
 
+def scatter_cost_s(chunk: int = 10, repeats: int = 2000) -> float:
+    """Rank 0's opening scatter, per worker: pop its first chunk off the queue and pickle it
+    (what ``comm.scatter`` does per destination before MPI moves the bytes)."""
+    from pyannow_hpc.parallel.isolation import Task
+    from pyannow_hpc.parallel.scheduler import _chunk
+
+    tasks = [Task(i, {"g_egl19": 1.0 + i, "v_half_ca_mV": -20.0, "tau_ca_ms": 15.0}, i) for i in range(chunk)]
+
+    def one():
+        queue = deque(tasks)
+        pickle.dumps((0, _chunk(queue, 1, 0, chunk)), pickle.HIGHEST_PROTOCOL)
+
+    return best_time(one, repeat=3, number=repeats)
+
+
 def task_cost_s() -> float:
     """One real sweep task: 10 s of the seed cell, native, onsets and score."""
     from pyannow_hpc.music.target import load_target
@@ -86,8 +107,13 @@ def cma_generation_s(popsize: int, dim: int = 5) -> float:
 
 
 def simulate(n_workers: int, n_tasks: int, task_s: float, a_s: float, b_s: float, *, adaptive: bool,
-             outcomes_per_task: int = 1, jitter: float = 0.3, latency_s: float = 5e-6, seed: int = 0) -> float:
-    """Parallel efficiency of one schedule (rank 0 only coordinates), by discrete events."""
+             outcomes_per_task: int = 1, jitter: float = 0.3, latency_s: float = 5e-6, seed: int = 0,
+             scatter_s: float | None = None) -> float:
+    """Parallel efficiency of one schedule (rank 0 only coordinates), by discrete events.
+
+    ``scatter_s``: rank 0's cost per worker of the opening scatter (scheduler.py: every
+    worker's first chunk in one collective, a binomial tree ``ceil(log2 P)`` latencies
+    deep); None: the opening requests are messages like any other (before)."""
     from pyannow_hpc.parallel.scheduler import PREFETCH, _chunk, chunk_floor
 
     rng = np.random.default_rng(seed)
@@ -95,11 +121,21 @@ def simulate(n_workers: int, n_tasks: int, task_s: float, a_s: float, b_s: float
     queue = deque(range(n_tasks))
     floor = chunk_floor(n_workers, a_s, b_s * outcomes_per_task, task_s) if adaptive else 1
     chunk_max = 0 if adaptive else 16
-    events = [(latency_s, w, 0) for w in range(n_workers) for _ in range(PREFETCH)]  # (arrival, worker, outcomes)
-    heapq.heapify(events)
     server_free = 0.0
     busy_until = np.zeros(n_workers)
     end = 0.0
+    if scatter_s is None:
+        events = [(latency_s, w, 0) for w in range(n_workers) for _ in range(PREFETCH)]  # (arrival, worker, outcomes)
+    else:
+        server_free = n_workers * scatter_s
+        start = server_free + latency_s * math.ceil(math.log2(n_workers + 1))
+        events = [(start + latency_s, w, 0) for w in range(n_workers) for _ in range(PREFETCH - 1)]
+        for w in range(n_workers):
+            chunk = _chunk(queue, n_workers, chunk_max, 1) if queue else []
+            busy_until[w] = start + float(cost[chunk].sum())
+            if chunk:
+                events.append((busy_until[w] + latency_s, w, len(chunk)))
+    heapq.heapify(events)
     while events:
         t, w, k = heapq.heappop(events)
         start = max(t, server_free)
@@ -117,34 +153,50 @@ def simulate(n_workers: int, n_tasks: int, task_s: float, a_s: float, b_s: float
 
 def run(quick: bool = False) -> list[Result]:
     sys.path.insert(0, str(HERE))
-    from bench_sweep import _ledger_write_cost, _rank0_cost_per_outcome
+    from bench_sweep import _ledger_write_cost, _rank0_cost_per_outcome, rank0_block_costs
 
     a = message_cost_s(repeats=500 if quick else 2000)
-    b = _rank0_cost_per_outcome(n=1000 if quick else 5000)[0] * 1e-6
+    b_tuples = _rank0_cost_per_outcome(n=1024 if quick else 8192)[1] * 1e-6
+    block_s, b = rank0_block_costs(n=2048 if quick else 8192)
     T = task_cost_s()
     flush_s, _ = _ledger_write_cost(1000 if quick else 10000)
     flush_per_task = flush_s / (1000 if quick else 10000)
     out = [
         Result("rank 0 per message, besides outcomes (a)", a * 1e6, "us"),
-        Result("rank 0 per outcome: unpickle+unpack+record (b)", b * 1e6, "us"),
+        Result("rank 0 per outcome, one packed tuple each (b before blocks)", b_tuples * 1e6, "us"),
+        Result("rank 0 per outcome block, fixed part (joins a)", block_s * 1e6, "us"),
+        Result("rank 0 per outcome inside a block (b)", b * 1e6, "us", baseline=b_tuples * 1e6,
+               baseline_name="one packed tuple per outcome"),
         Result("one real task T (10 s window, native, scored)", T * 1e3, "ms"),
-        Result("rank 0 service rate, chunks of 16: 1/(a/16 + b)", 1.0 / (a / 16 + b), "tasks/s"),
-        Result("rank 0 saturates (rho = 1), single-set tasks: T/(a + b) at chunk 1", T / (a + b), "ranks"),
-        Result("  ... with any chunk size: T/b (the per-outcome ceiling)", T / b, "ranks"),
+        Result("rank 0 service rate, tuples in chunks of 16: 1/(a/16 + b before)", 1.0 / (a / 16 + b_tuples), "tasks/s"),
+        Result("rank 0 service rate, blocks of 16: 1/((a + block)/16 + b)", 1.0 / ((a + block_s) / 16 + b), "tasks/s"),
+        Result("rank 0 saturates (rho = 1), single-set tasks: T/(a + block + b) at chunk 1", T / (a + block_s + b), "ranks"),
+        Result("  ... with any chunk size, tuples: T/b before blocks (the per-outcome ceiling)", T / b_tuples, "ranks"),
+        Result("  ... with any chunk size, blocks: T/b", T / b, "ranks"),
         Result("ledger flush, per task held", flush_per_task * 1e6, "us"),
     ]
-    per_rank = 10 if quick else 40
+    scatter_s = scatter_cost_s(repeats=500 if quick else 2000)
+    out.append(Result("rank 0's opening scatter, per worker (first chunk popped + pickled)", scatter_s * 1e6, "us"))
+    protocols = (  # (adaptive, a, b, opening scatter, label)
+        (False, a, b_tuples, None, "fixed chunks <= 16, tuples, opening requests (before)"),
+        (True, a, b_tuples, None, "adaptive chunks, tuples"),
+        (True, a + block_s, b, scatter_s, "adaptive chunks, outcome blocks, opening scatter (now)"),
+    )
+    runs = (10,) if quick else (40, 400)  # tasks per rank: a short sweep and a long one
     for n in (1000, 10000):
         for label, B, lam in (("single-set tasks", 1, None), ("batched tasks, B = 16 sets", 16, None),
                               ("CMA generation, lambda = 4 x ranks", 1, 4 * n)):
-            n_tasks = n * (per_rank if lam is None else lam // n)
             cma_s = cma_generation_s(lam) if lam else 0.0
-            for adaptive, how in ((False, "fixed chunks <= 16 (before)"), (True, "adaptive chunks")):
-                e = simulate(n, n_tasks, T * B, a, b, adaptive=adaptive, outcomes_per_task=B)
-                if lam:  # the generation ends with rank 0's ask + tell while the workers wait
-                    makespan = n_tasks * T / (n * e)
-                    e = n_tasks * T / (n * (makespan + cma_s))
-                out.append(Result(f"efficiency at {n} ranks, {label}, {how}", e * 100, "%"))
+            for per_rank in (runs if lam is None else (lam // n,)):
+                n_tasks = n * per_rank
+                for adaptive, a_s, b_s, scatter, how in protocols:
+                    e = simulate(n, n_tasks, T * B, a_s, b_s, adaptive=adaptive, outcomes_per_task=B,
+                                 scatter_s=scatter)
+                    if lam:  # the generation ends with rank 0's ask + tell while the workers wait
+                        makespan = n_tasks * T / (n * e)
+                        e = n_tasks * T / (n * (makespan + cma_s))
+                    tag = "" if lam else f", {per_rank} per rank"
+                    out.append(Result(f"efficiency at {n} ranks, {label}{tag}, {how}", e * 100, "%"))
             if lam:
                 out.append(Result(f"  rank 0's CMA ask+tell for lambda = {lam}", cma_s * 1e3, "ms"))
     return out

@@ -1,8 +1,9 @@
 """Dynamic task scheduling over MPI ranks (mpi4py point-to-point, tags).
 
-Protocol.  Every worker rank keeps ``PREFETCH`` requests outstanding: it opens
-with ``PREFETCH`` empty requests, and after each chunk it sends the chunk's
-outcomes *with* its next request.  Rank 0 answers every request with a chunk
+Protocol.  Every worker rank keeps ``PREFETCH`` requests outstanding: its
+first chunk comes in one ``scatter`` from rank 0 (the answer to a first request
+it counts as sent), it opens with ``PREFETCH - 1`` empty requests, and after
+each chunk it sends the chunk's outcomes *with* its next request.  Rank 0 answers every request with a chunk
 (guided self-scheduling: big chunks early, single tasks at the end, so uneven
 task costs do not leave ranks idle) or ``None`` when the queue is empty.  A
 worker has sent exactly ``PREFETCH + chunks received`` requests when it stops,
@@ -22,8 +23,11 @@ long tasks take (``T``, from the outcomes), and never hands out chunks smaller
 than the ``k`` that keeps its load ``n·(a/k + b)/T`` under :data:`RHO_TARGET`
 -- also in the tail, where guided scheduling alone drops to single tasks and
 the message rate peaks -- unless that is more than an equal share of the tasks
-left (load balance wins at the very end). With few ranks ``k`` is 1 (nothing changes); the
-per-outcome term ``n·b/T`` is a ceiling no chunk size removes (docs/sweep.md).
+left (load balance wins at the very end). With few ranks ``k`` is 1 (nothing changes).
+The per-outcome term ``n·b/T`` is a ceiling no chunk size removes (docs/sweep.md),
+so workers send a chunk's outcomes as one columnar
+:class:`~.outcome_block.OutcomeBlock`, which rank 0 records with a few array
+stores: ``b`` is what stays per outcome, the block's fixed cost joins ``a``.
 
 Waiting uses ``Iprobe`` with a short exponential back-off sleep instead of a
 blocking receive: MPICH's blocking calls spin a core at 100%, which on a
@@ -41,6 +45,7 @@ import numpy as np
 
 from ..store.tasks import Task, TaskStatus
 from .isolation import Outcome
+from .outcome_block import OutcomeBlock
 
 TAG_REQUEST = 0x5E1
 TAG_WORK = 0x5E2
@@ -161,8 +166,9 @@ class Pace:
         self.n_out += n_outcomes
         self.out_s += outcomes_s
 
-    def task(self, wall_s: float) -> None:
-        self.n_task += 1
+    def task(self, wall_s: float, n: int = 1) -> None:
+        """``n`` tasks that took ``wall_s`` in all."""
+        self.n_task += n
         self.task_s += wall_s
 
     def poll_s(self) -> float:
@@ -219,26 +225,40 @@ def _incoming(comm, any_source: int, status, budget_s: float) -> bool:
             return False
 
 
+def _wait_for_all(comm, back: _Backoff) -> None:
+    """Until every rank has reached the scheduler, sleeping between tests: a blocking
+    collective would spin the core while another rank is still preparing, and on
+    rank 0 hold off SIGTERM (Python runs signal handlers between calls, not inside one)."""
+    arrived = comm.Ibarrier()
+    while not arrived.Test():
+        back.sleep()
+    back.reset()
+
+
 def _worker(comm, run_chunk: Callable[[Sequence[Task]], list[Outcome]]) -> RankStats:
     stats, back, rounds = RankStats(), _Backoff(), _Rounds(comm)
-    sends = [comm.isend([], dest=0, tag=TAG_REQUEST) for _ in range(PREFETCH)]
+    _wait_for_all(comm, back)
+    reply = comm.scatter(None, root=0)  # the answer to a first request nobody had to send
+    sends = [comm.isend(None, dest=0, tag=TAG_REQUEST) for _ in range(PREFETCH - 1)]  # None: no outcomes yet
     outstanding = PREFETCH
     while outstanding:
-        while not comm.Iprobe(source=0, tag=TAG_WORK):
-            back.sleep()
-        back.reset()
-        announced, chunk = comm.recv(source=0, tag=TAG_WORK)
+        if reply is None:
+            while not comm.Iprobe(source=0, tag=TAG_WORK):
+                back.sleep()
+            back.reset()
+            reply = comm.recv(source=0, tag=TAG_WORK)
+        (announced, chunk), reply = reply, None
         outstanding -= 1
         rounds.post_until(announced, stats)
         rounds.poll()
         if chunk is None:
             continue
-        outs = []
-        for out in run_chunk(chunk):
+        outs = run_chunk(chunk)
+        for out in outs:
             stats.add(out)
-            outs.append(out.pack())
         sends = [r for r in sends if not r.Test()]
-        sends.append(comm.isend(outs, dest=0, tag=TAG_REQUEST))
+        # the chunk's outcomes in columns: rank 0 records them with a few array stores
+        sends.append(comm.isend(OutcomeBlock.from_outcomes(outs).pack(), dest=0, tag=TAG_REQUEST))
         outstanding += 1
     for r in sends:
         r.wait()
@@ -246,7 +266,8 @@ def _worker(comm, run_chunk: Callable[[Sequence[Task]], list[Outcome]]) -> RankS
     return stats
 
 
-def _coordinator(comm, tasks, execute, on_outcome, on_summary, chunk_max: int, rank0_works: bool, round_s: float) -> RankStats:
+def _coordinator(comm, tasks, execute, on_outcome, on_block, on_summary, chunk_max: int, rank0_works: bool,
+                 round_s: float) -> RankStats:
     from mpi4py import MPI
 
     size = comm.Get_size()
@@ -260,16 +281,25 @@ def _coordinator(comm, tasks, execute, on_outcome, on_summary, chunk_max: int, r
     rounds, announced, next_round = _Rounds(comm), 0, time.perf_counter() + round_s
     pace = Pace()
 
-    def deliver(out: Outcome) -> None:
+    def deliver(record, item, wall_s: float, n: int) -> None:
         nonlocal error
-        pace.task(out.wall_s)
+        pace.task(wall_s, n)
         if error is None:
             try:
-                on_outcome(out)
+                record(item)
             except BaseException as exc:  # e.g. the ledger's disk is full: stop handing out work
                 error = exc
                 queue.clear()
 
+    # Every worker's first chunk goes out in one scatter, as the answer to a first
+    # request each worker counts as sent: served by messages, the opening PREFETCH
+    # requests of P workers cost rank 0 P*PREFETCH*a before the last worker starts
+    # (0.9 s at 10,000 ranks, a run's whole length when tasks are short).
+    _wait_for_all(comm, back)
+    first = [None] + [_chunk(queue, n_active, chunk_max, 1) if queue else None for _ in range(1, size)]
+    comm.scatter([None] + [(announced, chunk) for chunk in first[1:]], root=0)
+    for src in range(1, size):
+        requests[src], chunks[src] = 1, int(first[src] is not None)
     status = MPI.Status()
     while len(finished) < size or (rank0_works and queue):
         served = False
@@ -282,11 +312,14 @@ def _coordinator(comm, tasks, execute, on_outcome, on_summary, chunk_max: int, r
         while comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_REQUEST, status=status):
             t0 = time.perf_counter()
             src = status.Get_source()
-            outs = comm.recv(source=src, tag=TAG_REQUEST)
+            packed = comm.recv(source=src, tag=TAG_REQUEST)
             requests[src] += 1
             t1 = time.perf_counter()
-            for packed in outs:
-                deliver(Outcome.unpack(packed))
+            n_outs = 0
+            if packed is not None:
+                block = OutcomeBlock.unpack(packed)
+                n_outs = len(block)
+                deliver(on_block, block, float(block.wall_s.sum()), n_outs)
             t2 = time.perf_counter()
             # a worker still holding an unfinished chunk is prefetching: it does not
             # get the last task while rank 0 could run it now (with as few long tasks
@@ -300,14 +333,14 @@ def _coordinator(comm, tasks, execute, on_outcome, on_summary, chunk_max: int, r
             elif requests[src] == PREFETCH + chunks[src]:
                 finished.add(src)
             served = True
-            pace.message((t1 - t0) + (time.perf_counter() - t2), t2 - t1, len(outs))
+            pace.message((t1 - t0) + (time.perf_counter() - t2), t2 - t1, n_outs)
         sends = [r for r in sends if not r.Test()]
         # rank 0 starts a task of its own only once every worker holds work:
         # otherwise a worker whose first request lands just after would idle a whole task
         if rank0_works and queue and all(requests[1:]) and not _incoming(comm, MPI.ANY_SOURCE, status, pace.poll_s()):
             out = execute(queue.popleft())
             stats.add(out)
-            deliver(out)
+            deliver(on_outcome, out, out.wall_s, 1)
         elif served:
             back.reset()
         else:
@@ -327,6 +360,7 @@ def schedule(
     *,
     comm,
     on_outcome: Callable[[Outcome], None] | None = None,
+    on_block: Callable[[OutcomeBlock], None] | None = None,
     on_summary: Callable[[Summary], None] | None = None,
     chunk_max: int = 0,
     rank0_works: bool = True,
@@ -338,7 +372,10 @@ def schedule(
     ``tasks`` and ``on_outcome`` matter on rank 0 only (other ranks get their
     work by message); ``on_outcome`` sees every outcome, in completion order;
     ``on_summary`` gets every ``round_s`` seconds the allreduced totals of all
-    ranks (:class:`Summary`). ``chunk_max``: the largest chunk, or 0 for
+    ranks (:class:`Summary`). ``on_block``: takes a worker's whole chunk at once
+    (an :class:`~.outcome_block.OutcomeBlock`) where ``on_outcome`` would see its
+    outcomes one by one; without it a block is handed to ``on_outcome`` outcome by
+    outcome. ``chunk_max``: the largest chunk, or 0 for
     adaptive chunks (see the module docstring). ``execute_chunk``: runs a whole
     chunk at once (one threaded native call for its simulations), used by the
     workers for what they are sent and by a lone rank for runs of
@@ -359,4 +396,9 @@ def schedule(
                 on_outcome(out)
         return stats
     on_summary = on_summary or (lambda summary: None)
-    return _coordinator(comm, tasks, execute, on_outcome, on_summary, max(0, chunk_max), rank0_works, round_s)
+    if on_block is None:
+        def on_block(block: OutcomeBlock) -> None:
+            for out in block.outcomes():
+                on_outcome(out)
+    return _coordinator(comm, tasks, execute, on_outcome, on_block, on_summary, max(0, chunk_max), rank0_works,
+                        round_s)

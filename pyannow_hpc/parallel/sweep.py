@@ -283,6 +283,7 @@ def run_sweep(
     try:
         with _terminate_as_exception(rank == 0):
             stats = schedule(tasks, execute, comm=comm, on_outcome=recorder, execute_chunk=execute_chunk,
+                             on_block=recorder.block if recorder is not None else None,
                              on_summary=recorder.on_summary if recorder is not None else None,
                              chunk_max=chunk_max, rank0_works=rank0_works)
     except PyannowError as exc:  # rank 0's ledger write failed: workers are drained; still meet them below

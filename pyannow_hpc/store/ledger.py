@@ -125,6 +125,30 @@ class LedgerData:
         self.onsets_s[row] = np.asarray(onsets_s if onsets_s is not None else (), dtype=np.float64)
         self.pitches[row] = np.asarray(pitches if pitches is not None else (), dtype=np.int16)
 
+    def record_block(self, rows: list[int], status, metrics: Mapping[str, np.ndarray], errors, onsets_s, pitches) -> None:
+        """Store k outcomes at once in rows ``rows``: what :meth:`record` does row by row,
+        with one vectorised store per metric column (rank 0's per-outcome cost at
+        scale, docs/sweep.md).  ``metrics``: key -> (k,) column, NaN where absent;
+        ``errors``, ``onsets_s``, ``pitches``: k items each."""
+        rows = list(rows)
+        consecutive = bool(rows) and rows == list(range(rows[0], rows[0] + len(rows)))
+        # a chunk of consecutive tasks (the usual case): slice stores, lists included
+        at = slice(rows[0], rows[0] + len(rows)) if consecutive else np.asarray(rows, dtype=np.intp)
+        self.status[at] = status
+        for key in self.metrics.keys() - metrics.keys():
+            self.metrics[key][at] = np.nan
+        for key, column in metrics.items():
+            if key not in self.metrics:
+                self.metrics[key] = np.full(len(self), np.nan)
+            self.metrics[key][at] = column
+        if consecutive:
+            self.errors[at], self.onsets_s[at], self.pitches[at] = list(errors), list(onsets_s), list(pitches)
+            return
+        for row, error, onsets, notes_pitch in zip(rows, errors, onsets_s, pitches):
+            self.errors[row] = error
+            self.onsets_s[row] = onsets
+            self.pitches[row] = notes_pitch
+
     def reset(self, rows) -> None:
         """Mark rows pending again (resume: in-flight or to-be-retried tasks)."""
         for row in np.atleast_1d(rows):

@@ -10,6 +10,8 @@ from pathlib import Path
 from . import ledger as L
 from .tasks import TaskStatus
 
+_DONE = int(TaskStatus.DONE)  # a plain int: the enum's attribute lookup is slow in a hot path
+
 #: a flush may take at most this share of the run: the interval grows with the write time
 FLUSH_SHARE = 0.1
 
@@ -45,15 +47,33 @@ class Recorder:
         the scheduler's side, so it is typed by what it uses: task_id, status,
         metrics, error, onsets_s, pitches)."""
         self.led.record(self.row[out.task_id], out.status, out.metrics, out.error, out.onsets_s, out.pitches)
-        self.dirty += 1
         if out.status == TaskStatus.DONE:
             self.best = min(self.best, out.metrics.get("onset_loss", math.inf))
         else:
             self.failed += 1
+        self._recorded(1)
+
+    def block(self, blk) -> None:
+        """Record a worker's whole chunk (``parallel.outcome_block.OutcomeBlock``) at once.
+
+        Python lists rather than numpy reductions for the bookkeeping: a chunk is
+        1..~100 outcomes, where a ufunc call costs more than the loop."""
+        rows = [self.row[t] for t in blk.task_ids.tolist()]
+        self.led.record_block(rows, blk.status, blk.metric_columns(), blk.errors, blk.notes(blk.onsets_s),
+                              blk.notes(blk.pitches))
+        done = [s == _DONE for s in blk.status.tolist()]
+        if "onset_loss" in blk.metric_keys:
+            losses = blk.metrics[blk.metric_keys.index("onset_loss")].tolist()
+            self.best = min([self.best] + [x for x, d in zip(losses, done) if d and x == x])  # x == x: not NaN
+        self.failed += done.count(False)
+        self._recorded(len(rows))
+
+    def _recorded(self, n: int) -> None:
+        self.dirty += n
         if self.bar is not None:
             if self.summary is None:  # until the first allreduce round completes
                 self.bar.set_postfix_str(f"best onset_loss {fmt(self.best)}, failed {self.failed}", refresh=False)
-            self.bar.update(1)
+            self.bar.update(n)
         if time.perf_counter() - self.last_flush >= self.interval:
             self.flush()
 

@@ -131,6 +131,35 @@ def test_scheduling_is_dynamic_under_uneven_costs():
         assert done[slow_rank] < 40 < max(others), done
 
 
+def test_workers_chunks_reach_rank0_as_columnar_blocks():
+    """A worker's chunk arrives as one OutcomeBlock (on_block), rank 0's own tasks
+    one by one (on_outcome); together every task exactly once, with its metrics."""
+    from pyannow_hpc.parallel.isolation import Task, TaskResult, run_task
+    from pyannow_hpc.parallel.outcome_block import OutcomeBlock
+    from pyannow_hpc.parallel.scheduler import schedule
+
+    comm = world()
+    n = 30 * comm.Get_size()
+
+    def cost(task):
+        return TaskResult({"onset_loss": float(task.task_id) / 2}, onsets_s=[0.1 * task.task_id], pitches=[60])
+
+    tasks = [Task(i, {}, i) for i in range(n)] if comm.Get_rank() == 0 else []
+    blocks, singles = [], []
+    schedule(tasks, lambda t: run_task(cost, t), comm=comm, on_outcome=singles.append, on_block=blocks.append,
+             chunk_max=4)
+    if comm.Get_rank() != 0:
+        return
+    from_blocks = [o for blk in blocks for o in blk.outcomes()]
+    ids = sorted(o.task_id for o in from_blocks + singles)
+    assert ids == list(range(n))
+    assert all(isinstance(blk, OutcomeBlock) for blk in blocks)
+    assert all(o.metrics["onset_loss"] == o.task_id / 2 and list(o.onsets_s) == [0.1 * o.task_id]
+               for o in from_blocks + singles)
+    if comm.Get_size() > 1:
+        assert max(map(len, blocks)) > 1  # chunks of up to 4 travel as one message
+
+
 def test_allreduce_rounds_feed_rank0_with_every_ranks_totals():
     """Non-blocking allreduce rounds while ranks compute at their own pace."""
     import time

@@ -25,19 +25,19 @@ import ctypes
 #: per cell-step, exponential integrator, noise on (the default run)
 MIXES = {
     # 4 exp: m_inf, n_inf, tau_n's Gaussian, V's decay (m's decay is a per-run constant;
-    #   n's decay |dt/tau_n| <= 1/16 is pw_vexp_small, 13 fp, when dt/tau_n_min allows)
+    #   n's decay |dt/tau_n| <= 1/16 is pw_vexp_small, 10 fp, when dt/tau_n_min allows)
     # 4 div: m_inf and n_inf share one (1/(a b) times b and a), I/G, dt/tau_n, and half a
     #   Box-Muller draw's two (the log's (m-1)/(m+1) and the sqrt): each draw serves two cells
-    # fp: 38 in the cell update + 13 (n's decay) + 28 per normal (a draw: log polynomial
-    #   and scaling 18, sin+cos of one range reduction 33, Box-Muller's products and the
-    #   uniforms 5; the polynomials are Estrin trees, 3 operations more than Horner each)
+    # fp: 38 in the cell update + 10 (n's decay) + 23.5 per normal (a draw: log polynomial
+    #   and scaling 15, sin+cos of one range reduction 27, Box-Muller's products and the
+    #   uniforms 5; the polynomials are even/odd Horner pairs, pw_vmath.h's pw_eo11/pw_eo12)
     # int: half a draw's 2 splitmix64 hashes (18), counters (2), uniforms' bit patterns (4),
     #   the log's exponent bits (3): 13.5
-    "pyannow": {"exp": 4, "div": 4, "fp": 79.0, "int": 13.5},
+    "pyannow": {"exp": 4, "div": 4, "fp": 71.5, "int": 13.5},
     # 8 exp: 5 gate sigmoids, h([Ca]), the synapse's decay, V's decay
     # 9 div: 5 sigmoids, h, k dt/(1 - s_inf), I/G, half a draw's two
-    # fp: 74 in the cell update + 28 per normal; int as above
-    "boyle2008": {"exp": 8, "div": 9, "fp": 102.0, "int": 13.5},
+    # fp: 74 in the cell update + 23.5 per normal; int as above
+    "boyle2008": {"exp": 8, "div": 9, "fp": 97.5, "int": 13.5},
 }
 
 

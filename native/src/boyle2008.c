@@ -193,7 +193,7 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
             const double w = r * r;
             /* graded synapse tau = (1 - s_inf)/k: instantaneous rise at s_inf = 1 */
             const double one_m_w = 1.0 - w;
-            const double ds = one_m_w > 0.0 ? pw_vexp(-ksyn_dt / (one_m_w > 1e-300 ? one_m_w : 1e-300)) : 0.0;
+            const double ds = one_m_w > 0.0 ? pw_vexp_nonpos(-ksyn_dt / (one_m_w > 1e-300 ? one_m_w : 1e-300)) : 0.0;
             const double Sn = w + (S - w) * ds;
             /* 2. V with the new gates, h([Ca]_s), the noise of step s and the neighbours' V_s */
             const double h = 1.0 + (xs[5][j] - 1.0) * h_alpha;

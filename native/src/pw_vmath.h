@@ -29,58 +29,102 @@
 #define PW_CLONES
 #endif
 
+/* min/max for the exps' argument clamps.  GCC (without -ffinite-math-only)
+ * keeps `x < lo ? lo : x` a compare and a select and, worse, threads the
+ * constant lo through the whole exp: each clamp became two or three compares,
+ * a mask merge and masked moves of precomputed results (16 vcmppd in the seed
+ * kernel's three-exp loop).  Under finite-math-only the two ternaries become
+ * MIN_EXPR/MAX_EXPR, i.e. one vminpd/vmaxpd each (minpd(x, c) is exactly
+ * x < c ? x : c; only a NaN x could come out as lo or hi instead of NaN, and
+ * the kernels detect non-finite states on V, whose own arithmetic keeps the
+ * NaN).  The attribute applies to these two comparisons only (GCC's; other
+ * compilers get the plain ternaries). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define PW_MINMAX static inline __attribute__((always_inline, optimize("finite-math-only", "no-signed-zeros")))
+#else
+#define PW_MINMAX static inline
+#endif
+PW_MINMAX double pw_clamp(double x, double lo, double hi) {
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
+}
+
+PW_MINMAX double pw_floor_at(double x, double lo) {
+    return x < lo ? lo : x;
+}
+
 static inline uint64_t pw_bits(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
 static inline double pw_from_bits(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
 
-/* Estrin's scheme for c[0] + c[1] t + ... + c[11] t^11 (ascending c): a tree
- * four multiplies deep where Horner's rule is a chain of eleven.  Why: the
- * kernels' loops were bound by the latency of their polynomial chains, not by
- * the FMA ports; the tree costs three multiplies more.  Rounding differs from
- * Horner's by an ulp at most (|terms| decrease fast). */
-static inline double pw_estrin12(const double *c, double t) {
-    const double t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-    const double q0 = (c[0] + t * c[1]) + t2 * (c[2] + t * c[3]);
-    const double q1 = (c[4] + t * c[5]) + t2 * (c[6] + t * c[7]);
-    const double q2 = (c[8] + t * c[9]) + t2 * (c[10] + t * c[11]);
-    return (q0 + t4 * q1) + t8 * q2;
+/* c[0] + c[1] t + ... + c[n-1] t^(n-1) (ascending c) as E(t^2) + t O(t^2), E
+ * and O by Horner's rule: two independent chains of n/2 FMAs, n + 1
+ * operations.  Why not Estrin's tree (4 FMAs deep, n + 3 operations, what
+ * these were before): since the kernels split their exps into loops of
+ * independent work, the out-of-order core overlaps the chains across cells and
+ * the FMA ports are the limit, so the three saved operations per polynomial
+ * are worth more than the shorter chain (pw_vexp's and pw_vexp_small's
+ * polynomials this way: seed kernel 7.5 -> 6.9 ns/cell-step, boyle2008
+ * 12.0 -> 11.1, AVX-512 on a 2-core Zen 4; rounding differs from Estrin's by an
+ * ulp at most). */
+static inline double pw_eo11(const double *c, double t) {
+    const double t2 = t * t;
+    const double e = c[0] + t2 * (c[2] + t2 * (c[4] + t2 * (c[6] + t2 * (c[8] + t2 * c[10]))));
+    const double o = c[1] + t2 * (c[3] + t2 * (c[5] + t2 * (c[7] + t2 * c[9])));
+    return e + t * o;
+}
+static inline double pw_eo12(const double *c, double t) {
+    const double t2 = t * t;
+    const double e = c[0] + t2 * (c[2] + t2 * (c[4] + t2 * (c[6] + t2 * (c[8] + t2 * c[10]))));
+    const double o = c[1] + t2 * (c[3] + t2 * (c[5] + t2 * (c[7] + t2 * (c[9] + t2 * c[11]))));
+    return e + t * o;
 }
 
-/* exp(x): x = n ln2 + r, |r| <= ln2/2, exp(r) by its Taylor series to r^12
- * (truncation < 2e-16 relative), times 2^n built in the exponent bits. */
-static inline double pw_vexp(double x) {
+/* exp(x) for x in [-708, 708] (the caller clamps): x = n ln2 + r, |r| <= ln2/2,
+ * exp(r) by a degree-11 polynomial (relative error 1.7e-17 on [-ln2/2, ln2/2]
+ * with these double coefficients, before rounding; a least-squares fit in
+ * relative error on 400 Chebyshev nodes with c0 = 1, computed with mpmath at
+ * 60 digits, where Taylor's series needs degree 12), times 2^n built in the
+ * exponent bits. */
+static inline __attribute__((always_inline)) double pw_vexp_core(double x) {
+    static const double c[12] = {1.0, 1.0, 0.5000000000000012, 0.16666666666666055, 0.04166666666651616,
+                                 0.008333333333612256, 0.0013888888946719448, 0.00019841269331448246,
+                                 2.4801490306092563e-05, 2.755770707226833e-06, 2.763113913421698e-07,
+                                 2.4968646932926366e-08};
     const double log2e = 1.4426950408889634074;
     const double ln2_hi = 6.93147180369123816490e-01; /* high bits of ln 2, exact n*ln2_hi */
     const double ln2_lo = 1.90821492927058770002e-10;
     const double shifter = 6755399441055744.0;        /* 1.5 * 2^52: rounds to an integer in the low bits */
-    x = x < -708.0 ? -708.0 : x;
-    x = x > 708.0 ? 708.0 : x;
     double kd = x * log2e + shifter;
     uint64_t ki = pw_bits(kd);                        /* low bits hold n (two's complement) */
     kd -= shifter;                                    /* n as a double */
-    double r = (x - kd * ln2_hi) - kd * ln2_lo;
-    /* Estrin's scheme rather than Horner: the same polynomial in a tree 4
-     * FMAs deep instead of a chain of 12 (2 more operations), because the
-     * kernels' loops were bound by the latency of their exp chains */
-    const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    const double p01 = 1.0 + r, p23 = 0.5 + r * (1.0 / 6.0), p45 = 1.0 / 24.0 + r * (1.0 / 120.0);
-    const double p67 = 1.0 / 720.0 + r * (1.0 / 5040.0), p89 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
-    const double p1011 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
-    const double q0 = p01 + r2 * p23, q1 = p45 + r2 * p67, q2 = p89 + r2 * p1011;
-    const double s0 = q0 + r4 * q1, s1 = q2 + r4 * (1.0 / 479001600.0);
-    const double p = s0 + r8 * s1;
+    const double r = (x - kd * ln2_hi) - kd * ln2_lo;
+    const double p = pw_eo12(c, r);
     /* 2^n: n + 1023 in the exponent field; (ki + 1023) keeps n's low bits */
     double scale = pw_from_bits((ki + 1023u) << 52);
     return p * scale;
 }
 
-/* exp(x) for |x| <= 1/16 without range reduction: Taylor to x^10
- * (truncation (1/16)^11/11! < 1e-21 relative), 13 operations where pw_vexp
- * takes 23.  For decays whose rate is bounded per run (the seed cell's
+/* exp(x) with x clamped to [-708, 708] (exp(-708) ~ 3e-308: sigmoids and decays
+ * saturate instead of overflowing to inf) */
+static inline double pw_vexp(double x) { return pw_vexp_core(pw_clamp(x, -708.0, 708.0)); }
+
+/* exp(x) for x <= 0 (a decay; the argument's sign is known): one clamp, at -708 */
+static inline double pw_vexp_nonpos(double x) { return pw_vexp_core(pw_floor_at(x, -708.0)); }
+
+/* exp(min(x, cap)) for a cap <= 708 (the seed's paired sigmoids): one min, one max */
+static inline double pw_vexp_capped(double x, double cap) { return pw_vexp_core(pw_clamp(x, -708.0, cap)); }
+
+/* exp(x) for |x| <= 1/16 without range reduction: Taylor to x^9
+ * (truncation (1/16)^10/10! < 3e-19 relative), 10 operations where pw_vexp
+ * takes ~20.  For decays whose rate is bounded per run (the seed cell's
  * dt/tau_n <= dt/tau_n_min), picked outside the loop. */
 static inline double pw_vexp_small(double x) {
-    static const double c[12] = {1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0,
-                                 1.0 / 5040.0, 1.0 / 40320.0, 1.0 / 362880.0, 1.0 / 3628800.0, 0.0};
-    return pw_estrin12(c, x);
+    static const double c[10] = {1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0,
+                                 1.0 / 5040.0, 1.0 / 40320.0, 1.0 / 362880.0};
+    const double x2 = x * x;
+    const double e = c[0] + x2 * (c[2] + x2 * (c[4] + x2 * (c[6] + x2 * c[8])));
+    const double o = c[1] + x2 * (c[3] + x2 * (c[5] + x2 * (c[7] + x2 * c[9])));
+    return e + x * o;
 }
 
 /* log(x) for normal x > 0: x = 2^e m with m in [sqrt(1/2), sqrt(2)),
@@ -96,9 +140,9 @@ static inline double pw_vlog(double x) {
     double e = pw_from_bits(0x4330000000000000ULL | e_biased) - (4503599627370496.0 + 1023.0);
     double s = (m - 1.0) / (m + 1.0);
     double s2 = s * s;
-    static const double c[12] = {1.0, 1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0, 1.0 / 9.0, 1.0 / 11.0,
-                                 1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0, 1.0 / 19.0, 1.0 / 21.0, 0.0};
-    const double p = pw_estrin12(c, s2);
+    static const double c[11] = {1.0, 1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0, 1.0 / 9.0, 1.0 / 11.0,
+                                 1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0, 1.0 / 19.0, 1.0 / 21.0};
+    const double p = pw_eo11(c, s2);
     return e * ln2 + 2.0 * s * p;
 }
 
@@ -123,8 +167,8 @@ static inline void pw_vsincos2pi(double u, double *c_out, double *s_out) {
                                      -1.0 / 39916800.0, 1.0 / 6227020800.0, -1.0 / 1307674368000.0,
                                      1.0 / 355687428096000.0, -1.0 / 121645100408832000.0,
                                      1.0 / 51090942171709440000.0, -1.0 / 25852016738884976640000.0};
-    const double c = pw_estrin12(cos_c, a2);
-    double s = pw_estrin12(sin_c, a2);
+    const double c = pw_eo12(cos_c, a2);
+    double s = pw_eo12(sin_c, a2);
     s *= a;
     *c_out = h ? -c : c;
     *s_out = h ? -s : s;

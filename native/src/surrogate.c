@@ -121,10 +121,10 @@ step_cells(const cell_consts *k, const int euler, const double *restrict root, c
     double em[NM], en[NM], tau[NM];
     for (int j = 0; j < NM; j++) {
         const double V = v[j], xm = (k->v_half_ca - V) * k->inv_m_slope, xn = (k->n_half - V) * k->inv_n_slope;
-        em[j] = pw_vexp(xm < SIG_CAP ? xm : SIG_CAP);
-        en[j] = pw_vexp(xn < SIG_CAP ? xn : SIG_CAP);
+        em[j] = pw_vexp_capped(xm, SIG_CAP);
+        en[j] = pw_vexp_capped(xn, SIG_CAP);
         const double x = (V - k->tau_n_mid) * k->inv_tau_n_width; /* multiplies: a division costs ~10 FMAs */
-        tau[j] = k->tau_n_min + k->tau_n_amp * pw_vexp(-x * x);
+        tau[j] = k->tau_n_min + k->tau_n_amp * pw_vexp_nonpos(-x * x);
     }
     if (!euler) {
         double dv[NM], dn[NM], vinf[NM]; /* V's and n's decay over the step; V_inf = I/G */

@@ -50,7 +50,11 @@ static inline int pw_check_fields(const pw_struct_info *info, const void *obj) {
         for (int k = 0; k < f->count; k++) {
             double x = pw_field_get(f, obj, k);
             if (!isfinite(x) || x < f->lower || x > f->upper) return PW_E_INVALID;
-            if ((f->flags & PW_FIELD_LOWER_OPEN) && x <= f->lower) return PW_E_INVALID;
+            /* an open lower bound is a divisor's (a time constant, a slope, C_m): its
+             * reciprocal must be finite too, so a subnormal value is refused rather
+             * than turned into inf * 0 = NaN inside an exp, whose argument clamp
+             * (pw_vmath.h) would hide it */
+            if ((f->flags & PW_FIELD_LOWER_OPEN) && (x <= f->lower || !isfinite(1.0 / x))) return PW_E_INVALID;
         }
     }
     return PW_OK;

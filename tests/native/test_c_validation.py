@@ -51,6 +51,14 @@ def test_bad_params_rejected(spec, field, value):
     assert _call(spec, tweak_params={field: value})[0] == PW_E_INVALID
 
 
+@pytest.mark.parametrize("field", ["m_slope_mV", "n_slope_mV", "tau_n_width_mV", "tau_ca_ms", "c_m_uF"])
+def test_a_divisor_whose_reciprocal_overflows_is_rejected(spec, field):
+    # subnormal: > 0, but 1/x = inf, and (v_half - V) * inf = NaN at V = v_half would
+    # be clamped inside the kernel's exp (pw_vmath.h) instead of reported
+    assert _call(spec, tweak_params={field: 1e-310})[0] == PW_E_INVALID
+    assert _call(spec, tweak_params={field: 1e-300})[0] == 0  # tiny but normal: its reciprocal is finite
+
+
 @pytest.mark.parametrize("field,value", [("dt_ms", 0.0), ("dt_ms", math.nan), ("record_every", 0), ("integrator", 7),
                                          ("coupling_g", -1.0), ("n_steps", -5), ("spike_refractory_ms", math.inf)])
 def test_bad_config_rejected(spec, field, value):

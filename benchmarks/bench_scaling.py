@@ -195,7 +195,7 @@ def run(quick: bool = False) -> list[Result]:
                     if lam:  # the generation ends with rank 0's ask + tell while the workers wait
                         makespan = n_tasks * T / (n * e)
                         e = n_tasks * T / (n * (makespan + cma_s))
-                    tag = "" if lam else f", {per_rank} per rank"
+                    tag = "" if lam else f", {per_rank} tasks ({per_rank * B} sets) per rank"
                     out.append(Result(f"efficiency at {n} ranks, {label}{tag}, {how}", e * 100, "%"))
             if lam:
                 out.append(Result(f"  rank 0's CMA ask+tell for lambda = {lam}", cma_s * 1e3, "ms"))

@@ -165,7 +165,7 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
         if (coupled) pw_neighbour_sum(X->v, nb_sum);
         double zbuf[NM];
         const double *z = noise_sd > 0.0 ? pw_step_noise(shared_noise, key, st, zbuf) : zbuf;
-        uint64_t bad = 0, any_cross = 0;
+        uint64_t worst = 0, any_cross = 0; /* worst: the largest |V_{s+1}|'s bits */
         double vinf[NM], ginv[NM], gca_of[NM]; /* V_inf = I/G, -dt G/C, the Ca conductance */
         /* Three loops, not one (as in surrogate.c): the sigmoids of V_s and [Ca]_s
          * (six independent exps); the gates, synapse, G and I/G; V's decay and
@@ -217,11 +217,11 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
             const double CAn = ca_inf + (CA - ca_inf) * dca;
             Y.v[j] = Vn;
             Y.ca[j] = CAn > 0.0 ? CAn : 0.0;
-            bad |= (uint64_t)(((pw_bits(Vn) >> 52) & 0x7ffu) == 0x7ffu);
+            worst = pw_max_abs_bits(worst, Vn);
             cross[j] = (uint64_t)((V < thresh) & (Vn >= thresh));
             any_cross |= cross[j];
         }
-        if (bad) return PW_E_NONFINITE;
+        if (pw_nonfinite_bits(worst)) return PW_E_NONFINITE;
         memcpy(X, &Y, sizeof Y);
         const int64_t step = st + 1;
         if (any_cross && do_spikes) pw_collect_spikes(o, step, cross, last_spike, refr_steps);

@@ -87,7 +87,7 @@ static inline void pw_wave_roots(const pw_wave *restrict w, pw_wave_t x, double 
 }
 
 /* the neighbours' V summed (segments s-1, s+1 of the same quadrant) */
-static inline void pw_neighbour_sum(const double *v, double *nb_sum) {
+static inline void pw_neighbour_sum(const double *restrict v, double *restrict nb_sum) {
     for (int q = 0; q < PW_N_QUADRANTS; q++) {
         const double *vq = v + q * PW_N_SEGMENTS;
         double *o = nb_sum + q * PW_N_SEGMENTS;

@@ -11,6 +11,17 @@
 #include "pyannow.h"
 #include "pw_drive.h"
 #include "pw_fields.h"
+#include "pw_vmath.h"
+
+/* The non-finite check of a step's new V, as a running maximum over the cells
+ * of |V|'s bits (an unsigned max: vpmaxuq, 2 operations per vector where the
+ * per-cell exponent test `(bits >> 52 & 0x7ff) == 0x7ff` took 5), then one
+ * test: |V| is inf or NaN iff its bits are >= those of inf. */
+static inline uint64_t pw_max_abs_bits(uint64_t worst, double x) {
+    const uint64_t a = pw_bits(x) & 0x7fffffffffffffffULL;
+    return a > worst ? a : worst;
+}
+static inline int pw_nonfinite_bits(uint64_t worst) { return worst >= 0x7ff0000000000000ULL; }
 
 /* Row `row` of a [n_samples][96] float or double buffer (NULL: not recorded). */
 static inline void pw_record_row(void *buf, int f32, int64_t row, const double *x) {

@@ -114,7 +114,7 @@ typedef struct {
 static inline __attribute__((always_inline)) uint64_t
 step_cells(const cell_consts *k, const int euler, const double *restrict root, const wave *w, const double *restrict z,
            const double *restrict v, const double *restrict m, const double *restrict n, new_state *restrict st) {
-    uint64_t bad = 0, any_cross = 0;
+    uint64_t worst = 0, any_cross = 0; /* worst: the largest |V_{s+1}|'s bits */
     /* exp of m_inf's and n_inf's arguments, each capped at SIG_CAP: the exponential
      * update divides once for both sigmoids, 1/((1 + em)(1 + en)), and the product
      * must stay finite (beyond the cap a sigmoid is < 1e-152 and stays so); tau_n */
@@ -156,7 +156,7 @@ step_cells(const cell_consts *k, const int euler, const double *restrict root, c
             st->v[j] = Vn;
             st->m[j] = minf + (M - minf) * k->decay_m;
             st->n[j] = ninf + (N - ninf) * dn[j];
-            bad |= (uint64_t)(((pw_bits(Vn) >> 52) & 0x7ffu) == 0x7ffu);
+            worst = pw_max_abs_bits(worst, Vn);
             st->cross[j] = (uint64_t)((V < w->thresh) & (Vn >= w->thresh));
             any_cross |= st->cross[j];
         }
@@ -177,62 +177,94 @@ step_cells(const cell_consts *k, const int euler, const double *restrict root, c
             st->v[j] = Vn;
             st->m[j] = Mn;
             st->n[j] = Nn;
-            bad |= (uint64_t)(((pw_bits(Vn) >> 52) & 0x7ffu) == 0x7ffu);
+            worst = pw_max_abs_bits(worst, Vn);
             st->cross[j] = (uint64_t)((V < w->thresh) & (Vn >= w->thresh));
             any_cross |= st->cross[j];
         }
     }
     st->any_cross = any_cross;
-    return bad;
+    return pw_nonfinite_bits(worst);
+}
+
+/* The hot loop: all n_steps of all 96 cells.  Returns PW_OK or PW_E_NONFINITE. */
+/* What run_kernel keeps across steps. */
+typedef struct {
+    const cell_consts *k;
+    const pw_sim_config *c;
+    pw_sim_output *o;
+    const double *shared_noise;
+    wave w;
+    int64_t last_spike[NM];
+    int64_t refr_steps, rec, to_record, row; /* to_record: steps until the next recorded row */
+    int euler, coupled, do_spikes;
+} run_state;
+
+/* Step s from cur into nxt, its spikes and its recorded row; nonzero if a V is
+ * not finite.  Always inlined, twice, with cur and nxt two distinct local
+ * states, so the loops see they cannot alias (with pointers into one array of
+ * two GCC versioned them for aliasing) and no step copies its new state back. */
+static inline __attribute__((always_inline)) int
+one_step(run_state *r, int64_t s, const new_state *restrict cur, new_state *restrict nxt) {
+    const double t = (double)s * r->k->dt;
+    double root[NM];
+    pw_wave_roots(&r->w.wave, pw_wave_time(&r->w.wave, t), root);
+    if (r->coupled) pw_neighbour_sum(cur->v, r->w.nb_sum);
+    double zbuf[NM];
+    const double *z = pw_step_noise(r->shared_noise, r->w.key, s, zbuf);
+    /* literal 0/1: each call is specialised and vectorised on its own */
+    const uint64_t bad = r->euler ? step_cells(r->k, 1, root, &r->w, z, cur->v, cur->m, cur->n, nxt)
+                                  : step_cells(r->k, 0, root, &r->w, z, cur->v, cur->m, cur->n, nxt);
+    if (bad) return 1;
+    const int64_t step = s + 1;
+    if (nxt->any_cross && r->do_spikes) pw_collect_spikes(r->o, step, nxt->cross, r->last_spike, r->refr_steps);
+    if (--r->to_record == 0) { /* step % rec == 0 without a division per step */
+        r->to_record = r->rec;
+        r->row++;
+        pw_record_row(r->o->v_out, r->c->record_f32, r->row, nxt->v);
+        pw_record_row(r->o->m_out, r->c->record_f32, r->row, nxt->m);
+        pw_record_row(r->o->n_out, r->c->record_f32, r->row, nxt->n);
+    }
+    return 0;
 }
 
 /* The hot loop: all n_steps of all 96 cells.  Returns PW_OK or PW_E_NONFINITE. */
 PW_CLONES
 static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_config *c, pw_sim_output *o,
-                      double *restrict v, double *restrict m, double *restrict n, const double *shared_noise) {
-    wave w;
-    new_state st;
-    int64_t last_spike[NM];
-    pw_wave_init(&w.wave, d);
-    w.key = pw_splitmix64(d->seed);
-    w.noise_sd = d->noise_sd_uA;
-    w.amp = d->drive_amp_uA;
-    w.thresh = c->spike_thresh_mV;
-    const int euler = c->integrator == PW_INTEGRATOR_SEED_EULER;
-    const int coupled = k->coupling != 0.0;
-    const int64_t refr_steps = (int64_t)ceil(c->spike_refractory_ms / c->dt_ms);
-    const int64_t rec = c->record_every;
-    const int do_spikes = o->spike_step != NULL && o->spike_muscle != NULL; /* NULL: spikes not wanted */
-    for (int j = 0; j < NM; j++) { last_spike[j] = INT64_MIN / 2; w.nb_sum[j] = 0.0; }
+                      const double *restrict v, const double *restrict m, const double *restrict n,
+                      const double *shared_noise) {
+    run_state r;
+    new_state a, b; /* the states of even and odd steps, in turn */
+    r.k = k;
+    r.c = c;
+    r.o = o;
+    r.shared_noise = shared_noise;
+    pw_wave_init(&r.w.wave, d);
+    r.w.key = pw_splitmix64(d->seed);
+    r.w.noise_sd = d->noise_sd_uA;
+    r.w.amp = d->drive_amp_uA;
+    r.w.thresh = c->spike_thresh_mV;
+    r.euler = c->integrator == PW_INTEGRATOR_SEED_EULER;
+    r.coupled = k->coupling != 0.0;
+    r.refr_steps = (int64_t)ceil(c->spike_refractory_ms / c->dt_ms);
+    r.rec = r.to_record = c->record_every;
+    r.row = 0;
+    r.do_spikes = o->spike_step != NULL && o->spike_muscle != NULL; /* NULL: spikes not wanted */
+    for (int j = 0; j < NM; j++) { r.last_spike[j] = INT64_MIN / 2; r.w.nb_sum[j] = 0.0; }
+    memcpy(a.v, v, sizeof a.v);
+    memcpy(a.m, m, sizeof a.m);
+    memcpy(a.n, n, sizeof a.n);
     o->n_spikes = 0;
     o->spikes_needed = 0;
-    pw_record_row(o->v_out, c->record_f32, 0, v);
-    pw_record_row(o->m_out, c->record_f32, 0, m);
-    pw_record_row(o->n_out, c->record_f32, 0, n);
+    pw_record_row(o->v_out, c->record_f32, 0, a.v);
+    pw_record_row(o->m_out, c->record_f32, 0, a.m);
+    pw_record_row(o->n_out, c->record_f32, 0, a.n);
 
-    for (int64_t s = 0; s < c->n_steps; s++) {
-        const double t = (double)s * k->dt;
-        double root[NM];
-        pw_wave_roots(&w.wave, pw_wave_time(&w.wave, t), root);
-        if (coupled) pw_neighbour_sum(v, w.nb_sum);
-        double zbuf[NM];
-        const double *z = pw_step_noise(shared_noise, w.key, s, zbuf);
-        /* literal 0/1: each call is specialised and vectorised on its own */
-        const uint64_t bad = euler ? step_cells(k, 1, root, &w, z, v, m, n, &st)
-                                   : step_cells(k, 0, root, &w, z, v, m, n, &st);
-        if (bad) return PW_E_NONFINITE;
-        memcpy(v, st.v, sizeof st.v);
-        memcpy(m, st.m, sizeof st.m);
-        memcpy(n, st.n, sizeof st.n);
-        const int64_t step = s + 1;
-        if (st.any_cross && do_spikes) pw_collect_spikes(o, step, st.cross, last_spike, refr_steps);
-        if (step % rec == 0) {
-            int64_t row = step / rec;
-            pw_record_row(o->v_out, c->record_f32, row, v);
-            pw_record_row(o->m_out, c->record_f32, row, m);
-            pw_record_row(o->n_out, c->record_f32, row, n);
-        }
+    const int64_t n_steps = c->n_steps;
+    int64_t s = 0;
+    for (; s + 1 < n_steps; s += 2) {
+        if (one_step(&r, s, &a, &b) || one_step(&r, s + 1, &b, &a)) return PW_E_NONFINITE;
     }
+    if (s < n_steps && one_step(&r, s, &a, &b)) return PW_E_NONFINITE;
     return o->spikes_needed > o->spike_capacity ? PW_E_CAPACITY : PW_OK;
 }
 

@@ -128,6 +128,7 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
                       pw_sim_output *o, void *ca_out, cell_state *restrict X, const double *shared_noise) {
     double nb_sum[NM];
     pw_wave wave;
+    pw_wave_block wt; /* the drive's sin, cos of w t for this block of steps */
     cell_state Y;
     int64_t last_spike[NM];
     uint64_t cross[NM];
@@ -160,7 +161,8 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
     for (int64_t st = 0; st < c->n_steps; st++) {
         const double t = (double)st * dt;
         double root[NM];
-        pw_wave_roots(&wave, pw_wave_time(&wave, t), root); /* its own loop: see pw_drive.h */
+        if (st % PW_WAVE_BLOCK == 0) pw_wave_times(&wave, st, dt, &wt);
+        pw_wave_roots(&wave, pw_wave_at(&wt, st), root); /* its own loop: see pw_drive.h */
         const double i_step = (t >= P->step_start_ms && t < P->step_stop_ms) ? P->i_step_uA : 0.0;
         if (coupled) pw_neighbour_sum(X->v, nb_sum);
         double zbuf[NM];

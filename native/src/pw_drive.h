@@ -58,6 +58,41 @@ static inline pw_wave_t pw_wave_time(const pw_wave *w, double t_ms) {
     return x;
 }
 
+/* pw_wave_time for PW_WAVE_BLOCK steps at once, s0 .. s0 + PW_WAVE_BLOCK - 1
+ * (t = s dt as in the kernels): the seed's wave with pw_vsincos in one
+ * vectorised loop instead of libm's sin and cos per step (libm beyond
+ * PW_SINCOS_MAX, i.e. after ~70 hours at 1 Hz). */
+#define PW_WAVE_BLOCK 32
+typedef struct { double sw[PW_WAVE_BLOCK], cw[PW_WAVE_BLOCK], ut[PW_WAVE_BLOCK]; } pw_wave_block;
+
+static inline void pw_wave_times(const pw_wave *restrict w, int64_t s0, double dt, pw_wave_block *restrict b) {
+    if (w->pulse_scale > 0.0) {
+        for (int i = 0; i < PW_WAVE_BLOCK; i++) {
+            b->ut[i] = w->cyc_per_ms * ((double)(s0 + i) * dt);
+            b->sw[i] = b->cw[i] = 0.0;
+        }
+    } else if (fabs(w->omega * ((double)(s0 + PW_WAVE_BLOCK - 1) * dt)) <= PW_SINCOS_MAX) {
+        /* |w t| grows with t >= 0: the block's last step bounds them all */
+        for (int i = 0; i < PW_WAVE_BLOCK; i++) {
+            pw_vsincos(w->omega * ((double)(s0 + i) * dt), &b->sw[i], &b->cw[i]);
+            b->ut[i] = 0.0;
+        }
+    } else {
+        for (int i = 0; i < PW_WAVE_BLOCK; i++) {
+            const pw_wave_t x = pw_wave_time(w, (double)(s0 + i) * dt);
+            b->sw[i] = x.sw;
+            b->cw[i] = x.cw;
+            b->ut[i] = 0.0;
+        }
+    }
+}
+
+static inline pw_wave_t pw_wave_at(const pw_wave_block *b, int64_t s) {
+    const int i = (int)(s % PW_WAVE_BLOCK);
+    const pw_wave_t x = {b->sw[i], b->cw[i], b->ut[i]};
+    return x;
+}
+
 /* sqrt(w_j(t)) >= 0: max(sin(w t + phi_j), 0) for the seed's wave; sin(pi x)
  * for the pulse (x = frac(f t + phi_j/2pi) / (f W) < 1), else 0 */
 static inline double pw_wave_root_pulse(const pw_wave *w, int j, pw_wave_t x) {

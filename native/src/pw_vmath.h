@@ -179,6 +179,40 @@ static inline void pw_vsincos2pi(double u, double *c_out, double *s_out) {
     *s_out = pw_from_bits(pw_bits(s) ^ sign);
 }
 
+/* sin(x) and cos(x) for |x| <= PW_SINCOS_MAX (the drive's sin(w t), cos(w t)
+ * for a block of steps, pw_drive.h): x = k pi/2 + r with fdlibm's 33-bit
+ * pieces of pi/2 (k < 2^20: every k*piece is exact and x - k*pio2_1 is exact, with
+ * or without FMA contraction), |r| <= pi/4 + tiny; Taylor series to r^17 and
+ * r^16 (truncation < 2e-18); the quadrant k mod 4 picks and signs the two.
+ * Within ~1 ulp of libm's sin and cos, which it replaces because those two
+ * scalar calls per step were ~4% of the seed kernel. */
+#define PW_SINCOS_MAX 1.6e6
+static inline void pw_vsincos(double x, double *s_out, double *c_out) {
+    const double two_over_pi = 6.36619772367581382433e-01;
+    const double pio2_1 = 1.57079632673412561417e+00;  /* first 33 bits of pi/2 */
+    const double pio2_2 = 6.07710050630396597660e-11;  /* next 33 bits */
+    const double pio2_3 = 2.02226624871116645580e-21;  /* next 33 bits */
+    const double pio2_3t = 8.47842766036889956997e-32; /* pi/2 - pio2_1 - pio2_2 - pio2_3 */
+    const double shifter = 6755399441055744.0;
+    double kd = x * two_over_pi + shifter;
+    const uint64_t q = pw_bits(kd);                     /* low bits: k (two's complement) */
+    kd -= shifter;
+    const double r = (((x - kd * pio2_1) - kd * pio2_2) - kd * pio2_3) - kd * pio2_3t;
+    const double r2 = r * r;
+    static const double sc[8] = {-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0, -1.0 / 39916800.0,
+                                 1.0 / 6227020800.0, -1.0 / 1307674368000.0, 1.0 / 355687428096000.0};
+    static const double cc[8] = {-0.5, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0, -1.0 / 3628800.0,
+                                 1.0 / 479001600.0, -1.0 / 87178291200.0, 1.0 / 20922789888000.0};
+    double ps = sc[7], pc = cc[7];
+    for (int i = 6; i >= 0; i--) { ps = sc[i] + r2 * ps; pc = cc[i] + r2 * pc; }
+    const double sr = r + (r * r2) * ps, cr = 1.0 + r2 * pc;
+    /* k mod 4 = 0: (s, c); 1: (c, -s); 2: (-s, -c); 3: (-c, s) */
+    const int swap = (int)(q & 1u);
+    const double a = swap ? cr : sr, b = swap ? sr : cr;
+    *s_out = pw_from_bits(pw_bits(a) ^ ((q & 2u) << 62));
+    *c_out = pw_from_bits(pw_bits(b) ^ (((q + 1u) & 2u) << 62));
+}
+
 /* cos(2 pi u) alone (the drive's pulse): the compiler drops the unused sine */
 static inline double pw_vcos2pi(double u) {
     double c, s;

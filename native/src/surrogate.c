@@ -194,6 +194,7 @@ typedef struct {
     pw_sim_output *o;
     const double *shared_noise;
     wave w;
+    pw_wave_block wt; /* the drive's sin, cos of w t for this block of steps */
     int64_t last_spike[NM];
     int64_t refr_steps, rec, to_record, row; /* to_record: steps until the next recorded row */
     int euler, coupled, do_spikes;
@@ -205,9 +206,9 @@ typedef struct {
  * two GCC versioned them for aliasing) and no step copies its new state back. */
 static inline __attribute__((always_inline)) int
 one_step(run_state *r, int64_t s, const new_state *restrict cur, new_state *restrict nxt) {
-    const double t = (double)s * r->k->dt;
+    if (s % PW_WAVE_BLOCK == 0) pw_wave_times(&r->w.wave, s, r->k->dt, &r->wt);
     double root[NM];
-    pw_wave_roots(&r->w.wave, pw_wave_time(&r->w.wave, t), root);
+    pw_wave_roots(&r->w.wave, pw_wave_at(&r->wt, s), root);
     if (r->coupled) pw_neighbour_sum(cur->v, r->w.nb_sum);
     double zbuf[NM];
     const double *z = pw_step_noise(r->shared_noise, r->w.key, s, zbuf);

@@ -237,7 +237,12 @@ def _population_iteration(cfg, pb, method, state, it, comm, prior):
         # native call); a failing set reruns the generation candidate by candidate
         outcomes = {o.task_id: with_rank(o) for o in run_chunk(fn, tasks, timeout)}
     else:
-        schedule(tasks, execute, comm=comm, on_outcome=lambda o: outcomes.__setitem__(o.task_id, o), chunk_max=1)
+        # a worker's chunk through the batch entry as well (one threaded native call; guided
+        # chunks: single candidates for a small generation, a few each for a large one)
+        chunk = None if isolate or cfg.backend != "native" else \
+            (lambda ts: [with_rank(o) for o in run_chunk(fn, ts, timeout)])
+        schedule(tasks, execute, comm=comm, on_outcome=lambda o: outcomes.__setitem__(o.task_id, o),
+                 execute_chunk=chunk, chunk_max=0 if chunk else 1)
 
     def _tell():  # rank 0: the generation's losses (plus the prior), then the optimiser's update
         rows, losses = [], []

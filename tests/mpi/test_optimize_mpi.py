@@ -37,7 +37,7 @@ learning_rate = 0.03
 n_starts = {n_starts}
 normalize_step = {normalize}
 [cmaes]
-popsize = 4
+popsize = {popsize}
 [evaluate]
 n_shifts = 20
 metrics_every = 100
@@ -51,11 +51,11 @@ def _tmp(comm):
     return Path(comm.bcast(d, root=0))
 
 
-def _both(method, backend, n_windows, n_starts=1, normalize="false"):
+def _both(method, backend, n_windows, n_starts=1, normalize="false", popsize=4):
     comm = world()
     d = _tmp(comm)
     cfg = loads_config(CFG.format(method=method, backend=backend, n_windows=n_windows, ledger=d / "mpi.h5",
-                                  n_starts=n_starts, normalize=normalize))
+                                  n_starts=n_starts, normalize=normalize, popsize=popsize))
     led = run(cfg, comm=comm, progress=False)
     ok = True
     if comm.Get_rank() == 0:
@@ -70,6 +70,14 @@ def test_cmaes_two_ranks_is_the_one_rank_trajectory():
     assert np.array_equal(u, u_ref) and np.array_equal(loss, loss_ref)
     if world().Get_rank() == 0 and world().Get_size() > 1:
         assert set(led.column("rank").astype(int)) == set(range(world().Get_size()))  # every rank evaluated
+
+
+def test_cmaes_large_generation_in_batched_chunks_is_the_one_rank_trajectory():
+    # 16 candidates on 2 ranks: guided chunks of 2+ sets, each one threaded native call on a worker
+    (u, loss, u_ref, loss_ref), led = _both("cmaes", "native", 1, popsize=16)
+    assert np.array_equal(u, u_ref) and np.array_equal(loss, loss_ref)
+    if world().Get_rank() == 0 and world().Get_size() > 1:
+        assert set(led.column("rank").astype(int)) == set(range(world().Get_size()))  # the work really was spread
 
 
 def test_gradient_data_parallel_matches_one_rank():
@@ -97,7 +105,7 @@ def test_a_rank0_failure_mid_run_ends_every_rank_with_its_error(monkeypatch):
     comm = world()
     d = _tmp(comm)
     cfg = loads_config(CFG.format(method="cmaes", backend="native", n_windows=1, ledger=d / "fail.h5",
-                                  n_starts=1, normalize="false"))
+                                  n_starts=1, normalize="false", popsize=4))
     real_flush, calls = LG.OptLedger.flush, []
 
     def flush(self):

@@ -123,115 +123,168 @@ typedef struct {
     double v[NM], e[NM], f[NM], p[NM], q[NM], n[NM], s[NM], ca[NM];
 } cell_state;
 
-PW_CLONES
-static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_sim_config *c,
-                      pw_sim_output *o, void *ca_out, cell_state *restrict X, const double *shared_noise) {
-    double nb_sum[NM];
+/* What run_kernel keeps across steps: the per-run constants and the bookkeeping. */
+typedef struct {
+    const pw_boyle2008_params *P;
+    const pw_sim_config *c;
+    pw_sim_output *o;
+    void *ca_out;
+    const double *shared_noise;
     pw_wave wave;
     pw_wave_block wt; /* the drive's sin, cos of w t for this block of steps */
-    cell_state Y;
+    double nb_sum[NM];
     int64_t last_spike[NM];
     uint64_t cross[NM];
-    pw_wave_init(&wave, d);
-    const double *nb_count = wave.nb_count;
-    const double dt = c->dt_ms;
-    const double de = exp(-dt / P->e_tau_ms), df = exp(-dt / P->f_tau_ms), dp = exp(-dt / P->p_tau_ms),
-                 dq = exp(-dt / P->q_tau_ms), dn = exp(-dt / P->n_tau_ms), dca = exp(-dt / P->ca_decay_ms);
-    const double e_mid = P->e_mid_mV, f_mid = P->f_mid_mV, p_mid = P->p_mid_mV, q_mid = P->q_mid_mV,
-                 n_mid = P->n_mid_mV;
-    const double e_nis = -1.0 / P->e_scale_mV, f_nis = -1.0 / P->f_scale_mV, p_nis = -1.0 / P->p_scale_mV,
-                 q_nis = -1.0 / P->q_scale_mV, n_nis = -1.0 / P->n_scale_mV;
-    const double h_alpha = P->h_alpha, h_ca_half = P->h_ca_half_mM, h_inv_k = 1.0 / P->h_k_mM;
-    const double ca_gain = P->ca_decay_ms * P->ca_rho * P->rho_unit;
-    const double dt_over_c = dt / P->c_m_uF, ksyn_dt = P->syn_k_per_ms * dt;
-    const double g_ca = P->g_ca_boyle, g_kf = P->g_k_fast, g_ks = P->g_k_slow, g_l = P->g_leak, g_syn = P->drive_g_syn;
-    const double e_ca = P->e_ca_mV, e_k = P->e_k_mV, e_syn = P->syn_e_rev_mV, gl_el = P->g_leak * P->e_leak_mV;
-    const uint64_t key = pw_splitmix64(d->seed);
-    const double noise_sd = d->noise_sd_uA, coupling = c->coupling_g, thresh = c->spike_thresh_mV;
-    const int coupled = coupling != 0.0;
-    const int64_t refr_steps = (int64_t)ceil(c->spike_refractory_ms / dt);
-    const int64_t rec = c->record_every;
-    const int do_spikes = o->spike_step != NULL && o->spike_muscle != NULL;
-    for (int j = 0; j < NM; j++) { last_spike[j] = INT64_MIN / 2; nb_sum[j] = 0.0; }
+    double dt, de, df, dp, dq, dn, dca;
+    double e_mid, f_mid, p_mid, q_mid, n_mid, e_nis, f_nis, p_nis, q_nis, n_nis;
+    double h_alpha, h_ca_half, h_inv_k, ca_gain, dt_over_c, ksyn_dt;
+    double g_ca, g_kf, g_ks, g_l, g_syn, e_ca, e_k, e_syn, gl_el;
+    double noise_sd, coupling, thresh;
+    uint64_t key;
+    int64_t refr_steps, rec, to_record, row; /* to_record: steps until the next recorded row */
+    int coupled, do_spikes;
+} run_state;
+
+/* Step st from X into Y, its spikes and its recorded rows; nonzero if a V is
+ * not finite.  Always inlined, twice, with X and Y two distinct local states
+ * (as surrogate.c's one_step), so the loops see they cannot alias and no step
+ * copies its new state back. */
+static inline __attribute__((always_inline)) int
+one_step(run_state *r, int64_t st, const cell_state *restrict X, cell_state *restrict Y) {
+    const pw_boyle2008_params *P = r->P;
+    const double dt = r->dt;
+    const double de = r->de, df = r->df, dp = r->dp, dq = r->dq, dn = r->dn, dca = r->dca;
+    const double e_mid = r->e_mid, f_mid = r->f_mid, p_mid = r->p_mid, q_mid = r->q_mid, n_mid = r->n_mid;
+    const double e_nis = r->e_nis, f_nis = r->f_nis, p_nis = r->p_nis, q_nis = r->q_nis, n_nis = r->n_nis;
+    const double h_alpha = r->h_alpha, h_ca_half = r->h_ca_half, h_inv_k = r->h_inv_k;
+    const double ca_gain = r->ca_gain, dt_over_c = r->dt_over_c, ksyn_dt = r->ksyn_dt;
+    const double g_ca = r->g_ca, g_kf = r->g_kf, g_ks = r->g_ks, g_l = r->g_l, g_syn = r->g_syn;
+    const double e_ca = r->e_ca, e_k = r->e_k, e_syn = r->e_syn, gl_el = r->gl_el;
+    const double noise_sd = r->noise_sd, coupling = r->coupling, thresh = r->thresh;
+    const double *nb_count = r->wave.nb_count, *nb_sum = r->nb_sum;
+    const double t = (double)st * dt;
+    double root[NM];
+    if (st % PW_WAVE_BLOCK == 0) pw_wave_times(&r->wave, st, dt, &r->wt);
+    pw_wave_roots(&r->wave, pw_wave_at(&r->wt, st), root); /* its own loop: see pw_drive.h */
+    const double i_step = (t >= P->step_start_ms && t < P->step_stop_ms) ? P->i_step_uA : 0.0;
+    if (r->coupled) pw_neighbour_sum(X->v, r->nb_sum);
+    double zbuf[NM];
+    const double *z = noise_sd > 0.0 ? pw_step_noise(r->shared_noise, r->key, st, zbuf) : zbuf;
+    uint64_t worst = 0, any_cross = 0; /* worst: the largest |V_{s+1}|'s bits */
+    double vinf[NM], ginv[NM], gca_of[NM]; /* V_inf = I/G, -dt G/C, the Ca conductance */
+    /* Three loops, not one (as in surrogate.c): the sigmoids of V_s and [Ca]_s
+     * (six independent exps); the gates, synapse, G and I/G; V's decay and
+     * the pool.  As one body the exps' chain (sigmoid -> G -> I/G -> V's exp)
+     * was deeper than the out-of-order window: 10.0-10.6 -> 9.3-9.6 ns. */
+    double xs[6][NM]; /* the five gate targets and h's sigmoid at V_s, [Ca]_s */
+    for (int j = 0; j < NM; j++) {
+        const double V = X->v[j];
+        xs[0][j] = sigmoid(V, e_mid, e_nis);
+        xs[1][j] = sigmoid(V, f_mid, f_nis);
+        xs[2][j] = sigmoid(V, p_mid, p_nis);
+        xs[3][j] = sigmoid(V, q_mid, q_nis);
+        xs[4][j] = sigmoid(V, n_mid, n_nis);
+        xs[5][j] = sigmoid(X->ca[j], h_ca_half, -h_inv_k); /* (ca - half) (-1/k) = (half - ca)/k exactly */
+    }
+    for (int j = 0; j < NM; j++) {
+        const double E = X->e[j], F = X->f[j], Pg = X->p[j], Q = X->q[j], N = X->n[j], S = X->s[j];
+        /* 1. gates (Rush-Larsen at V_s) and the graded synapse (drive at t_s) */
+        const double En = xs[0][j] + (E - xs[0][j]) * de;
+        const double Fn = xs[1][j] + (F - xs[1][j]) * df;
+        const double Pn = xs[2][j] + (Pg - xs[2][j]) * dp;
+        const double Qn = xs[3][j] + (Q - xs[3][j]) * dq;
+        const double Nn = xs[4][j] + (N - xs[4][j]) * dn;
+        const double rt = root[j];
+        const double w = rt * rt;
+        /* graded synapse tau = (1 - s_inf)/k: instantaneous rise at s_inf = 1 */
+        const double one_m_w = 1.0 - w;
+        const double ds = one_m_w > 0.0 ? pw_vexp_nonpos(-ksyn_dt / (one_m_w > 1e-300 ? one_m_w : 1e-300)) : 0.0;
+        const double Sn = w + (S - w) * ds;
+        /* 2. V with the new gates, h([Ca]_s), the noise of step s and the neighbours' V_s */
+        const double h = 1.0 + (xs[5][j] - 1.0) * h_alpha;
+        const double p2 = Pn * Pn;
+        const double gca = g_ca * En * En * Fn * h, gk = g_kf * p2 * p2 * Qn + g_ks * Nn, gs = g_syn * Sn;
+        const double noise = noise_sd > 0.0 ? noise_sd * z[j] : 0.0;
+        const double G = gca + gk + g_l + gs + coupling * nb_count[j];
+        const double I = gca * e_ca + gk * e_k + gl_el + gs * e_syn + i_step + noise + coupling * nb_sum[j];
+        vinf[j] = I / G;
+        ginv[j] = -dt_over_c * G;
+        gca_of[j] = gca;
+        Y->e[j] = En; Y->f[j] = Fn; Y->p[j] = Pn; Y->q[j] = Qn; Y->n[j] = Nn; Y->s[j] = Sn;
+    }
+    /* V's decay and the pool in a loop of their own: as part of the loop above
+     * V's exp ended a chain (gate exps -> G -> I/G -> exp) too deep to overlap */
+    for (int j = 0; j < NM; j++) {
+        const double V = X->v[j], CA = X->ca[j];
+        const double Vn = vinf[j] + (V - vinf[j]) * pw_vexp(ginv[j]);
+        /* 3. the calcium pool, driven by the Ca current at the new V */
+        const double ca_inf = ca_gain * gca_of[j] * (e_ca - Vn);
+        const double CAn = ca_inf + (CA - ca_inf) * dca;
+        Y->v[j] = Vn;
+        Y->ca[j] = CAn > 0.0 ? CAn : 0.0;
+        worst = pw_max_abs_bits(worst, Vn);
+        r->cross[j] = (uint64_t)((V < thresh) & (Vn >= thresh));
+        any_cross |= r->cross[j];
+    }
+    if (pw_nonfinite_bits(worst)) return 1;
+    const int64_t step = st + 1;
+    if (any_cross && r->do_spikes) pw_collect_spikes(r->o, step, r->cross, r->last_spike, r->refr_steps);
+    if (--r->to_record == 0) { /* step % rec == 0 without a division per step */
+        r->to_record = r->rec;
+        r->row++;
+        pw_record_row(r->o->v_out, r->c->record_f32, r->row, Y->v);
+        pw_record_row(r->ca_out, r->c->record_f32, r->row, Y->ca);
+    }
+    return 0;
+}
+
+/* flatten: every helper inlined into each clone.  With two steps in the body
+ * GCC's inliner left pw_vexp out of line in one loop (scalar, and compiled for
+ * the baseline target only: no FMA, so different rounding in the AVX-512
+ * clone); the old one-step body had everything inlined. */
+PW_CLONES __attribute__((flatten))
+static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_sim_config *c,
+                      pw_sim_output *o, void *ca_out, const cell_state *X0, const double *shared_noise) {
+    run_state r;
+    cell_state a, b; /* the states of even and odd steps, in turn */
+    r.P = P;
+    r.c = c;
+    r.o = o;
+    r.ca_out = ca_out;
+    r.shared_noise = shared_noise;
+    pw_wave_init(&r.wave, d);
+    const double dt = r.dt = c->dt_ms;
+    r.de = exp(-dt / P->e_tau_ms); r.df = exp(-dt / P->f_tau_ms); r.dp = exp(-dt / P->p_tau_ms);
+    r.dq = exp(-dt / P->q_tau_ms); r.dn = exp(-dt / P->n_tau_ms); r.dca = exp(-dt / P->ca_decay_ms);
+    r.e_mid = P->e_mid_mV; r.f_mid = P->f_mid_mV; r.p_mid = P->p_mid_mV; r.q_mid = P->q_mid_mV;
+    r.n_mid = P->n_mid_mV;
+    r.e_nis = -1.0 / P->e_scale_mV; r.f_nis = -1.0 / P->f_scale_mV; r.p_nis = -1.0 / P->p_scale_mV;
+    r.q_nis = -1.0 / P->q_scale_mV; r.n_nis = -1.0 / P->n_scale_mV;
+    r.h_alpha = P->h_alpha; r.h_ca_half = P->h_ca_half_mM; r.h_inv_k = 1.0 / P->h_k_mM;
+    r.ca_gain = P->ca_decay_ms * P->ca_rho * P->rho_unit;
+    r.dt_over_c = dt / P->c_m_uF; r.ksyn_dt = P->syn_k_per_ms * dt;
+    r.g_ca = P->g_ca_boyle; r.g_kf = P->g_k_fast; r.g_ks = P->g_k_slow; r.g_l = P->g_leak; r.g_syn = P->drive_g_syn;
+    r.e_ca = P->e_ca_mV; r.e_k = P->e_k_mV; r.e_syn = P->syn_e_rev_mV; r.gl_el = P->g_leak * P->e_leak_mV;
+    r.key = pw_splitmix64(d->seed);
+    r.noise_sd = d->noise_sd_uA; r.coupling = c->coupling_g; r.thresh = c->spike_thresh_mV;
+    r.coupled = r.coupling != 0.0;
+    r.refr_steps = (int64_t)ceil(c->spike_refractory_ms / dt);
+    r.rec = r.to_record = c->record_every;
+    r.row = 0;
+    r.do_spikes = o->spike_step != NULL && o->spike_muscle != NULL;
+    for (int j = 0; j < NM; j++) { r.last_spike[j] = INT64_MIN / 2; r.nb_sum[j] = 0.0; }
+    a = *X0;
     o->n_spikes = 0;
     o->spikes_needed = 0;
-    pw_record_row(o->v_out, c->record_f32, 0, X->v);
-    pw_record_row(ca_out, c->record_f32, 0, X->ca);
+    pw_record_row(o->v_out, c->record_f32, 0, a.v);
+    pw_record_row(ca_out, c->record_f32, 0, a.ca);
 
-    for (int64_t st = 0; st < c->n_steps; st++) {
-        const double t = (double)st * dt;
-        double root[NM];
-        if (st % PW_WAVE_BLOCK == 0) pw_wave_times(&wave, st, dt, &wt);
-        pw_wave_roots(&wave, pw_wave_at(&wt, st), root); /* its own loop: see pw_drive.h */
-        const double i_step = (t >= P->step_start_ms && t < P->step_stop_ms) ? P->i_step_uA : 0.0;
-        if (coupled) pw_neighbour_sum(X->v, nb_sum);
-        double zbuf[NM];
-        const double *z = noise_sd > 0.0 ? pw_step_noise(shared_noise, key, st, zbuf) : zbuf;
-        uint64_t worst = 0, any_cross = 0; /* worst: the largest |V_{s+1}|'s bits */
-        double vinf[NM], ginv[NM], gca_of[NM]; /* V_inf = I/G, -dt G/C, the Ca conductance */
-        /* Three loops, not one (as in surrogate.c): the sigmoids of V_s and [Ca]_s
-         * (six independent exps); the gates, synapse, G and I/G; V's decay and
-         * the pool.  As one body the exps' chain (sigmoid -> G -> I/G -> V's exp)
-         * was deeper than the out-of-order window: 10.0-10.6 -> 9.3-9.6 ns. */
-        double xs[6][NM]; /* the five gate targets and h's sigmoid at V_s, [Ca]_s */
-        for (int j = 0; j < NM; j++) {
-            const double V = X->v[j];
-            xs[0][j] = sigmoid(V, e_mid, e_nis);
-            xs[1][j] = sigmoid(V, f_mid, f_nis);
-            xs[2][j] = sigmoid(V, p_mid, p_nis);
-            xs[3][j] = sigmoid(V, q_mid, q_nis);
-            xs[4][j] = sigmoid(V, n_mid, n_nis);
-            xs[5][j] = sigmoid(X->ca[j], h_ca_half, -h_inv_k); /* (ca - half) (-1/k) = (half - ca)/k exactly */
-        }
-        for (int j = 0; j < NM; j++) {
-            const double E = X->e[j], F = X->f[j], Pg = X->p[j], Q = X->q[j], N = X->n[j], S = X->s[j];
-            /* 1. gates (Rush-Larsen at V_s) and the graded synapse (drive at t_s) */
-            const double En = xs[0][j] + (E - xs[0][j]) * de;
-            const double Fn = xs[1][j] + (F - xs[1][j]) * df;
-            const double Pn = xs[2][j] + (Pg - xs[2][j]) * dp;
-            const double Qn = xs[3][j] + (Q - xs[3][j]) * dq;
-            const double Nn = xs[4][j] + (N - xs[4][j]) * dn;
-            const double r = root[j];
-            const double w = r * r;
-            /* graded synapse tau = (1 - s_inf)/k: instantaneous rise at s_inf = 1 */
-            const double one_m_w = 1.0 - w;
-            const double ds = one_m_w > 0.0 ? pw_vexp_nonpos(-ksyn_dt / (one_m_w > 1e-300 ? one_m_w : 1e-300)) : 0.0;
-            const double Sn = w + (S - w) * ds;
-            /* 2. V with the new gates, h([Ca]_s), the noise of step s and the neighbours' V_s */
-            const double h = 1.0 + (xs[5][j] - 1.0) * h_alpha;
-            const double p2 = Pn * Pn;
-            const double gca = g_ca * En * En * Fn * h, gk = g_kf * p2 * p2 * Qn + g_ks * Nn, gs = g_syn * Sn;
-            const double noise = noise_sd > 0.0 ? noise_sd * z[j] : 0.0;
-            const double G = gca + gk + g_l + gs + coupling * nb_count[j];
-            const double I = gca * e_ca + gk * e_k + gl_el + gs * e_syn + i_step + noise + coupling * nb_sum[j];
-            vinf[j] = I / G;
-            ginv[j] = -dt_over_c * G;
-            gca_of[j] = gca;
-            Y.e[j] = En; Y.f[j] = Fn; Y.p[j] = Pn; Y.q[j] = Qn; Y.n[j] = Nn; Y.s[j] = Sn;
-        }
-        /* V's decay and the pool in a loop of their own: as part of the loop above
-         * V's exp ended a chain (gate exps -> G -> I/G -> exp) too deep to overlap */
-        for (int j = 0; j < NM; j++) {
-            const double V = X->v[j], CA = X->ca[j];
-            const double Vn = vinf[j] + (V - vinf[j]) * pw_vexp(ginv[j]);
-            /* 3. the calcium pool, driven by the Ca current at the new V */
-            const double ca_inf = ca_gain * gca_of[j] * (e_ca - Vn);
-            const double CAn = ca_inf + (CA - ca_inf) * dca;
-            Y.v[j] = Vn;
-            Y.ca[j] = CAn > 0.0 ? CAn : 0.0;
-            worst = pw_max_abs_bits(worst, Vn);
-            cross[j] = (uint64_t)((V < thresh) & (Vn >= thresh));
-            any_cross |= cross[j];
-        }
-        if (pw_nonfinite_bits(worst)) return PW_E_NONFINITE;
-        memcpy(X, &Y, sizeof Y);
-        const int64_t step = st + 1;
-        if (any_cross && do_spikes) pw_collect_spikes(o, step, cross, last_spike, refr_steps);
-        if (step % rec == 0) {
-            pw_record_row(o->v_out, c->record_f32, step / rec, X->v);
-            pw_record_row(ca_out, c->record_f32, step / rec, X->ca);
-        }
+    const int64_t n_steps = c->n_steps;
+    int64_t st = 0;
+    for (; st + 1 < n_steps; st += 2) {
+        if (one_step(&r, st, &a, &b) || one_step(&r, st + 1, &b, &a)) return PW_E_NONFINITE;
     }
+    if (st < n_steps && one_step(&r, st, &a, &b)) return PW_E_NONFINITE;
     return o->spikes_needed > o->spike_capacity ? PW_E_CAPACITY : PW_OK;
 }
 

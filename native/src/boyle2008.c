@@ -150,7 +150,7 @@ typedef struct {
  * (as surrogate.c's one_step), so the loops see they cannot alias and no step
  * copies its new state back. */
 static inline __attribute__((always_inline)) int
-one_step(run_state *r, int64_t st, const cell_state *restrict X, cell_state *restrict Y) {
+one_step(run_state *r, const int coupled, int64_t st, const cell_state *restrict X, cell_state *restrict Y) {
     const pw_boyle2008_params *P = r->P;
     const double dt = r->dt;
     const double de = r->de, df = r->df, dp = r->dp, dq = r->dq, dn = r->dn, dca = r->dca;
@@ -166,8 +166,14 @@ one_step(run_state *r, int64_t st, const cell_state *restrict X, cell_state *res
     double root[NM];
     if (st % PW_WAVE_BLOCK == 0) pw_wave_times(&r->wave, st, dt, &r->wt);
     pw_wave_roots(&r->wave, pw_wave_at(&r->wt, st), root); /* its own loop: see pw_drive.h */
-    const double i_step = (t >= P->step_start_ms && t < P->step_stop_ms) ? P->i_step_uA : 0.0;
-    if (r->coupled) pw_neighbour_sum(X->v, r->nb_sum);
+    const double i_step0 = (t >= P->step_start_ms && t < P->step_stop_ms) ? P->i_step_uA : 0.0;
+    /* Uncoupled (coupling = +-0, nb_sum all +0): the loop drops the coupling
+     * terms, G + c nb_count and I + c nb_sum, i.e. + c0 with c0 = c * 0 = +-0.
+     * G + c0 is G (G >= g_leak > 0); ((A + i) + noise) + c0 equals
+     * (A + (i + c0)) + noise for every A, i, noise (a sum is -0 only when both
+     * terms are), so c0 goes into the step's current instead: bitwise the same. */
+    const double i_step = coupled ? i_step0 : i_step0 + coupling * 0.0;
+    if (coupled) pw_neighbour_sum(X->v, r->nb_sum);
     double zbuf[NM];
     const double *z = noise_sd > 0.0 ? pw_step_noise(r->shared_noise, r->key, st, zbuf) : zbuf;
     uint64_t worst = 0, any_cross = 0; /* worst: the largest |V_{s+1}|'s bits */
@@ -198,15 +204,18 @@ one_step(run_state *r, int64_t st, const cell_state *restrict X, cell_state *res
         const double w = rt * rt;
         /* graded synapse tau = (1 - s_inf)/k: instantaneous rise at s_inf = 1 */
         const double one_m_w = 1.0 - w;
-        const double ds = one_m_w > 0.0 ? pw_vexp_nonpos(-ksyn_dt / (one_m_w > 1e-300 ? one_m_w : 1e-300)) : 0.0;
+        /* max(1 - w, 1e-300) as pw_floor_at (one vmaxpd; w is finite, and at
+         * 1 - w == 1e-300 both forms give 1e-300) */
+        const double ds = one_m_w > 0.0 ? pw_vexp_nonpos(-ksyn_dt / pw_floor_at(one_m_w, 1e-300)) : 0.0;
         const double Sn = w + (S - w) * ds;
         /* 2. V with the new gates, h([Ca]_s), the noise of step s and the neighbours' V_s */
         const double h = 1.0 + (xs[5][j] - 1.0) * h_alpha;
         const double p2 = Pn * Pn;
         const double gca = g_ca * En * En * Fn * h, gk = g_kf * p2 * p2 * Qn + g_ks * Nn, gs = g_syn * Sn;
         const double noise = noise_sd > 0.0 ? noise_sd * z[j] : 0.0;
-        const double G = gca + gk + g_l + gs + coupling * nb_count[j];
-        const double I = gca * e_ca + gk * e_k + gl_el + gs * e_syn + i_step + noise + coupling * nb_sum[j];
+        const double G = coupled ? gca + gk + g_l + gs + coupling * nb_count[j] : gca + gk + g_l + gs;
+        const double I = coupled ? gca * e_ca + gk * e_k + gl_el + gs * e_syn + i_step + noise + coupling * nb_sum[j]
+                                 : gca * e_ca + gk * e_k + gl_el + gs * e_syn + i_step + noise;
         vinf[j] = I / G;
         ginv[j] = -dt_over_c * G;
         gca_of[j] = gca;
@@ -223,12 +232,16 @@ one_step(run_state *r, int64_t st, const cell_state *restrict X, cell_state *res
         Y->v[j] = Vn;
         Y->ca[j] = CAn > 0.0 ? CAn : 0.0;
         worst = pw_max_abs_bits(worst, Vn);
-        r->cross[j] = (uint64_t)((V < thresh) & (Vn >= thresh));
-        any_cross |= r->cross[j];
+        any_cross |= (uint64_t)((V < thresh) & (Vn >= thresh));
     }
     if (pw_nonfinite_bits(worst)) return 1;
     const int64_t step = st + 1;
-    if (any_cross && r->do_spikes) pw_collect_spikes(r->o, step, r->cross, r->last_spike, r->refr_steps);
+    if (any_cross && r->do_spikes) {
+        /* which cells crossed, from V_s and V_{s+1} (both still at hand), only
+         * in the steps where one did: no per-cell store in the loop above */
+        for (int j = 0; j < NM; j++) r->cross[j] = (uint64_t)((X->v[j] < thresh) & (Y->v[j] >= thresh));
+        pw_collect_spikes(r->o, step, r->cross, r->last_spike, r->refr_steps);
+    }
     if (--r->to_record == 0) { /* step % rec == 0 without a division per step */
         r->to_record = r->rec;
         r->row++;
@@ -281,10 +294,18 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
 
     const int64_t n_steps = c->n_steps;
     int64_t st = 0;
-    for (; st + 1 < n_steps; st += 2) {
-        if (one_step(&r, st, &a, &b) || one_step(&r, st + 1, &b, &a)) return PW_E_NONFINITE;
+    /* literal 0/1: the coupled and uncoupled steps are specialised apart */
+    if (r.coupled) {
+        for (; st + 1 < n_steps; st += 2) {
+            if (one_step(&r, 1, st, &a, &b) || one_step(&r, 1, st + 1, &b, &a)) return PW_E_NONFINITE;
+        }
+        if (st < n_steps && one_step(&r, 1, st, &a, &b)) return PW_E_NONFINITE;
+    } else {
+        for (; st + 1 < n_steps; st += 2) {
+            if (one_step(&r, 0, st, &a, &b) || one_step(&r, 0, st + 1, &b, &a)) return PW_E_NONFINITE;
+        }
+        if (st < n_steps && one_step(&r, 0, st, &a, &b)) return PW_E_NONFINITE;
     }
-    if (st < n_steps && one_step(&r, st, &a, &b)) return PW_E_NONFINITE;
     return o->spikes_needed > o->spike_capacity ? PW_E_CAPACITY : PW_OK;
 }
 

@@ -103,7 +103,11 @@ static inline double pw_wave_root_pulse(const pw_wave *w, int j, pw_wave_t x) {
 
 static inline double pw_wave_root_sine(const pw_wave *w, int j, pw_wave_t x) {
     const double r = x.sw * w->cphi[j] + x.cw * w->sphi[j];
-    return r > 0.0 ? r : 0.0;
+    /* max(r, 0) as one vmaxpd (pw_floor_at) where `r > 0.0 ? r : 0.0` was a
+     * compare and a blend.  The same w = r^2 for every r that can occur: r is
+     * finite, and r = -0.0 may come out as -0.0 instead of +0.0, which every
+     * caller squares (surrogate.c, boyle2008.c, passive.c) */
+    return pw_floor_at(r, 0.0);
 }
 
 static inline double pw_wave_root(const pw_wave *w, int j, pw_wave_t x) {

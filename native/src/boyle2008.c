@@ -251,11 +251,9 @@ one_step(run_state *r, const int coupled, int64_t st, const cell_state *restrict
     return 0;
 }
 
-/* flatten: every helper inlined into each clone.  With two steps in the body
- * GCC's inliner left pw_vexp out of line in one loop (scalar, and compiled for
- * the baseline target only: no FMA, so different rounding in the AVX-512
- * clone); the old one-step body had everything inlined. */
-PW_CLONES __attribute__((flatten))
+/* PW_CLONES flattens (pw_vmath.h): with two steps in the body GCC's inliner
+ * had left pw_vexp out of line in one loop, compiled for the baseline target. */
+PW_CLONES
 static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_sim_config *c,
                       pw_sim_output *o, void *ca_out, const cell_state *X0, const double *shared_noise) {
     run_state r;

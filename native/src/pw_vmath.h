@@ -22,9 +22,15 @@
 
 /* Put PW_CLONES on a hot-loop function to compile it for AVX-512, AVX2+FMA
  * and baseline x86-64, picked at load time (ifunc): vector speed without
- * -march=native, so one library runs on any x86-64. */
+ * -march=native, so one library runs on any x86-64.
+ *
+ * flatten: every helper is inlined into each clone.  A helper GCC leaves out
+ * of line is compiled once, for the baseline target: the AVX-512 clone then
+ * called scalar, FMA-less code (the seed kernel's drive, noise and some exps
+ * were), slower, and rounding differently from the same helper inlined, so
+ * any edit that moved an inlining decision changed results by an ulp. */
 #if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && __GNUC__ >= 12
-#define PW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define PW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), flatten))
 #else
 #define PW_CLONES
 #endif

@@ -34,7 +34,7 @@ def _run_both(method, backend, n_windows):
         write_prior(d / "prior.h5", ["g_ca_boyle", "time_offset_s"], [0.05, 0.1], [[0.01, 0.002], [0.002, 0.004]])
     comm.Barrier()
     cfg = loads_config(CFG.format(method=method, backend=backend, n_windows=n_windows, ledger=d / "mpi.h5",
-                                  n_starts=1, normalize="false", prior=d / "prior.h5"))
+                                  n_starts=1, normalize="false", popsize=4, prior=d / "prior.h5"))
     led = run(cfg, comm=comm, progress=False)
     out = None
     if comm.Get_rank() == 0:

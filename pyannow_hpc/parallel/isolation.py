@@ -59,18 +59,20 @@ class Outcome:
 
     def pack(self) -> tuple:
         """Plain tuple with raw bytes for the arrays: unpickles ~5x faster than the
-        dataclass with its ndarrays (27 -> 6 us measured), which is rank 0's
-        per-task cost at scale (docs/sweep.md, scaling model)."""
+        dataclass with its ndarrays (27 -> 6 us measured).  This was the workers'
+        wire format, one tuple per outcome; the scheduler now sends a chunk as one
+        columnar :class:`~.outcome_block.OutcomeBlock`, and this form stays as the
+        per-outcome baseline that benchmarks/bench_sweep.py measures it against."""
         return (self.task_id, int(self.status), tuple(self.metrics.items()), self.onsets_s.tobytes(),
                 self.pitches.tobytes(), self.error, self.wall_s)
 
     @classmethod
     def unpack(cls, t: tuple) -> "Outcome":
-        """The inverse of :meth:`pack`.  Rank 0 runs this once per outcome, so it skips
-        the frozen dataclass's ``__init__`` (one ``object.__setattr__`` per field) and the
-        ``TaskStatus(...)`` call by filling the instance's ``__dict__`` directly:
-        2.3 -> ~1 us per outcome, most of rank 0's per-outcome cost b
-        (docs/sweep.md's scaling model).  The fields are exactly ``pack``'s, in order."""
+        """The inverse of :meth:`pack`.  It skips the frozen dataclass's ``__init__`` (one
+        ``object.__setattr__`` per field) and the ``TaskStatus(...)`` call by filling the
+        instance's ``__dict__`` directly: 2.3 -> ~1 us per outcome, when this was rank 0's
+        per-outcome path (before outcome blocks; docs/sweep.md's scaling model).  The
+        fields are exactly ``pack``'s, in order."""
         out = object.__new__(cls)
         out.__dict__.update(task_id=t[0], status=_STATUS[t[1]], metrics=dict(t[2]),
                             onsets_s=np.frombuffer(t[3], dtype=np.float64),

@@ -153,10 +153,10 @@ def simulate(n_workers: int, n_tasks: int, task_s: float, a_s: float, b_s: float
 
 def run(quick: bool = False) -> list[Result]:
     sys.path.insert(0, str(HERE))
-    from bench_sweep import _ledger_write_cost, _rank0_cost_per_outcome, rank0_block_costs
+    from bench_sweep import _ledger_write_cost, rank0_block_costs, rank0_tuple_cost_us
 
     a = message_cost_s(repeats=500 if quick else 2000)
-    b_tuples = _rank0_cost_per_outcome(n=1024 if quick else 8192)[1] * 1e-6
+    b_tuples = rank0_tuple_cost_us(n=1024 if quick else 8192) * 1e-6
     block_s, b = rank0_block_costs(n=2048 if quick else 8192)
     T = task_cost_s()
     flush_s, _ = _ledger_write_cost(1000 if quick else 10000)

@@ -125,6 +125,8 @@ def _roofline(quick: bool) -> list[Result]:
     costs = op_costs_ns()
     measured = kernel_ns_per_cell_step("pyannow", 2.0 if quick else 10.0, 3 if quick else 5)
     roof, serial = roofline_ns("pyannow", costs)
+    quiet = roofline_ns("pyannow", costs, noise=False)[0]
+    need_ns = 0.15 / (96 * T_FULL_S / 5e-4) * 1e9
     per_op = ", ".join(f"{k} {v:.3f} ns" for k, v in costs.items())
     return [
         Result(f"per-op cost on this core: {per_op}", costs["fma"], "ns/FMA"),
@@ -133,6 +135,10 @@ def _roofline(quick: bool) -> list[Result]:
                target="<= 1.5x the roofline", met=measured <= 1.5 * roof),
         Result(f"seed cell {T_FULL_S:g} s from the kernel's CPU ns", measured * 1e-9 * 96 * T_FULL_S / 5e-4, "s",
                target="<= 0.15 s", met=measured * 1e-9 * 96 * T_FULL_S / 5e-4 <= 0.15),
+        # whether the <= 0.15 s target is reachable on this core at all: the roofline
+        # of the model's own arithmetic (the noise taken out) against what it needs
+        Result("seed kernel roofline without the noise (the model's exps, divisions, update)", quiet, "ns",
+               target=f"<= {need_ns:.2f} ns (what 0.15 s needs)", met=quiet <= need_ns),
     ]
 
 
@@ -150,6 +156,9 @@ def _objective() -> list[Result]:
                    "time_offset_s = { range = [-0.25, 0.25] }\n")
     head, rest = boyle.split("[params]\n")
     seed = head.replace('model = "boyle2008"', 'model = "pyannow"') + "[params]\n" + seed_params + rest[rest.index("\n[") + 1:]
+    from roofline import op_costs_ns, roofline_ns
+
+    costs = op_costs_ns()
     target, out = load_target(None), []
     for model, text in (("pyannow", seed), ("boyle2008", boyle)):
         cfg = loads_config(text)
@@ -157,7 +166,10 @@ def _objective() -> list[Result]:
         v = pb.space.values(pb.space.start_unit())
         pb.evaluate(v, pb.windows[0], with_nulls=False)
         t = best_time(lambda: pb.evaluate(v, pb.windows[0], with_nulls=False), repeat=5)
+        # the floor: its burn-in + window of simulation at the kernel's roofline, nothing else
+        floor_ms = pb.n_steps * 96 * roofline_ns(model, costs)[0] * 1e-6
         out.append(Result(f"one objective, {model} (5 s + onset loss, native)", t * 1e3, "ms",
+                          baseline=floor_ms, baseline_name=f"its {pb.n_steps * 5e-4:g} s of simulation at the roofline",
                           target="<= 3 ms", met=t * 1e3 <= 3.0))
     return out
 

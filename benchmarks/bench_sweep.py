@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -110,46 +111,56 @@ def _outcomes(n: int):
                     rng.integers(24, 120, 45).astype(np.int16), "", 0.03) for i in range(n)]
 
 
-def _rank0_cost_per_outcome(n: int = 5000, chunk: int = 16) -> tuple[float, float, float]:
-    """Rank 0's CPU per outcome at scale, as the scheduler receives a worker's chunk:
-    unpickle the message, unpack, record into the ledger (through the sweep's Recorder).
-
-    Returns (us per outcome as one columnar OutcomeBlock per chunk, us per outcome
-    as one packed tuple per outcome -- the protocol before blocks, the baseline --,
-    bytes per outcome on the wire)."""
-    import pickle
-
-    from pyannow_hpc.parallel.isolation import Outcome
-    from pyannow_hpc.parallel.outcome_block import OutcomeBlock
+def _rank0_setup(n: int):
+    """n outcomes of a real task's shape and a Recorder over a fresh ledger that never flushes."""
     from pyannow_hpc.store import ledger as L
     from pyannow_hpc.store.recorder import Recorder
 
-    outs = _outcomes(n)
     led = L.LedgerData.new(np.arange(n), ["a", "b", "c"], np.zeros((n, 3)), np.arange(n))
-    rec = Recorder(led, Path(os.devnull), float("inf"), n, progress=False)  # never flushes
-    blocks = [pickle.dumps(OutcomeBlock.from_outcomes(outs[i:i + chunk]).pack()) for i in range(0, n, chunk)]
-    tuples = [pickle.dumps([o.pack() for o in outs[i:i + chunk]]) for i in range(0, n, chunk)]
+    return _outcomes(n), Recorder(led, Path(os.devnull), float("inf"), n, progress=False)
 
-    def consume(blobs, take):
+
+def _consume_us(blobs, take, n: int, repeat: int) -> float:
+    """Best-of-``repeat`` us per outcome to unpickle each message and hand it to ``take``."""
+    best = float("inf")
+    for _ in range(repeat):
         t0 = time.perf_counter()
         for blob in blobs:
             take(pickle.loads(blob))
-        return (time.perf_counter() - t0) / n * 1e6
+        best = min(best, time.perf_counter() - t0)
+    return best / n * 1e6
+
+
+def rank0_block_cost_us(n: int = 5000, chunk: int = 16) -> tuple[float, float]:
+    """Rank 0's CPU per outcome as the scheduler receives a worker's chunk today: unpickle
+    one columnar OutcomeBlock per chunk, unpack it, record it through the sweep's Recorder.
+    Returns (us per outcome, bytes per outcome on the wire)."""
+    from pyannow_hpc.parallel.outcome_block import OutcomeBlock
+
+    outs, rec = _rank0_setup(n)
+    blobs = [pickle.dumps(OutcomeBlock.from_outcomes(outs[i:i + chunk]).pack()) for i in range(0, n, chunk)]
+    return _consume_us(blobs, lambda t: rec.block(OutcomeBlock.unpack(t)), n, 5), sum(map(len, blobs)) / n
+
+
+def rank0_tuple_cost_us(n: int = 5000, chunk: int = 16) -> float:
+    """The same with one packed tuple per outcome (the protocol before blocks: the baseline)."""
+    from pyannow_hpc.parallel.isolation import Outcome
+
+    outs, rec = _rank0_setup(n)
+    blobs = [pickle.dumps([o.pack() for o in outs[i:i + chunk]]) for i in range(0, n, chunk)]
 
     def one_by_one(items):
         for item in items:
             rec(Outcome.unpack(item))
 
-    fast = min(consume(blocks, lambda t: rec.block(OutcomeBlock.unpack(t))) for _ in range(5))
-    slow = min(consume(tuples, one_by_one) for _ in range(3))
-    return fast, slow, sum(map(len, blocks)) / n
+    return _consume_us(blobs, one_by_one, n, 3)
 
 
 def rank0_block_costs(n: int = 8192) -> tuple[float, float]:
     """(fixed s per block, s per outcome) of rank 0's block path: a line through its cost
     per block at 16 and 256 outcomes per block (the scaling model's share of ``a`` and ``b``)."""
-    us16 = _rank0_cost_per_outcome(n, 16)[0] * 16
-    us256 = _rank0_cost_per_outcome(n, 256)[0] * 256
+    us16 = rank0_block_cost_us(n, 16)[0] * 16
+    us256 = rank0_block_cost_us(n, 256)[0] * 256
     per_outcome = (us256 - us16) / 240
     return max(0.0, us16 - 16 * per_outcome) * 1e-6, per_outcome * 1e-6
 
@@ -190,7 +201,8 @@ def run(quick: bool = False) -> list[Result]:
             ts, _, _ = _sweep(tmp, f"empty{chunk}", 2, n_empty, chunk=chunk, task="bench_sweep:empty_task", flush=3600.0)
             per_ms = ts * 2 / n_empty * 1e3  # both ranks' time, per task
             out.append(Result(f"scheduling overhead per task, 2 ranks, {label}", per_ms, "ms/task", target="< 1 ms", met=per_ms < 1.0))
-    fast_us, slow_us, wire_b = _rank0_cost_per_outcome()
+    fast_us, wire_b = rank0_block_cost_us()
+    slow_us = rank0_tuple_cost_us()
     out.append(Result(f"rank 0 per outcome, chunks of 16 as columnar blocks: unpickle+unpack+record ({wire_b:.0f} B on the wire)",
                       fast_us, "us", baseline=slow_us, baseline_name="one packed tuple per outcome"))
     n_led = 1000 if quick else 10000

@@ -89,6 +89,9 @@ class GradientConfig:
     n_starts: int = 1  # multi-start, vmapped, split over ranks
     mode: str = "auto"  # forward (jacfwd) | reverse | auto (forward for <= 16 values)
     reducer: str = "auto"  # auto | mpi4jax | mpi4py | none
+    # a start whose loss rises more than this above its best goes back to its best
+    # point with half its step and no momentum (Adam phase); 0 = off
+    backtrack_tol: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,7 @@ def _check_values(cfg: OptimizeConfig, where: str) -> None:
         (g.optimizer in ("adam", "lbfgs", "adam+lbfgs"), "gradient.optimizer must be adam, lbfgs or adam+lbfgs"),
         (g.learning_rate > 0 and g.adam_steps >= 0 and g.n_starts >= 1, "gradient.learning_rate must be > 0, adam_steps >= 0, n_starts >= 1"),
         (g.mode in ("auto", "forward", "reverse"), "gradient.mode must be auto, forward or reverse"),
+        (g.backtrack_tol >= 0, "gradient.backtrack_tol must be >= 0 (0 = off)"),
         (g.reducer in ("auto", "mpi4jax", "mpi4py", "none"), "gradient.reducer must be auto, mpi4jax, mpi4py or none"),
         (0 < c.sigma0 <= 1 and c.popsize >= 0 and c.ipop_restarts >= 0, "cmaes.sigma0 must be in (0, 1], popsize and ipop_restarts >= 0"),
         (bo.sampler in ("tpe", "gp") and bo.batch_size >= 1 and bo.n_startup >= 1, "bo.sampler must be tpe or gp, batch_size and n_startup >= 1"),

@@ -11,7 +11,20 @@ gradients, hence the same update: parameters never drift apart.  Ranks with
 fewer items simply contribute zeros to the sum.
 
 Adam is elementwise, so Adam on the stacked starts is exactly S independent
-runs.  L-BFGS (not elementwise) then refines the best start alone.
+runs.  L-BFGS (not elementwise) then refines the best start alone, from the
+best point that start has seen.
+
+Backtracking (``gradient.backtrack_tol``): the loss is a cliff (boyle2008's
+excitability edge) and the surrogate gradient can point uphill, so Adam's
+momentum can carry a start over the edge into silence (loss 1, gradient 0),
+where it stays (docs/optimize.md).  A start whose loss rises more than the
+tolerance above its best (or turns non-finite) therefore goes back to its
+best point, with half its step and its first moment zeroed (the second kept:
+it is the scale of the gradients there); ``backtrack_tol = 0`` turns it off.
+Its next point is that Adam step taken from the best point with the gradient
+kept from there, so going back costs no simulation.  Written here because
+optax's transforms see gradients, not the loss of the point they came from.
+Until a start backtracks, its trajectory is bitwise that of plain Adam.
 
 Forward mode (``jacfwd``: one tangent per free value, vmapped, the primal run
 once) is the default for <= 16 values: the scan's reverse pass stores every
@@ -140,7 +153,9 @@ class GradientMethod:
         Z = np.log(U) - np.log1p(-U)
         phase = "adam" if self.adam_steps else "lbfgs"
         opt = self.adam.init(jnp.asarray(Z)) if phase == "adam" else self._lbfgs_init(Z[0])
-        return {"phase": phase, "Z": Z, "opt": _host(opt), "best_start": 0}
+        return {"phase": phase, "Z": Z, "opt": _host(opt), "best_start": 0,
+                "best_loss": np.full(len(Z), np.inf), "best_Z": Z.copy(), "best_grad": np.zeros_like(Z),
+                "scale": np.ones(len(Z))}
 
     def _lbfgs_init(self, z):
         import jax
@@ -157,13 +172,30 @@ class GradientMethod:
             vg, opt = self.loss_all.vg, self.adam
 
             @jax.jit
-            def step(Z, state):
+            def step(Z, state, scale):
                 loss, grad = vg(Z)
                 upd, state = opt.update(grad, state, Z)
-                return optax.apply_updates(Z, upd), state, loss, grad
+                # per-start step scale (backtracking halves it); 1.0 * upd is upd exactly
+                return optax.apply_updates(Z, scale[:, None] * upd), state, loss, grad
 
             self._steps["adam"] = step
         return self._steps["adam"]
+
+    def _adam_update(self):
+        """Adam's update alone, from given gradients (a backtracking start's, kept from its best point)."""
+        if "adam_update" not in self._steps:
+            import jax
+            import optax
+
+            opt = self.adam
+
+            @jax.jit
+            def update(Z, state, grad, scale):
+                upd, state = opt.update(grad, state, Z)
+                return optax.apply_updates(Z, scale[:, None] * upd), state
+
+            self._steps["adam_update"] = update
+        return self._steps["adam_update"]
 
     def _lbfgs_step(self):
         if "lbfgs" not in self._steps:
@@ -189,13 +221,14 @@ class GradientMethod:
 
         with jax.enable_x64(True):
             if state["phase"] == "adam" and iteration >= self.adam_steps:
-                best = int(np.argmin(state["last_loss"])) if "last_loss" in state else 0
-                state = {"phase": "lbfgs", "Z": state["Z"][best:best + 1], "best_start": best,
-                         "opt": _host(self._lbfgs_init(state["Z"][best]))}
+                best, z0 = self._best(state)
+                state = {"phase": "lbfgs", "Z": z0[None], "best_start": best,
+                         "opt": _host(self._lbfgs_init(z0))}
             opt = jax.tree.map(jnp.asarray, state["opt"])
             Z = jnp.asarray(state["Z"])
             if state["phase"] == "adam":
-                Zn, opt, loss, grad = self._adam_step()(Z, opt)
+                scale = state.get("scale", np.ones(len(state["Z"])))  # states saved before backtracking
+                Zn, opt, loss, grad = self._adam_step()(Z, opt, jnp.asarray(scale))
             else:
                 zn, opt, loss, grad = self._lbfgs_step()(Z[0], opt)
                 Zn = zn[None]
@@ -205,12 +238,83 @@ class GradientMethod:
                   "grad_norm": float(np.linalg.norm(grad[i]))} for i in range(len(Z))]
         new = {"phase": state["phase"], "Z": np.asarray(Zn), "opt": _host(opt), "best_start": state["best_start"],
                "last_loss": loss}
+        if state["phase"] == "adam" and "best_loss" in state and self.cfg.gradient.backtrack_tol > 0:
+            new.update(self._backtrack(state, Z, loss, grad, new))
         return new, evals
 
+    def _backtrack(self, state: dict, Z, loss, grad, new: dict) -> dict:
+        """The Adam phase's bookkeeping after one step (``loss``, ``grad`` at ``Z``; ``new``
+        holds Adam's next point and state).  A start below its best records the point and
+        its gradient; one whose loss rose more than the tolerance above its best (or is not
+        finite) takes, instead of Adam's step from Z, the Adam step from its best point with
+        the gradient kept there, half its step scale and its first moment zeroed, from the
+        optimiser state it came in with.  Returns the state's new entries."""
+        import jax
+        import jax.numpy as jnp
+
+        best_loss, best_Z = np.array(state["best_loss"], float), np.array(state["best_Z"], float)
+        best_grad, scale = np.array(state["best_grad"], float), np.array(state["scale"], float)
+        rose = np.isfinite(best_loss) & ~(loss <= best_loss + self.cfg.gradient.backtrack_tol)  # NaN: a rise
+        better = loss < best_loss
+        best_loss[better], best_Z[better], best_grad[better] = loss[better], Z[better], grad[better]
+        Zn, opt = np.array(new["Z"]), new["opt"]
+        if rose.any():
+            scale[rose] *= 0.5
+            with jax.enable_x64(True):
+                Zb, ob = self._adam_update()(jnp.asarray(np.where(rose[:, None], best_Z, Z)),
+                                             jax.tree.map(jnp.asarray, _zero_first_moment(state["opt"], rose)),
+                                             jnp.asarray(np.where(rose[:, None], best_grad, grad)),
+                                             jnp.asarray(scale))
+            Zn[rose] = np.asarray(Zb)[rose]  # the other starts keep the main step's own numbers
+            opt = _take_adam_rows(opt, _host(ob), rose)
+        return {"Z": Zn, "opt": opt, "best_loss": best_loss, "best_Z": best_Z, "best_grad": best_grad,
+                "scale": scale}
+
+    def _best(self, state: dict) -> tuple[int, np.ndarray]:
+        """(start, z) of the best point the Adam phase has seen (states saved before
+        backtracking existed: the current point of the start whose last loss was lowest)."""
+        if "best_loss" in state and np.isfinite(state["best_loss"]).any():
+            i = int(np.nanargmin(np.where(np.isfinite(state["best_loss"]), state["best_loss"], np.nan)))
+            return i, np.asarray(state["best_Z"][i])
+        i = int(np.argmin(state["last_loss"])) if "last_loss" in state else 0
+        return i, np.asarray(state["Z"][i])
+
     def best_unit(self, state: dict) -> np.ndarray:
-        Z = state["Z"]
-        i = int(np.argmin(state["last_loss"])) if "last_loss" in state and len(state["last_loss"]) == len(Z) else 0
-        return 1.0 / (1.0 + np.exp(-Z[i]))
+        if state["phase"] == "adam":
+            return 1.0 / (1.0 + np.exp(-self._best(state)[1]))
+        return 1.0 / (1.0 + np.exp(-state["Z"][0]))
+
+
+def _adam_states(tree) -> bool:
+    import optax
+
+    return isinstance(tree, optax.ScaleByAdamState)
+
+
+def _zero_first_moment(opt, rows: np.ndarray):
+    """A host copy of an optax state with Adam's first moment zeroed for ``rows`` (starts)."""
+    import jax
+
+    def zero(x):
+        if not _adam_states(x):
+            return x
+        mu = np.array(x.mu)
+        mu[rows] = 0.0
+        return x._replace(mu=mu)
+
+    return jax.tree.map(zero, opt, is_leaf=_adam_states)
+
+
+def _take_adam_rows(opt, other, rows: np.ndarray):
+    """``opt`` with Adam's moments for ``rows`` taken from ``other`` (same structure)."""
+    import jax
+
+    def take(x, y):
+        if not _adam_states(x):
+            return x
+        return x._replace(mu=np.where(rows[:, None], y.mu, x.mu), nu=np.where(rows[:, None], y.nu, x.nu))
+
+    return jax.tree.map(take, opt, other, is_leaf=_adam_states)
 
 
 def _host(tree):

@@ -126,14 +126,12 @@ typedef struct {
 /* What run_kernel keeps across steps: the per-run constants and the bookkeeping. */
 typedef struct {
     const pw_boyle2008_params *P;
-    const pw_sim_config *c;
-    pw_sim_output *o;
     void *ca_out;
     const double *shared_noise;
     pw_wave wave;
     pw_wave_block wt; /* the drive's sin, cos of w t for this block of steps */
     double nb_sum[NM];
-    int64_t last_spike[NM];
+    pw_run_book book; /* the output, spikes and record countdown (pw_sim_common.h) */
     uint64_t cross[NM];
     double dt, de, df, dp, dq, dn, dca;
     double e_mid, f_mid, p_mid, q_mid, n_mid, e_nis, f_nis, p_nis, q_nis, n_nis;
@@ -141,8 +139,7 @@ typedef struct {
     double g_ca, g_kf, g_ks, g_l, g_syn, e_ca, e_k, e_syn, gl_el;
     double noise_sd, coupling, thresh;
     uint64_t key;
-    int64_t refr_steps, rec, to_record, row; /* to_record: steps until the next recorded row */
-    int coupled, do_spikes;
+    int coupled;
 } run_state;
 
 /* Step st from X into Y, its spikes and its recorded rows; nonzero if a V is
@@ -236,17 +233,15 @@ one_step(run_state *r, const int coupled, int64_t st, const cell_state *restrict
     }
     if (pw_nonfinite_bits(worst)) return 1;
     const int64_t step = st + 1;
-    if (any_cross && r->do_spikes) {
+    if (pw_book_spikes_due(&r->book, any_cross)) {
         /* which cells crossed, from V_s and V_{s+1} (both still at hand), only
          * in the steps where one did: no per-cell store in the loop above */
         for (int j = 0; j < NM; j++) r->cross[j] = (uint64_t)((X->v[j] < thresh) & (Y->v[j] >= thresh));
-        pw_collect_spikes(r->o, step, r->cross, r->last_spike, r->refr_steps);
+        pw_book_collect(&r->book, step, r->cross);
     }
-    if (--r->to_record == 0) { /* step % rec == 0 without a division per step */
-        r->to_record = r->rec;
-        r->row++;
-        pw_record_row(r->o->v_out, r->c->record_f32, r->row, Y->v);
-        pw_record_row(r->ca_out, r->c->record_f32, r->row, Y->ca);
+    if (pw_book_row_due(&r->book)) {
+        pw_book_record(&r->book, r->book.o->v_out, Y->v);
+        pw_book_record(&r->book, r->ca_out, Y->ca);
     }
     return 0;
 }
@@ -259,8 +254,6 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
     run_state r;
     cell_state a, b; /* the states of even and odd steps, in turn */
     r.P = P;
-    r.c = c;
-    r.o = o;
     r.ca_out = ca_out;
     r.shared_noise = shared_noise;
     pw_wave_init(&r.wave, d);
@@ -279,16 +272,11 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
     r.key = pw_splitmix64(d->seed);
     r.noise_sd = d->noise_sd_uA; r.coupling = c->coupling_g; r.thresh = c->spike_thresh_mV;
     r.coupled = r.coupling != 0.0;
-    r.refr_steps = (int64_t)ceil(c->spike_refractory_ms / dt);
-    r.rec = r.to_record = c->record_every;
-    r.row = 0;
-    r.do_spikes = o->spike_step != NULL && o->spike_muscle != NULL;
-    for (int j = 0; j < NM; j++) { r.last_spike[j] = INT64_MIN / 2; r.nb_sum[j] = 0.0; }
+    pw_book_init(&r.book, c, o);
+    for (int j = 0; j < NM; j++) r.nb_sum[j] = 0.0;
     a = *X0;
-    o->n_spikes = 0;
-    o->spikes_needed = 0;
-    pw_record_row(o->v_out, c->record_f32, 0, a.v);
-    pw_record_row(ca_out, c->record_f32, 0, a.ca);
+    pw_book_record(&r.book, o->v_out, a.v);
+    pw_book_record(&r.book, ca_out, a.ca);
 
     const int64_t n_steps = c->n_steps;
     int64_t st = 0;
@@ -304,7 +292,7 @@ static int run_kernel(const pw_boyle2008_params *P, const pw_drive *d, const pw_
         }
         if (st < n_steps && one_step(&r, 0, st, &a, &b)) return PW_E_NONFINITE;
     }
-    return o->spikes_needed > o->spike_capacity ? PW_E_CAPACITY : PW_OK;
+    return pw_book_status(&r.book);
 }
 
 PW_API int pw_simulate_boyle2008(const pw_boyle2008_params *params, const pw_drive *drive,

@@ -35,19 +35,16 @@ static int run_kernel(const pw_passive_params *P, const pw_drive *d, const pw_si
                       double *restrict v, const double *shared_noise) {
     pw_wave wave;
     double nb_sum[NM], vn[NM];
-    int64_t last_spike[NM];
     uint64_t cross[NM];
+    pw_run_book book; /* the output, spikes and record countdown, as the other kernels (pw_sim_common.h) */
     pw_wave_init(&wave, d);
     const double dt = c->dt_ms, dt_over_c = dt / P->c_m_uF;
     const double gl = P->g_leak, gl_el = P->g_leak * P->e_leak_mV, g_syn = P->drive_g_syn, e_syn = P->syn_e_rev_mV;
     const uint64_t key = pw_splitmix64(d->seed);
     const double noise_sd = d->noise_sd_uA, coupling = c->coupling_g, thresh = c->spike_thresh_mV;
-    const int64_t refr_steps = (int64_t)ceil(c->spike_refractory_ms / dt);
-    const int do_spikes = o->spike_step != NULL && o->spike_muscle != NULL;
-    for (int j = 0; j < NM; j++) { last_spike[j] = INT64_MIN / 2; nb_sum[j] = 0.0; }
-    o->n_spikes = 0;
-    o->spikes_needed = 0;
-    pw_record_row(o->v_out, c->record_f32, 0, v);
+    pw_book_init(&book, c, o);
+    for (int j = 0; j < NM; j++) nb_sum[j] = 0.0;
+    pw_book_record(&book, o->v_out, v);
     for (int64_t st = 0; st < c->n_steps; st++) {
         const pw_wave_t wt = pw_wave_time(&wave, (double)st * dt);
         if (coupling != 0.0) pw_neighbour_sum(v, nb_sum);
@@ -70,10 +67,10 @@ static int run_kernel(const pw_passive_params *P, const pw_drive *d, const pw_si
         if (bad) return PW_E_NONFINITE;
         memcpy(v, vn, sizeof vn);
         const int64_t step = st + 1;
-        if (any_cross && do_spikes) pw_collect_spikes(o, step, cross, last_spike, refr_steps);
-        if (step % c->record_every == 0) pw_record_row(o->v_out, c->record_f32, step / c->record_every, v);
+        if (pw_book_spikes_due(&book, any_cross)) pw_book_collect(&book, step, cross);
+        if (pw_book_row_due(&book)) pw_book_record(&book, o->v_out, v);
     }
-    return o->spikes_needed > o->spike_capacity ? PW_E_CAPACITY : PW_OK;
+    return pw_book_status(&book);
 }
 
 PW_API int pw_simulate_passive(const pw_passive_params *params, const pw_drive *drive, const pw_sim_config *config,

@@ -190,14 +190,11 @@ step_cells(const cell_consts *k, const int euler, const double *restrict root, c
 /* What run_kernel keeps across steps. */
 typedef struct {
     const cell_consts *k;
-    const pw_sim_config *c;
-    pw_sim_output *o;
     const double *shared_noise;
     wave w;
     pw_wave_block wt; /* the drive's sin, cos of w t for this block of steps */
-    int64_t last_spike[NM];
-    int64_t refr_steps, rec, to_record, row; /* to_record: steps until the next recorded row */
-    int euler, coupled, do_spikes;
+    pw_run_book book; /* the output, spikes and record countdown (pw_sim_common.h) */
+    int euler, coupled;
 } run_state;
 
 /* Step s from cur into nxt, its spikes and its recorded row; nonzero if a V is
@@ -217,13 +214,12 @@ one_step(run_state *r, int64_t s, const new_state *restrict cur, new_state *rest
                                   : step_cells(r->k, 0, root, &r->w, z, cur->v, cur->m, cur->n, nxt);
     if (bad) return 1;
     const int64_t step = s + 1;
-    if (nxt->any_cross && r->do_spikes) pw_collect_spikes(r->o, step, nxt->cross, r->last_spike, r->refr_steps);
-    if (--r->to_record == 0) { /* step % rec == 0 without a division per step */
-        r->to_record = r->rec;
-        r->row++;
-        pw_record_row(r->o->v_out, r->c->record_f32, r->row, nxt->v);
-        pw_record_row(r->o->m_out, r->c->record_f32, r->row, nxt->m);
-        pw_record_row(r->o->n_out, r->c->record_f32, r->row, nxt->n);
+    pw_run_book *book = &r->book;
+    if (pw_book_spikes_due(book, nxt->any_cross)) pw_book_collect(book, step, nxt->cross);
+    if (pw_book_row_due(book)) {
+        pw_book_record(book, book->o->v_out, nxt->v);
+        pw_book_record(book, book->o->m_out, nxt->m);
+        pw_book_record(book, book->o->n_out, nxt->n);
     }
     return 0;
 }
@@ -236,8 +232,6 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
     run_state r;
     new_state a, b; /* the states of even and odd steps, in turn */
     r.k = k;
-    r.c = c;
-    r.o = o;
     r.shared_noise = shared_noise;
     pw_wave_init(&r.w.wave, d);
     r.w.key = pw_splitmix64(d->seed);
@@ -246,19 +240,14 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
     r.w.thresh = c->spike_thresh_mV;
     r.euler = c->integrator == PW_INTEGRATOR_SEED_EULER;
     r.coupled = k->coupling != 0.0;
-    r.refr_steps = (int64_t)ceil(c->spike_refractory_ms / c->dt_ms);
-    r.rec = r.to_record = c->record_every;
-    r.row = 0;
-    r.do_spikes = o->spike_step != NULL && o->spike_muscle != NULL; /* NULL: spikes not wanted */
-    for (int j = 0; j < NM; j++) { r.last_spike[j] = INT64_MIN / 2; r.w.nb_sum[j] = 0.0; }
+    pw_book_init(&r.book, c, o);
+    for (int j = 0; j < NM; j++) r.w.nb_sum[j] = 0.0;
     memcpy(a.v, v, sizeof a.v);
     memcpy(a.m, m, sizeof a.m);
     memcpy(a.n, n, sizeof a.n);
-    o->n_spikes = 0;
-    o->spikes_needed = 0;
-    pw_record_row(o->v_out, c->record_f32, 0, a.v);
-    pw_record_row(o->m_out, c->record_f32, 0, a.m);
-    pw_record_row(o->n_out, c->record_f32, 0, a.n);
+    pw_book_record(&r.book, o->v_out, a.v);
+    pw_book_record(&r.book, o->m_out, a.m);
+    pw_book_record(&r.book, o->n_out, a.n);
 
     const int64_t n_steps = c->n_steps;
     int64_t s = 0;
@@ -266,7 +255,7 @@ static int run_kernel(const cell_consts *k, const pw_drive *d, const pw_sim_conf
         if (one_step(&r, s, &a, &b) || one_step(&r, s + 1, &b, &a)) return PW_E_NONFINITE;
     }
     if (s < n_steps && one_step(&r, s, &a, &b)) return PW_E_NONFINITE;
-    return o->spikes_needed > o->spike_capacity ? PW_E_CAPACITY : PW_OK;
+    return pw_book_status(&r.book);
 }
 
 PW_API int pw_simulate_pyannow(const pw_pyannow_params *params, const pw_drive *drive, const pw_sim_config *config,

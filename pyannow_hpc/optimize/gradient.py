@@ -285,7 +285,7 @@ class GradientMethod:
         return 1.0 / (1.0 + np.exp(-state["Z"][0]))
 
 
-def _adam_states(tree) -> bool:
+def _is_adam_state(tree) -> bool:
     import optax
 
     return isinstance(tree, optax.ScaleByAdamState)
@@ -296,13 +296,13 @@ def _zero_first_moment(opt, rows: np.ndarray):
     import jax
 
     def zero(x):
-        if not _adam_states(x):
+        if not _is_adam_state(x):
             return x
         mu = np.array(x.mu)
         mu[rows] = 0.0
         return x._replace(mu=mu)
 
-    return jax.tree.map(zero, opt, is_leaf=_adam_states)
+    return jax.tree.map(zero, opt, is_leaf=_is_adam_state)
 
 
 def _take_adam_rows(opt, other, rows: np.ndarray):
@@ -310,11 +310,11 @@ def _take_adam_rows(opt, other, rows: np.ndarray):
     import jax
 
     def take(x, y):
-        if not _adam_states(x):
+        if not _is_adam_state(x):
             return x
         return x._replace(mu=np.where(rows[:, None], y.mu, x.mu), nu=np.where(rows[:, None], y.nu, x.nu))
 
-    return jax.tree.map(take, opt, other, is_leaf=_adam_states)
+    return jax.tree.map(take, opt, other, is_leaf=_is_adam_state)
 
 
 def _host(tree):

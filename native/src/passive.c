@@ -50,7 +50,7 @@ static int run_kernel(const pw_passive_params *P, const pw_drive *d, const pw_si
         if (coupling != 0.0) pw_neighbour_sum(v, nb_sum);
         double zbuf[NM];
         const double *z = pw_step_noise(shared_noise, key, st, zbuf);
-        uint64_t bad = 0, any_cross = 0;
+        uint64_t worst = 0, any_cross = 0; /* worst: the largest |V_{s+1}|'s bits (pw_sim_common.h) */
         for (int j = 0; j < NM; j++) {
             const double r = pw_wave_root(&wave, j, wt);
             const double gs = g_syn * (r * r);
@@ -60,11 +60,11 @@ static int run_kernel(const pw_passive_params *P, const pw_drive *d, const pw_si
             const double vinf = I / G;
             const double V = v[j], Vn = vinf + (V - vinf) * pw_vexp(-dt_over_c * G);
             vn[j] = Vn;
-            bad |= (uint64_t)(((pw_bits(Vn) >> 52) & 0x7ffu) == 0x7ffu);
+            worst = pw_max_abs_bits(worst, Vn);
             cross[j] = (uint64_t)((V < thresh) & (Vn >= thresh));
             any_cross |= cross[j];
         }
-        if (bad) return PW_E_NONFINITE;
+        if (pw_nonfinite_bits(worst)) return PW_E_NONFINITE;
         memcpy(v, vn, sizeof vn);
         const int64_t step = st + 1;
         if (pw_book_spikes_due(&book, any_cross)) pw_book_collect(&book, step, cross);

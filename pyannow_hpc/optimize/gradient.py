@@ -273,16 +273,11 @@ class GradientMethod:
     def _best(self, state: dict) -> tuple[int, np.ndarray]:
         """(start, z) of the best point the Adam phase has seen (states saved before
         backtracking existed: the current point of the start whose last loss was lowest)."""
-        if "best_loss" in state and np.isfinite(state["best_loss"]).any():
-            i = int(np.nanargmin(np.where(np.isfinite(state["best_loss"]), state["best_loss"], np.nan)))
+        if "best_loss" in state and np.isfinite(state["best_loss"]).any():  # never NaN: inf until a finite loss
+            i = int(np.argmin(state["best_loss"]))
             return i, np.asarray(state["best_Z"][i])
         i = int(np.argmin(state["last_loss"])) if "last_loss" in state else 0
         return i, np.asarray(state["Z"][i])
-
-    def best_unit(self, state: dict) -> np.ndarray:
-        if state["phase"] == "adam":
-            return 1.0 / (1.0 + np.exp(-self._best(state)[1]))
-        return 1.0 / (1.0 + np.exp(-state["Z"][0]))
 
 
 def _is_adam_state(tree) -> bool:
